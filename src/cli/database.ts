@@ -1,0 +1,47 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { openDatabase, migrateToLatest } from '../db/database.js';
+import { deriveKey } from '../crypto/keys.js';
+import { checkSystemSecret, resolveSystemSecret } from '../server/bootstrap.js';
+import { KeyService } from '../server/jwk/service.js';
+import { SqlKeyStore } from '../server/jwk/store.js';
+import { HELP, UsageError } from './usage.js';
+
+export async function migrateCommand(args: string[], print: (text: string) => void): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    print(HELP.migrate!);
+    return 0;
+  }
+  const config = loadConfig(process.env, values.config);
+  const database = openDatabase(config.DATABASE_URL);
+  try {
+    const applied = await migrateToLatest(database.db);
+    print(applied.length ? `applied migrations: ${applied.join(', ')}` : 'the database is up to date');
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+export async function keysCommand(args: string[], print: (text: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  if (values.help) {
+    print(HELP.keys!);
+    return 0;
+  }
+  if (positionals[0] !== 'rotate' || positionals.length > 1) throw new UsageError('use `gatehouse keys rotate`');
+  const config = loadConfig(process.env, values.config);
+  const database = openDatabase(config.DATABASE_URL);
+  try {
+    await migrateToLatest(database.db);
+    const { secret } = resolveSystemSecret(config.SYSTEM_SECRET, database.sqlitePath, config.DATABASE_URL === 'memory');
+    await checkSystemSecret(database.db, secret);
+    const keys = new KeyService(new SqlKeyStore(database.db), deriveKey(secret, 'jwk-encryption'), Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN));
+    const { kid, retired } = await keys.rotate();
+    print(`new signing key ${kid}${retired.length ? `; retired ${retired.join(', ')} (still published until its tokens expire)` : ''}`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}

@@ -1,0 +1,45 @@
+import { ConfigError } from '../config/load.js';
+import { GatehouseApiError, GatehouseUnavailableError } from '../sdk/errors.js';
+import { clientsCommand } from './clients.js';
+import { keysCommand, migrateCommand } from './database.js';
+import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
+import { HELP, UsageError } from './usage.js';
+
+type Command = (args: string[], print: (text: string) => void) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  serve: serveCommand,
+  migrate: migrateCommand,
+  clients: clientsCommand,
+  token: tokenCommand,
+  keys: keysCommand,
+};
+
+/** Runs one command; every failure becomes one line on stderr and a non-zero exit code. */
+export async function main(argv: string[], print: (text: string) => void = (text) => console.log(text)): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    print(HELP.main!);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new UsageError(`unknown command "${name}"; run \`gatehouse --help\``);
+    return await command(rest, print);
+  } catch (error) {
+    console.error(`gatehouse ${name}: ${describe(error)}`);
+    return error instanceof UsageError || isArgumentError(error) ? 2 : 1;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof GatehouseApiError) return `${error.message}${error.requestId ? ` (request ${error.requestId})` : ''}`;
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof GatehouseUnavailableError) return error.message;
+  if (isArgumentError(error)) return (error as Error).message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isArgumentError(error: unknown): boolean {
+  return typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS');
+}

@@ -1,0 +1,55 @@
+/** A mistake in how the command was called: printed as one line, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const HELP: Record<string, string> = {
+  main: `gatehouse — OAuth 2.0 / OpenID Connect server and Kubernetes operator
+
+Usage: gatehouse <command> [options]
+
+Commands:
+  serve            run the authorization server
+  migrate          apply database migrations (needed for PostgreSQL)
+  clients          create | get | list | update | delete OAuth 2.0 clients on a running server
+  token client     print a client-credentials access token
+  keys rotate      add a new ID-token signing key and retire the current one
+
+Run \`gatehouse <command> --help\` for a command's options.`,
+  serve: `Usage: gatehouse serve [--config FILE] [--migrate]
+
+Runs the server. Settings come from environment variables (DATABASE_URL, SYSTEM_SECRET, ISSUER, PORT, …) and an
+optional YAML file with the same keys; the environment wins.
+  --config FILE   YAML configuration file
+  --migrate       apply pending migrations first (SQLite always does)`,
+  migrate: `Usage: gatehouse migrate [--config FILE]
+
+Applies pending database migrations to DATABASE_URL and exits.`,
+  clients: `Usage: gatehouse clients <create|get|list|update|delete> [options]
+
+Talks to a running server, authenticating with client credentials.
+Connection (or GATEHOUSE_ENDPOINT, GATEHOUSE_CLIENT_ID, GATEHOUSE_CLIENT_SECRET):
+  --endpoint URL         server URL (default http://localhost:4444)
+  --client-id ID         management client id
+  --client-secret SECRET management client secret
+Commands:
+  create [fields]        prints the new client, with its secret (shown only once)
+  get <id>
+  list [--limit N] [--offset N]
+  update <id> [fields]   replaces the client; the secret is kept unless --secret is given
+  delete <id>
+Fields:
+  --file FILE            JSON body of the client (fields below override it)
+  --id ID  --name NAME  --secret SECRET  --scope "a b"  --owner OWNER  --public
+  --redirect-uri URI     repeatable, or comma separated
+  --grant-type TYPE      repeatable, or comma separated
+  --response-type TYPE   repeatable, or comma separated
+  --policy-uri --tos-uri --client-uri --logo-uri URI  --contact ADDRESS (repeatable)`,
+  token: `Usage: gatehouse token client [--scope "a b"] [connection options of \`gatehouse clients\`]
+
+Prints an access token from the client credentials grant (--json prints the whole token response).`,
+  keys: `Usage: gatehouse keys rotate [--config FILE]
+
+Adds a new ID-token signing key; the previous public key stays published until tokens it signed have expired.
+Works on the database directly (DATABASE_URL, SYSTEM_SECRET).`,
+};

@@ -1,0 +1,25 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+const VERSION = 'v1';
+
+/** AES-256-GCM with a random 96-bit nonce; the output is `v1.<nonce>.<ciphertext>.<tag>` in base64url. */
+export function seal(key: Buffer, plaintext: string, associatedData: string): string {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(Buffer.from(associatedData));
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return [VERSION, nonce, body, cipher.getAuthTag()].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+}
+
+export function open(key: Buffer, sealed: string, associatedData: string): string {
+  const [version, nonce, body, tag] = sealed.split('.');
+  if (version !== VERSION || !nonce || body === undefined || !tag) throw new Error('sealed value has an unknown format');
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(nonce, 'base64url'));
+  decipher.setAAD(Buffer.from(associatedData));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  try {
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+  } catch {
+    throw new Error('cannot decrypt: SYSTEM_SECRET differs from the one the value was sealed with, or the value was altered');
+  }
+}

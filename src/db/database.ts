@@ -1,0 +1,70 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './tables.js';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: DatabaseKind;
+  /** Where a SQLite database lives on disk; undefined for memory and PostgreSQL. */
+  sqlitePath: string | undefined;
+  close(): Promise<void>;
+}
+
+// PostgreSQL's int8 arrives as a string by default; our bigints are epoch milliseconds, well inside 2^53.
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser: (oid: number, format?: string) =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text'),
+};
+
+export function openDatabase(url: string, options: { poolSize?: number } = {}): DatabaseHandle {
+  if (url === 'memory' || url.startsWith('sqlite://')) {
+    const sqlitePath = url === 'memory' ? undefined : resolve(url.slice('sqlite://'.length));
+    if (sqlitePath) mkdirSync(dirname(sqlitePath), { recursive: true });
+    const connection = new SQLite(sqlitePath ?? ':memory:');
+    // WAL lets readers run beside the writer; NORMAL sync is durable across process crashes (what we promise)
+    // and loses at most the last transactions on power loss, the usual trade-off for an embedded server.
+    connection.pragma('journal_mode = WAL');
+    connection.pragma('synchronous = NORMAL');
+    connection.pragma('busy_timeout = 5000');
+    connection.pragma('foreign_keys = ON');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+    return { db, kind: 'sqlite', sqlitePath, close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes });
+  // An idle connection dropped by the server must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgres', sqlitePath: undefined, close: () => db.destroy() };
+}
+
+function migratorFor(db: Kysely<Database>): Migrator {
+  return new Migrator({
+    db,
+    provider: migrationProvider,
+    migrationTableName: 'gatehouse_migrations',
+    migrationLockTableName: 'gatehouse_migrations_lock',
+  });
+}
+
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const { error, results } = await migratorFor(db).migrateToLatest();
+  if (error) throw new Error(`migration failed: ${error instanceof Error ? error.message : String(error)}`);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Pending migrations, so `serve` on PostgreSQL can refuse to start against an old schema with a clear message. */
+export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
+  const all = await migratorFor(db).getMigrations();
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+export async function ping(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
+}

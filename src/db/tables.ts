@@ -1,0 +1,62 @@
+import type { Generated } from 'kysely';
+
+// Times are epoch milliseconds and lists are JSON text, so one set of queries serves SQLite and PostgreSQL alike.
+export interface ClientTable {
+  id: string;
+  client_name: string;
+  secret_hash: string | null;
+  redirect_uris: string;
+  grant_types: string;
+  response_types: string;
+  scope: string;
+  owner: string;
+  policy_uri: string;
+  tos_uri: string;
+  client_uri: string;
+  logo_uri: string;
+  contacts: string;
+  public: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AccessTokenTable {
+  signature_hash: string;
+  grant_id: string;
+  client_id: string;
+  subject: string;
+  scope: string;
+  extra: string;
+  issued_at: number;
+  expires_at: number;
+}
+
+export interface JsonWebKeyTable {
+  kid: string;
+  set_id: string;
+  algorithm: string;
+  public_jwk: string;
+  private_jwk_sealed: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface PolicyTable {
+  id: string;
+  document: string;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  clients: ClientTable;
+  access_tokens: AccessTokenTable;
+  json_web_keys: JsonWebKeyTable;
+  policies: PolicyTable;
+  gatehouse_meta: MetaTable;
+}
+
+export type { Generated };

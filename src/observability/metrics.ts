@@ -1,0 +1,29 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per server instance, so several servers in one test process never share counters. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly tokensIssued = new Counter({
+    name: 'gatehouse_tokens_issued_total',
+    help: 'Access tokens issued, by grant type',
+    labelNames: ['grant_type'] as const,
+    registers: [this.registry],
+  });
+  readonly clientAuthFailures = new Counter({
+    name: 'gatehouse_client_auth_failures_total',
+    help: 'Failed client authentications, by reason (missing, invalid)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

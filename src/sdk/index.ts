@@ -1,0 +1,3 @@
+export { GatehouseClient, basic, type GatehouseClientOptions } from './client.js';
+export { GatehouseApiError, GatehouseUnavailableError } from './errors.js';
+export type * from './types.js';

@@ -1,0 +1,122 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+import { openDatabase, migrateToLatest, pendingMigrations, ping, type DatabaseHandle } from '../db/database.js';
+import { deriveKey } from '../crypto/keys.js';
+import { OpaqueTokens } from '../crypto/opaque-token.js';
+import { createLogger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { ManagementGuard } from './auth/guard.js';
+import { bootstrapRootClient, checkSystemSecret, resolveSystemSecret, type RootClientResult } from './bootstrap.js';
+import { VerifiedCredentialCache } from './client/credential-cache.js';
+import { clientRoutes } from './client/routes.js';
+import { ClientService } from './client/service.js';
+import { SqlClientStore } from './client/store.js';
+import { discoveryRoutes } from './discovery/routes.js';
+import { healthRoutes } from './health/routes.js';
+import { registerCors, registerManagementErrors, registerObservability, requestIdOf } from './http.js';
+import { KeyService } from './jwk/service.js';
+import { SqlKeyStore } from './jwk/store.js';
+import { oauth2Routes } from './oauth2/routes.js';
+import { OAuth2Service } from './oauth2/service.js';
+import { SqlTokenStore } from './oauth2/token-store.js';
+import { PolicyService } from './policy/service.js';
+import { SqlPolicyStore } from './policy/store.js';
+
+export interface Server {
+  app: FastifyInstance;
+  database: DatabaseHandle;
+  logger: Logger;
+  /** Set on the start that created the root client. */
+  rootClient: RootClientResult | undefined;
+  /** Set when this start generated the system secret file. */
+  generatedSystemSecretFile: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  logger?: Logger;
+  /** Run pending migrations on PostgreSQL too (SQLite always migrates). */
+  migrate?: boolean;
+  processMetrics?: boolean;
+}
+
+/** Wires storage, services and routes; the caller decides whether and where to listen. */
+export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const database = openDatabase(config.DATABASE_URL);
+  try {
+    await prepareSchema(database, options.migrate ?? false);
+    const { secret, generatedAt } = resolveSystemSecret(config.SYSTEM_SECRET, database.sqlitePath, config.DATABASE_URL === 'memory');
+    await checkSystemSecret(database.db, secret);
+
+    const metrics = new Metrics({ processMetrics: options.processMetrics ?? false });
+    const clients = new ClientService(
+      new SqlClientStore(database.db),
+      new VerifiedCredentialCache(deriveKey(secret, 'credential-cache'), config.CREDENTIAL_CACHE_SIZE),
+    );
+    const policyStore = new SqlPolicyStore(database.db);
+    const policies = new PolicyService(policyStore, config.POLICIES);
+    const oauth2 = new OAuth2Service(
+      clients,
+      new SqlTokenStore(database.db),
+      new OpaqueTokens(deriveKey(secret, 'token-hmac')),
+      { issuer: config.ISSUER.replace(/\/+$/, ''), accessTokenLifespanMs: config.ACCESS_TOKEN_LIFESPAN },
+      metrics,
+    );
+    const keys = new KeyService(new SqlKeyStore(database.db), deriveKey(secret, 'jwk-encryption'), Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN));
+    const guard = new ManagementGuard(oauth2, policies, config.RESOURCE_NAME_PREFIX);
+
+    const rootClient = await bootstrapRootClient({
+      clients,
+      policies: policyStore,
+      forcedCredentials: config.FORCE_ROOT_CLIENT_CREDENTIALS,
+      resourcePrefix: config.RESOURCE_NAME_PREFIX,
+    });
+    await keys.ensureSigningKey();
+    await policies.reload();
+
+    const app = Fastify({
+      loggerInstance: logger as FastifyBaseLogger,
+      // One access-log line per request comes from registerObservability, instead of Fastify's two.
+      logController: new LogController({ disableRequestLogging: true }),
+      genReqId: requestIdOf,
+      bodyLimit: config.BODY_LIMIT,
+      return503OnClosing: true,
+    });
+    registerObservability(app, metrics);
+    registerCors(app, config);
+    registerManagementErrors(app);
+    await app.register(healthRoutes({ checkDatabase: () => ping(database.db), metrics }));
+    await app.register(discoveryRoutes({ issuer: config.ISSUER, keys }));
+    await app.register(clientRoutes({ clients, guard }));
+    await app.register(oauth2Routes({ oauth2, guard }));
+
+    return {
+      app,
+      database,
+      logger,
+      rootClient,
+      generatedSystemSecretFile: generatedAt,
+      async close() {
+        await app.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw error;
+  }
+}
+
+async function prepareSchema(database: DatabaseHandle, migrate: boolean): Promise<void> {
+  if (database.kind === 'sqlite' || migrate) {
+    await migrateToLatest(database.db);
+    return;
+  }
+  const pending = await pendingMigrations(database.db);
+  if (pending.length) {
+    throw new ConfigError(`the PostgreSQL schema is not up to date (pending: ${pending.join(', ')}); run \`gatehouse migrate\` or start with --migrate`);
+  }
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ManagementGuard } from '../auth/guard.js';
+import { badRequest } from '../errors.js';
+import { parseOrThrow } from '../validation.js';
+import { CLIENT_ID, clientInputSchema, listQuerySchema } from './schema.js';
+import type { ClientService } from './service.js';
+
+const SCOPE = 'hydra.clients';
+
+export function clientRoutes(deps: { clients: ClientService; guard: ManagementGuard }) {
+  const { clients, guard } = deps;
+
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.post('/clients', async (request, reply) => {
+      await guard.require(request, { scope: SCOPE, resource: 'clients', action: 'create' });
+      const input = parseOrThrow(clientInputSchema, request.body, 'client');
+      const created = await clients.create(input);
+      return reply.code(201).header('Location', `/clients/${encodeURIComponent(created.id)}`).send(created);
+    });
+
+    app.get('/clients', async (request, reply) => {
+      await guard.require(request, { scope: SCOPE, resource: 'clients', action: 'get' });
+      const { limit, offset } = parseOrThrow(listQuerySchema, request.query, 'query');
+      const page = await clients.list(limit, offset);
+      reply.header('X-Total-Count', String(page.total));
+      const links = pageLinks(request, limit, offset, page.total);
+      if (links) reply.header('Link', links);
+      return page.clients;
+    });
+
+    app.get('/clients/:id', async (request) => {
+      const id = clientIdParam(request);
+      const caller = await guard.authenticate(request);
+      const client = await clients.findById(id);
+      await guard.authorize(request, caller, { scope: SCOPE, resource: `clients:${id}`, action: 'get', context: { owner: client?.owner } });
+      return clients.get(id);
+    });
+
+    app.put('/clients/:id', async (request) => {
+      const id = clientIdParam(request);
+      const caller = await guard.authenticate(request);
+      const existing = await clients.findById(id);
+      await guard.authorize(request, caller, { scope: SCOPE, resource: 'clients', action: 'update', context: { owner: existing?.owner } });
+      const input = parseOrThrow(clientInputSchema, request.body, 'client');
+      return clients.update(id, input);
+    });
+
+    app.delete('/clients/:id', async (request, reply: FastifyReply) => {
+      const id = clientIdParam(request);
+      const caller = await guard.authenticate(request);
+      const client = await clients.findById(id);
+      await guard.authorize(request, caller, { scope: SCOPE, resource: `clients:${id}`, action: 'delete', context: { owner: client?.owner } });
+      await clients.delete(id);
+      return reply.code(204).send();
+    });
+  };
+}
+
+function clientIdParam(request: FastifyRequest): string {
+  const { id } = request.params as { id: string };
+  if (!CLIENT_ID.test(id)) throw badRequest(`"${id.slice(0, 64)}" is not a valid client id`, [{ field: 'id', message: 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -' }]);
+  return id;
+}
+
+/** RFC 8288 Link header with first/prev/next/last, so any client can page without knowing our parameters. */
+function pageLinks(request: FastifyRequest, limit: number, offset: number, total: number): string | undefined {
+  const path = request.url.split('?')[0];
+  const link = (rel: string, at: number) => `<${path}?limit=${limit}&offset=${at}>; rel="${rel}"`;
+  const lastOffset = total === 0 ? 0 : Math.floor((total - 1) / limit) * limit;
+  const parts = [link('first', 0)];
+  if (offset > 0) parts.push(link('prev', Math.max(0, offset - limit)));
+  if (offset + limit < total) parts.push(link('next', offset + limit));
+  parts.push(link('last', lastOffset));
+  return parts.join(', ');
+}

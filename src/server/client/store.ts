@@ -1,0 +1,105 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ClientTable, Database } from '../../db/tables.js';
+import type { OAuth2Client } from './schema.js';
+
+export interface StoredClient extends OAuth2Client {
+  secretHash: string | null;
+}
+
+export interface ClientStore {
+  create(client: StoredClient): Promise<'created' | 'duplicate'>;
+  get(id: string): Promise<StoredClient | undefined>;
+  list(limit: number, offset: number): Promise<{ clients: StoredClient[]; total: number }>;
+  update(client: StoredClient): Promise<boolean>;
+  /** Deletes the client and every token issued to it, in one transaction. */
+  delete(id: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+export class SqlClientStore implements ClientStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(client: StoredClient): Promise<'created' | 'duplicate'> {
+    const now = Date.now();
+    const result = await this.db
+      .insertInto('clients')
+      .values({ ...toRow(client), created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1 ? 'created' : 'duplicate';
+  }
+
+  async get(id: string): Promise<StoredClient | undefined> {
+    const row = await this.db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  async list(limit: number, offset: number): Promise<{ clients: StoredClient[]; total: number }> {
+    const [rows, total] = await Promise.all([
+      this.db.selectFrom('clients').selectAll().orderBy('id').limit(limit).offset(offset).execute(),
+      this.count(),
+    ]);
+    return { clients: rows.map(fromRow), total };
+  }
+
+  async update(client: StoredClient): Promise<boolean> {
+    const { id, ...changes } = toRow(client);
+    const result = await this.db
+      .updateTable('clients')
+      .set({ ...changes, updated_at: Date.now() })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('access_tokens').where('client_id', '=', id).execute();
+      const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    });
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.selectFrom('clients').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
+
+function toRow(client: StoredClient): Omit<ClientTable, 'created_at' | 'updated_at'> {
+  return {
+    id: client.id,
+    client_name: client.client_name,
+    secret_hash: client.secretHash,
+    redirect_uris: JSON.stringify(client.redirect_uris),
+    grant_types: JSON.stringify(client.grant_types),
+    response_types: JSON.stringify(client.response_types),
+    scope: client.scope,
+    owner: client.owner,
+    policy_uri: client.policy_uri,
+    tos_uri: client.tos_uri,
+    client_uri: client.client_uri,
+    logo_uri: client.logo_uri,
+    contacts: JSON.stringify(client.contacts),
+    public: client.public ? 1 : 0,
+  };
+}
+
+function fromRow(row: Selectable<ClientTable>): StoredClient {
+  return {
+    id: row.id,
+    client_name: row.client_name,
+    secretHash: row.secret_hash,
+    redirect_uris: JSON.parse(row.redirect_uris) as string[],
+    grant_types: JSON.parse(row.grant_types) as string[],
+    response_types: JSON.parse(row.response_types) as string[],
+    scope: row.scope,
+    owner: row.owner,
+    policy_uri: row.policy_uri,
+    tos_uri: row.tos_uri,
+    client_uri: row.client_uri,
+    logo_uri: row.logo_uri,
+    contacts: JSON.parse(row.contacts) as string[],
+    public: Boolean(row.public),
+  };
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import { RESPONSE_TYPES } from '../client/schema.js';
+import type { KeyService } from '../jwk/service.js';
+
+const KEYS_CACHE_MS = 5_000;
+
+export function discoveryRoutes(deps: { issuer: string; keys: KeyService }) {
+  const issuer = deps.issuer.replace(/\/+$/, '');
+  const configuration = {
+    issuer,
+    authorization_endpoint: `${issuer}/oauth2/auth`,
+    token_endpoint: `${issuer}/oauth2/token`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    userinfo_endpoint: `${issuer}/userinfo`,
+    introspection_endpoint: `${issuer}/oauth2/introspect`,
+    revocation_endpoint: `${issuer}/oauth2/revoke`,
+    subject_types_supported: ['public'],
+    response_types_supported: [...RESPONSE_TYPES],
+    response_modes_supported: ['query', 'fragment'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'implicit'],
+    scopes_supported: ['offline', 'offline_access', 'openid'],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'c_hash'],
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    code_challenge_methods_supported: ['S256'],
+  };
+
+  let cached: { at: number; body: unknown } | undefined;
+
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.get('/.well-known/openid-configuration', async () => configuration);
+
+    // Public by nature: relying parties fetch it without credentials to verify ID tokens.
+    app.get('/.well-known/jwks.json', async (_request, reply) => {
+      if (!cached || Date.now() - cached.at > KEYS_CACHE_MS) cached = { at: Date.now(), body: await deps.keys.publicKeys() };
+      return reply.header('Cache-Control', `public, max-age=${KEYS_CACHE_MS / 1000}`).send(cached.body);
+    });
+  };
+}

@@ -1,0 +1,64 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/tables.js';
+
+export interface AccessTokenRecord {
+  storageKey: string;
+  grantId: string;
+  clientId: string;
+  subject: string;
+  scopes: string[];
+  extra: Record<string, unknown>;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface TokenStore {
+  saveAccessToken(record: AccessTokenRecord): Promise<void>;
+  findAccessToken(storageKey: string): Promise<AccessTokenRecord | undefined>;
+  /** Deletes expired access tokens that were issued before `notAfter`; returns how many. */
+  flushExpired(notAfter: number, now: number): Promise<number>;
+}
+
+export class SqlTokenStore implements TokenStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async saveAccessToken(record: AccessTokenRecord): Promise<void> {
+    await this.db
+      .insertInto('access_tokens')
+      .values({
+        signature_hash: record.storageKey,
+        grant_id: record.grantId,
+        client_id: record.clientId,
+        subject: record.subject,
+        scope: record.scopes.join(' '),
+        extra: JSON.stringify(record.extra),
+        issued_at: record.issuedAt,
+        expires_at: record.expiresAt,
+      })
+      .execute();
+  }
+
+  async findAccessToken(storageKey: string): Promise<AccessTokenRecord | undefined> {
+    const row = await this.db.selectFrom('access_tokens').selectAll().where('signature_hash', '=', storageKey).executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      storageKey: row.signature_hash,
+      grantId: row.grant_id,
+      clientId: row.client_id,
+      subject: row.subject,
+      scopes: row.scope ? row.scope.split(' ') : [],
+      extra: JSON.parse(row.extra) as Record<string, unknown>,
+      issuedAt: row.issued_at,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  async flushExpired(notAfter: number, now: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('access_tokens')
+      .where('expires_at', '<', now)
+      .where('issued_at', '<', notAfter)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

