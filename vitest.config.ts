@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 // - e2e: the real Kubernetes control plane (kube-apiserver + etcd) built from Go modules.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
         test: {

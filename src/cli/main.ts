@@ -1,19 +1,16 @@
 import { ConfigError } from '../config/load.js';
 import { GatehouseApiError, GatehouseUnavailableError } from '../sdk/errors.js';
-import { clientsCommand } from './clients.js';
-import { keysCommand, migrateCommand } from './database.js';
-import { serveCommand } from './serve.js';
-import { tokenCommand } from './token.js';
 import { HELP, UsageError } from './usage.js';
 
 type Command = (args: string[], print: (text: string) => void) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  serve: serveCommand,
-  migrate: migrateCommand,
-  clients: clientsCommand,
-  token: tokenCommand,
-  keys: keysCommand,
+// Loaded on demand: `gatehouse clients` should not pay for importing the server, nor `serve` for the SDK.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.js')).serveCommand,
+  migrate: async () => (await import('./database.js')).migrateCommand,
+  clients: async () => (await import('./clients.js')).clientsCommand,
+  token: async () => (await import('./token.js')).tokenCommand,
+  keys: async () => (await import('./database.js')).keysCommand,
 };
 
 /** Runs one command; every failure becomes one line on stderr and a non-zero exit code. */
@@ -23,10 +20,10 @@ export async function main(argv: string[], print: (text: string) => void = (text
     print(HELP.main!);
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
+  const load = COMMANDS[name];
   try {
-    if (!command) throw new UsageError(`unknown command "${name}"; run \`gatehouse --help\``);
-    return await command(rest, print);
+    if (!load) throw new UsageError(`unknown command "${name}"; run \`gatehouse --help\``);
+    return await (await load())(rest, print);
   } catch (error) {
     console.error(`gatehouse ${name}: ${describe(error)}`);
     return error instanceof UsageError || isArgumentError(error) ? 2 : 1;
