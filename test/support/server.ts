@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createServer, type Server } from '../../src/server/app.js';
+import { createServer, type Server, type ServerOptions } from '../../src/server/app.js';
 import { GatehouseClient } from '../../src/sdk/client.js';
 import { createDatabase } from './postgres.js';
 
@@ -30,7 +30,12 @@ export async function freshDatabaseUrl(kind: DatabaseKind): Promise<{ url: strin
 }
 
 /** The real server, listening on a loopback port, against a fresh database of the given kind. */
-export async function startTestServer(kind: DatabaseKind, env: Record<string, string> = {}, databaseUrl?: string): Promise<TestServer> {
+export async function startTestServer(
+  kind: DatabaseKind,
+  env: Record<string, string> = {},
+  databaseUrl?: string,
+  options: ServerOptions = {},
+): Promise<TestServer> {
   const database = databaseUrl ? { url: databaseUrl, cleanup: () => {} } : await freshDatabaseUrl(kind);
   const config = loadConfig({
     DATABASE_URL: database.url,
@@ -42,7 +47,7 @@ export async function startTestServer(kind: DatabaseKind, env: Record<string, st
     ISSUER: 'http://127.0.0.1:4444',
     ...env,
   });
-  const server = await createServer(config, { migrate: true });
+  const server = await createServer(config, { migrate: true, ...options });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = server.app.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { clientInputSchema, listQuerySchema } from '../server/client/schema.js';
+
+const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const content = (schema: object) => ({ 'application/json': { schema } });
+const form = (properties: Record<string, object>, required: string[]) => ({
+  'application/x-www-form-urlencoded': { schema: { type: 'object', properties, required } },
+});
+
+const oauthError = { description: 'RFC 6749 error', content: content(ref('OAuth2Error')) };
+const apiError = (description: string) => ({ description, content: content(ref('ApiError')) });
+const management = { 401: apiError('missing or invalid bearer token'), 403: apiError('scope or policy does not allow the call') };
+
+/**
+ * The OpenAPI document of the server, built from the same zod schemas the routes validate with. It is written to
+ * docs/openapi.json by `npm run generate`; a unit test fails when that file is stale.
+ */
+export function openApiDocument() {
+  const { $schema: _ignored, ...clientInput } = json(clientInputSchema) as Record<string, unknown>;
+  const listParameters = Object.entries((json(listQuerySchema) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    schema,
+  }));
+  const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._~:@+-]{1,255}$' } };
+  const bearer = [{ bearer: [] }];
+
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Gatehouse', version: '0.1.0', description: 'OAuth 2.0 / OpenID Connect server with the API of ORY Hydra v0.11' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } },
+      schemas: {
+        OAuth2ClientInput: clientInput,
+        OAuth2Client: {
+          type: 'object',
+          properties: { ...(clientInput.properties as object), client_secret: { type: 'string', description: 'only in the create response, or the update response when a secret was supplied' } },
+          required: ['id'],
+        },
+        ApiError: {
+          type: 'object',
+          properties: {
+            error: {
+              type: 'object',
+              properties: {
+                code: { type: 'integer' },
+                status: { type: 'string' },
+                request: { type: 'string' },
+                reason: { type: 'string' },
+                details: { type: 'array', items: { type: 'object' } },
+                message: { type: 'string' },
+              },
+            },
+          },
+        },
+        OAuth2Error: {
+          type: 'object',
+          properties: { error: { type: 'string' }, error_description: { type: 'string' }, error_hint: { type: 'string' }, status_code: { type: 'integer' } },
+          required: ['error'],
+        },
+        TokenResponse: {
+          type: 'object',
+          properties: { access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' } },
+        },
+        Introspection: {
+          type: 'object',
+          required: ['active'],
+          properties: Object.fromEntries(
+            [['active', 'boolean'], ['scope', 'string'], ['client_id', 'string'], ['sub', 'string'], ['exp', 'integer'], ['iat', 'integer'], ['nbf', 'integer'], ['username', 'string'], ['aud', 'string'], ['iss', 'string'], ['ext', 'object']].map(([name, type]) => [name, { type }]),
+          ),
+        },
+      },
+    },
+    paths: {
+      '/clients': {
+        post: {
+          summary: 'Create an OAuth 2.0 client',
+          security: bearer,
+          requestBody: { required: true, content: content(ref('OAuth2ClientInput')) },
+          responses: { 201: { description: 'created; the secret is shown this once', content: content(ref('OAuth2Client')) }, 400: apiError('invalid client'), 409: apiError('duplicate id'), 413: apiError('body too large'), 415: apiError('not JSON'), ...management },
+        },
+        get: {
+          summary: 'List OAuth 2.0 clients, ordered by id (Link and X-Total-Count headers for paging)',
+          security: bearer,
+          parameters: listParameters,
+          responses: { 200: { description: 'a page of clients', content: content({ type: 'array', items: ref('OAuth2Client') }) }, 400: apiError('invalid paging'), ...management },
+        },
+      },
+      '/clients/{id}': {
+        parameters: [idParameter],
+        get: { summary: 'Get an OAuth 2.0 client', security: bearer, responses: { 200: { description: 'the client, never with a secret', content: content(ref('OAuth2Client')) }, 404: apiError('unknown client'), ...management } },
+        put: {
+          summary: 'Replace an OAuth 2.0 client; the secret changes only when one is supplied',
+          security: bearer,
+          requestBody: { required: true, content: content(ref('OAuth2ClientInput')) },
+          responses: { 200: { description: 'the updated client', content: content(ref('OAuth2Client')) }, 400: apiError('invalid client'), 404: apiError('unknown client'), ...management },
+        },
+        delete: { summary: 'Delete an OAuth 2.0 client and its tokens', security: bearer, responses: { 204: { description: 'deleted' }, 404: apiError('unknown client'), ...management } },
+      },
+      '/oauth2/token': {
+        post: {
+          summary: 'The OAuth 2.0 token endpoint',
+          security: [{ basic: [] }],
+          requestBody: { required: true, content: form({ grant_type: { type: 'string' }, scope: { type: 'string' }, client_id: { type: 'string' }, client_secret: { type: 'string' } }, ['grant_type']) },
+          responses: { 200: { description: 'a token', content: content(ref('TokenResponse')) }, 400: oauthError, 401: oauthError },
+        },
+      },
+      '/oauth2/introspect': {
+        post: {
+          summary: 'Introspect an access token (RFC 7662)',
+          security: [{ basic: [] }, { bearer: [] }],
+          requestBody: { required: true, content: form({ token: { type: 'string' }, scope: { type: 'string' } }, ['token']) },
+          responses: { 200: { description: 'the token state', content: content(ref('Introspection')) }, 400: oauthError, 401: oauthError },
+        },
+      },
+      '/oauth2/flush': {
+        post: {
+          summary: 'Delete expired access tokens issued before notAfter',
+          security: bearer,
+          requestBody: { content: content({ type: 'object', properties: { notAfter: { type: 'string', format: 'date-time' } } }) },
+          responses: { 204: { description: 'flushed' }, 400: apiError('invalid notAfter'), ...management },
+        },
+      },
+      '/.well-known/openid-configuration': { get: { summary: 'OpenID Connect discovery', responses: { 200: { description: 'the configuration' } } } },
+      '/.well-known/jwks.json': { get: { summary: 'Public ID-token signing keys', responses: { 200: { description: 'a JSON Web Key Set' } } } },
+      '/health/alive': { get: { summary: 'Liveness', responses: { 200: { description: 'alive' } } } },
+      '/health/ready': { get: { summary: 'Readiness (checks the database)', responses: { 200: { description: 'ready' }, 503: { description: 'the database did not answer' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
+    },
+  };
+}
