@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
@@ -15,6 +15,7 @@ import { ClientService } from './client/service.js';
 import { SqlClientStore } from './client/store.js';
 import { discoveryRoutes } from './discovery/routes.js';
 import { healthRoutes } from './health/routes.js';
+import { ApiError } from './errors.js';
 import { registerCors, registerManagementErrors, registerObservability, requestIdOf } from './http.js';
 import { KeyService } from './jwk/service.js';
 import { SqlKeyStore } from './jwk/store.js';
@@ -84,6 +85,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       genReqId: requestIdOf,
       bodyLimit: config.BODY_LIMIT,
       return503OnClosing: true,
+      // Client ids may be 255 characters, up to three times that once percent-encoded; Fastify's default is 100.
+      routerOptions: { maxParamLength: 1024 },
+      // A malformed or overlong URL is refused by the router before any hook runs: answer it in our envelope too.
+      frameworkErrors: (error, request, reply) => {
+        const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+        (reply as FastifyReply).code(status).header('X-Request-ID', request.id).send(new ApiError(status, error.message).toBody(request.id));
+      },
     });
     registerObservability(app, metrics);
     registerCors(app, config);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ApiError, describeFrameworkError } from './errors.js';
@@ -33,14 +33,17 @@ function pathOnly(request: FastifyRequest): string {
   return q === -1 ? request.url : request.url.slice(0, q);
 }
 
+/** The management envelope for any error; also used by management routes that live beside the OAuth 2.0 ones. */
+export function managementErrorHandler(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof ApiError) return reply.code(error.statusCode).send(error.toBody(request.id));
+  const { status, reason } = describeFrameworkError(error);
+  if (status === 500) request.log.error({ err: error }, 'unhandled error');
+  return reply.code(status).send(new ApiError(status, reason).toBody(request.id));
+}
+
 /** Everything outside the OAuth 2.0 endpoints answers errors in the management envelope. */
 export function registerManagementErrors(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
-    if (error instanceof ApiError) return reply.code(error.statusCode).send(error.toBody(request.id));
-    const { status, reason } = describeFrameworkError(error);
-    if (status === 500) request.log.error({ err: error }, 'unhandled error');
-    return reply.code(status).send(new ApiError(status, reason).toBody(request.id));
-  });
+  app.setErrorHandler(managementErrorHandler);
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(new ApiError(404, `no route for ${request.method} ${pathOnly(request)}`, 'Unable to locate the resource').toBody(request.id)),
   );

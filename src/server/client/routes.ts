@@ -11,6 +11,10 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
   const { clients, guard } = deps;
 
   return async function plugin(app: FastifyInstance): Promise<void> {
+    // Fastify parses text/plain by default (it is what a bare curl -d or fetch of a string sends); these endpoints
+    // take JSON only, so such a body is a 415 rather than a confusing "expected object" 400.
+    app.removeContentTypeParser('text/plain');
+
     app.post('/clients', async (request, reply) => {
       await guard.require(request, { scope: SCOPE, resource: 'clients', action: 'create' });
       const input = parseOrThrow(clientInputSchema, request.body, 'client');

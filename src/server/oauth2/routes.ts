@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ManagementGuard } from '../auth/guard.js';
 import { ApiError, OAuthError, describeFrameworkError, invalidRequest } from '../errors.js';
+import { managementErrorHandler } from '../http.js';
 import { parseOrThrow } from '../validation.js';
 import { formOf, registerFormParser } from './form.js';
 import type { OAuth2Service } from './service.js';
@@ -46,11 +47,17 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
       return reply.headers(NO_STORE).send(await oauth2.introspect(form.token, form.scope));
     });
 
-    app.post('/oauth2/flush', async (request, reply) => {
-      await guard.require(request, { scope: 'hydra.oauth2.flush', resource: 'oauth2:tokens', action: 'flush' });
-      const body = parseOrThrow(flushSchema, request.body ?? {}, 'flush request');
-      await oauth2.flush(body.notAfter ? Date.parse(body.notAfter) : Date.now());
-      return reply.code(204).send();
+    // Flush is a management call (Hydra's flush request is JSON): its own context, so every error of it, including
+    // unparsable or oversized bodies, comes in the management envelope rather than the OAuth 2.0 format.
+    await app.register(async (management) => {
+      management.setErrorHandler(managementErrorHandler);
+      management.removeContentTypeParser('text/plain');
+      management.post('/oauth2/flush', async (request, reply) => {
+        await guard.require(request, { scope: 'hydra.oauth2.flush', resource: 'oauth2:tokens', action: 'flush' });
+        const body = parseOrThrow(flushSchema, request.body ?? {}, 'flush request');
+        await oauth2.flush(body.notAfter ? Date.parse(body.notAfter) : Date.now());
+        return reply.code(204).send();
+      });
     });
   };
 }

@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+function yamlFile(text: string): string {
+  const file = join(dir, `config-${files++}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** The ConfigError loadConfig throws for these inputs. */
+function failure(env: NodeJS.ProcessEnv, file?: string): ConfigError {
+  try {
+    loadConfig(env, file);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('loadConfig accepted the configuration');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 4444,
+      DATABASE_URL: 'sqlite://.data/gatehouse.sqlite',
+      ACCESS_TOKEN_LIFESPAN: 3_600_000,
+      ID_TOKEN_LIFESPAN: 3_600_000,
+      AUTH_CODE_LIFESPAN: 600_000,
+      CHALLENGE_TOKEN_LIFESPAN: 600_000,
+      RESOURCE_NAME_PREFIX: 'rn:hydra',
+      BODY_LIMIT: 64 * 1024,
+      POLICIES: [],
+      CORS_ENABLED: false,
+    });
+  });
+
+  it('parses typed values from the environment', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      ACCESS_TOKEN_LIFESPAN: '30m',
+      CORS_ENABLED: 'true',
+      CORS_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+      DATABASE_URL: 'postgres://u:p@db/gatehouse',
+      POLICIES: JSON.stringify([{ id: 'p', subjects: ['a'], effect: 'allow', resources: ['r'], actions: ['get'] }]),
+    });
+    expect(config).toMatchObject({ PORT: 8080, ACCESS_TOKEN_LIFESPAN: 1_800_000, CORS_ENABLED: true, CORS_ALLOWED_ORIGINS: ['https://a.example', 'https://b.example'] });
+    expect(config.POLICIES).toEqual([{ id: 'p', description: '', subjects: ['a'], effect: 'allow', resources: ['r'], actions: ['get'], conditions: {} }]);
+  });
+
+  it('ignores empty environment variables', () => {
+    expect(loadConfig({ PORT: '', LOG_LEVEL: '' })).toMatchObject({ PORT: 4444, LOG_LEVEL: 'info' });
+  });
+
+  it.each<[string, NodeJS.ProcessEnv]>([
+    ['PORT', { PORT: 'abc' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '-1' }],
+    ['ACCESS_TOKEN_LIFESPAN', { ACCESS_TOKEN_LIFESPAN: '1 hour' }],
+    ['ACCESS_TOKEN_LIFESPAN', { ACCESS_TOKEN_LIFESPAN: '0s' }],
+    ['ID_TOKEN_LIFESPAN', { ID_TOKEN_LIFESPAN: '3d' }],
+    ['SYSTEM_SECRET', { SYSTEM_SECRET: 'too-short' }],
+    ['COOKIE_SECRET', { COOKIE_SECRET: 'short' }],
+    ['ISSUER', { ISSUER: 'not a url' }],
+    ['ISSUER', { ISSUER: 'ftp://example.com' }],
+    ['CONSENT_URL', { CONSENT_URL: '/consent' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://db/gatehouse' }],
+    ['FORCE_ROOT_CLIENT_CREDENTIALS', { FORCE_ROOT_CLIENT_CREDENTIALS: 'root:short' }],
+    ['FORCE_ROOT_CLIENT_CREDENTIALS', { FORCE_ROOT_CLIENT_CREDENTIALS: 'no-colon-here-but-quite-long-enough-to-pass' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['LOG_FORMAT', { LOG_FORMAT: 'xml' }],
+    ['CORS_ENABLED', { CORS_ENABLED: 'yes' }],
+    ['BODY_LIMIT', { BODY_LIMIT: '10' }],
+    ['POLICIES', { POLICIES: '[{"id": "p"' }],
+    ['POLICIES', { POLICIES: JSON.stringify([{ id: 'p', subjects: ['a'], effect: 'perhaps', resources: ['r'], actions: ['get'] }]) }],
+  ])('stops on a bad %s with a message that names it', (variable, env) => {
+    const error = failure(env);
+    expect(error.message).toContain(variable);
+    expect(error.message).toMatch(/^invalid configuration: /);
+  });
+
+  it('says that an environment variable was the culprit and why', () => {
+    expect(failure({ SYSTEM_SECRET: 'too-short' }).message).toBe('invalid configuration: environment variable SYSTEM_SECRET: must be at least 16 characters');
+    expect(failure({ ACCESS_TOKEN_LIFESPAN: '1 hour' }).message).toContain('"1 hour" is not a positive duration');
+  });
+
+  it('reports every bad variable at once', () => {
+    const { message } = failure({ PORT: 'abc', LOG_LEVEL: 'loud', SYSTEM_SECRET: 'x' });
+    for (const variable of ['PORT', 'LOG_LEVEL', 'SYSTEM_SECRET']) expect(message).toContain(variable);
+  });
+
+  describe('with a YAML file (--config)', () => {
+    it('reads settings from the file, under the same names', () => {
+      const file = yamlFile(
+        ['PORT: 5000', 'ACCESS_TOKEN_LIFESPAN: 15m', 'POLICIES:', '  - id: p', '    subjects: [a]', '    effect: deny', '    resources: [r]', '    actions: [get]'].join('\n'),
+      );
+      const config = loadConfig({}, file);
+      expect(config).toMatchObject({ PORT: 5000, ACCESS_TOKEN_LIFESPAN: 900_000 });
+      expect(config.POLICIES[0]).toMatchObject({ id: 'p', effect: 'deny' });
+    });
+
+    it('lets the environment override the file', () => {
+      const file = yamlFile('PORT: 5000\nLOG_LEVEL: debug\n');
+      expect(loadConfig({ PORT: '6000' }, file)).toMatchObject({ PORT: 6000, LOG_LEVEL: 'debug' });
+    });
+
+    it('refuses an unknown key, naming it and the file', () => {
+      const file = yamlFile('PORT: 5000\nPORTT: 5001\n');
+      const { message } = failure({}, file);
+      expect(message).toContain('PORTT');
+      expect(message).toContain(file);
+    });
+
+    it('names a bad value from the file as a setting', () => {
+      const { message } = failure({}, yamlFile('PORT: nope\n'));
+      expect(message).toContain('setting PORT');
+    });
+
+    it('accepts an empty file', () => {
+      expect(loadConfig({}, yamlFile('')).PORT).toBe(4444);
+    });
+
+    it.each([
+      ['a missing file', () => join(dir, 'missing.yaml'), /cannot read config file/],
+      ['invalid YAML', () => yamlFile('PORT: [unclosed\n'), /not valid YAML/],
+      ['a list instead of a mapping', () => yamlFile('- PORT\n'), /mapping/],
+    ])('refuses %s, naming the file', (_what, file, pattern) => {
+      const path = file();
+      const { message } = failure({}, path);
+      expect(message).toMatch(pattern);
+      expect(message).toContain(path);
+    });
+  });
+});

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { VerifiedCredentialCache } from '../../src/server/client/credential-cache.js';
+
+const key = randomBytes(32);
+const HASH = '$scrypt$ln=14,r=8,p=5$salt$hash';
+
+describe('VerifiedCredentialCache', () => {
+  it('knows a remembered (id, secret, stored hash) and nothing else', () => {
+    const cache = new VerifiedCredentialCache(key, 10);
+    expect(cache.has('a', 's', HASH)).toBe(false);
+    cache.remember('a', 's', HASH);
+    expect(cache.has('a', 's', HASH)).toBe(true);
+    expect(cache.has('a', 'wrong', HASH)).toBe(false);
+    expect(cache.has('b', 's', HASH)).toBe(false);
+  });
+
+  it('is bound to the stored hash: after a secret change or re-creation the old entry never matches', () => {
+    const cache = new VerifiedCredentialCache(key, 10);
+    cache.remember('a', 's', HASH);
+    expect(cache.has('a', 's', `${HASH}-rotated`)).toBe(false);
+  });
+
+  it('does not confuse id and secret boundaries', () => {
+    const cache = new VerifiedCredentialCache(key, 10);
+    cache.remember('ab', 'c', HASH);
+    expect(cache.has('a', 'bc', HASH)).toBe(false);
+  });
+
+  it('forgets every entry of one client and only that client', () => {
+    const cache = new VerifiedCredentialCache(key, 10);
+    cache.remember('a', 's1', HASH);
+    cache.remember('a', 's2', HASH);
+    cache.remember('b', 's1', HASH);
+    cache.forget('a');
+    expect(cache.has('a', 's1', HASH)).toBe(false);
+    expect(cache.has('a', 's2', HASH)).toBe(false);
+    expect(cache.has('b', 's1', HASH)).toBe(true);
+    expect(cache.size).toBe(1);
+  });
+
+  it('is bounded, evicting the least recently used entry', () => {
+    const cache = new VerifiedCredentialCache(key, 3);
+    cache.remember('a', 's', HASH);
+    cache.remember('b', 's', HASH);
+    cache.remember('c', 's', HASH);
+    expect(cache.has('a', 's', HASH)).toBe(true); // a is now the most recently used
+    cache.remember('d', 's', HASH); // evicts b
+    expect(cache.size).toBe(3);
+    expect(cache.has('b', 's', HASH)).toBe(false);
+    for (const id of ['a', 'c', 'd']) expect(cache.has(id, 's', HASH)).toBe(true);
+    for (let i = 0; i < 100; i++) cache.remember(`x${i}`, 's', HASH);
+    expect(cache.size).toBe(3);
+  });
+
+  it('remembers nothing with capacity 0', () => {
+    const cache = new VerifiedCredentialCache(key, 0);
+    cache.remember('a', 's', HASH);
+    expect(cache.has('a', 's', HASH)).toBe(false);
+    expect(cache.size).toBe(0);
+  });
+
+  it('keys entries by an HMAC: another key knows nothing, and no secret is held', () => {
+    const cache = new VerifiedCredentialCache(key, 10);
+    const secret = 'the-secret-that-must-not-be-held';
+    cache.remember('a', secret, HASH);
+    expect(new VerifiedCredentialCache(randomBytes(32), 10).has('a', secret, HASH)).toBe(false);
+    expect(JSON.stringify([...cache['entries']])).not.toContain(secret);
+  });
+});
