@@ -1,0 +1,82 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { CLIENT_COUNT } from './scenarios.js';
+import { historyLine, machineLine, type Baseline, type RunInfo, type RunSummary } from './report.js';
+
+const START = '<!-- server:start -->';
+const END = '<!-- server:end -->';
+const DATA = /<!-- server-bench-data: (.*?) -->/s;
+const HISTORY_LIMIT = 30;
+
+/**
+ * Rewrites only the server section of docs/benchmarks.md: other sections belong to other harnesses and are kept
+ * byte for byte. The runs so far travel in a JSON comment, so the history is rebuilt from data, not parsed prose.
+ */
+export function writeServerSection(path: string, info: RunInfo, table: string, baseline: Baseline, summary: RunSummary): void {
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const start = current.indexOf(START);
+  const end = current.indexOf(END);
+  const hasSection = start !== -1 && end > start;
+  const previous = hasSection ? previousRuns(current.slice(start, end)) : [];
+  const runs = [summary, ...previous].slice(0, HISTORY_LIMIT + 1);
+  const section = render(info, table, baseline, runs);
+
+  let next: string;
+  if (hasSection) next = current.slice(0, start) + section + current.slice(end + END.length);
+  else if (current.trim()) next = `${current.trimEnd()}\n\n${section}\n`;
+  else next = `# Benchmarks\n\n${section}\n`;
+  writeFileSync(path, next);
+}
+
+function previousRuns(section: string): RunSummary[] {
+  const match = DATA.exec(section);
+  if (!match) return [];
+  try {
+    const data = JSON.parse(match[1]!) as { runs?: RunSummary[] };
+    return Array.isArray(data.runs) ? data.runs : [];
+  } catch {
+    // A hand-edited comment should not stop a benchmark from being recorded; the history restarts instead.
+    return [];
+  }
+}
+
+function render(info: RunInfo, table: string, baseline: Baseline, runs: RunSummary[]): string {
+  const busy = info.loadAverage >= 0.5 ? ' — the machine was already busy, so these figures are depressed' : '';
+  const drift =
+    baseline.drift > 0.15
+      ? `\n\nThe bare server's requests/s moved by ${(baseline.drift * 100).toFixed(0)} % between the first and the last measurement: the machine's load changed during the run, so treat the ratios with care.`
+      : '';
+  const history = runs.slice(1).map(historyLine);
+  // "--" would end the HTML comment early; JSON reads the escaped form back unchanged.
+  const data = JSON.stringify({ runs }).replace(/--/g, '-\\u002d');
+  return [
+    START,
+    '## Authorization server (`npm run bench`)',
+    '',
+    `Latest run: ${info.date} · commit \`${info.commit}\` · ${machineLine(info)} · load average ${info.loadAverage.toFixed(2)} before the run${busy}.`,
+    '',
+    table,
+    '',
+    `"vs bare" divides by the mean of the two bare-server measurements (${Math.round(baseline.requestsPerSecond).toLocaleString('en-US')} req/s), taken first and last.${drift}`,
+    '',
+    '**Method.** `npm run bench` builds dist/ if it is stale, then starts each server in its own child process on the same machine: a bare',
+    'Node `http` server answering a constant JSON, and `gatehouse serve` from dist/ on a fresh SQLite database in a temporary',
+    `directory, holding ${CLIENT_COUNT} clients (the root client, one confidential machine client, the rest public). Gatehouse runs with`,
+    'its default `LOG_LEVEL=info`, so it writes one JSON access-log line per request; the harness drains that pipe and drops it,',
+    'so logging costs what it costs in production. Load comes from autocannon in a separate process',
+    `(${info.connections} keep-alive connections, no pipelining), ${info.warmupSeconds} s of warm-up and then ${info.durationSeconds} s measured per scenario.`,
+    'The load generator shares the CPUs with the server, as the targets assume. Requests/s is autocannon\'s mean of its',
+    'per-second samples; latencies are whole milliseconds (`<1` is below one). "Server CPU" is the user + system time of',
+    'the answering process (from /proc) while measured: per request it moves far less than requests/s when other work',
+    'competes for the CPUs, and a share well below 100 % means the server was not the bottleneck (the bare server is limited by the load generator).',
+    'Any non-2xx response or connection error, during warm-up or measurement, is flagged and the run fails without updating',
+    'this file. `BENCH_DURATION`, `BENCH_WARMUP` and `BENCH_CONNECTIONS` change the durations and connections;',
+    '`npm run bench -- --help` lists the diagnostic switches (profiling, another log level), whose runs are never recorded here.',
+    '',
+    '### History',
+    '',
+    ...(history.length ? history : ['(no earlier runs)']),
+    '',
+    `<!-- server-bench-data: ${data} -->`,
+    END,
+  ].join('\n');
+}

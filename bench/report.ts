@@ -1,0 +1,122 @@
+import type { LoadResult } from './load.js';
+import type { Scenario } from './scenarios.js';
+
+export interface Row {
+  scenario: Scenario;
+  result: LoadResult;
+  /** CPU the answering server used while measured; undefined where /proc is not available. */
+  serverCpuSeconds: number | undefined;
+  /** Failures seen while warming up count too: an error is an error whenever it happened. */
+  warmupFailures: number;
+  warmupDetail: string;
+}
+
+export interface Baseline {
+  requestsPerSecond: number;
+  /** Relative difference between the bare runs before and after: how much the machine's load moved. */
+  drift: number;
+}
+
+export function flagged(row: Row): string | undefined {
+  const parts = [row.result.failures && `${row.result.failureDetail}`, row.warmupFailures && `warm-up: ${row.warmupDetail}`].filter(Boolean);
+  return parts.length ? parts.join('; ') : undefined;
+}
+
+/**
+ * The bare server is measured first and last and the mean is the denominator, so a background job that starts or
+ * stops during the run shows up as drift instead of silently skewing every ratio.
+ */
+export function baselineOf(rows: Row[]): Baseline {
+  const bare = rows.filter((row) => row.scenario.key === 'bare').map((row) => row.result.requestsPerSecond);
+  if (!bare.length) throw new Error('no bare-server measurement to compare with');
+  const mean = bare.reduce((a, b) => a + b, 0) / bare.length;
+  return { requestsPerSecond: mean, drift: mean ? (Math.max(...bare) - Math.min(...bare)) / mean : 0 };
+}
+
+const ms = (value: number) => (value < 1 ? '<1' : String(value));
+const pct = (ratio: number) => `${(ratio * 100).toFixed(1)} %`;
+const rps = (value: number) => Math.round(value).toLocaleString('en-US');
+
+/**
+ * Server CPU per request is the contention-proof figure: requests/s drops when another job takes a core, CPU per
+ * request does not. CPU share above 100 % is libuv and GC threads working beside the event loop.
+ */
+function cpuColumns(row: Row, durationSeconds: number): string {
+  if (row.serverCpuSeconds === undefined || !row.result.total) return '– | –';
+  const perRequestUs = (row.serverCpuSeconds / row.result.total) * 1e6;
+  return `${perRequestUs.toFixed(perRequestUs < 100 ? 1 : 0)} | ${Math.round((row.serverCpuSeconds / durationSeconds) * 100)} %`;
+}
+
+export function renderTable(rows: Row[], baseline: Baseline, durationSeconds: number): string {
+  const lines = [
+    '| Scenario | Requests/s | p50 (ms) | p99 (ms) | vs bare | Target | Result | Server CPU µs/req | Server CPU |',
+    '|---|---:|---:|---:|---:|---:|---|---:|---:|',
+  ];
+  for (const row of rows) {
+    const ratio = baseline.requestsPerSecond ? row.result.requestsPerSecond / baseline.requestsPerSecond : 0;
+    const target = row.scenario.target;
+    const errors = flagged(row);
+    let result = target === undefined ? '' : ratio >= target ? 'pass' : 'below target';
+    if (errors) result = `**ERRORS: ${errors}**`;
+    lines.push(
+      `| ${row.scenario.title} | ${rps(row.result.requestsPerSecond)} | ${ms(row.result.p50Ms)} | ${ms(row.result.p99Ms)} | ${pct(ratio)} | ${target === undefined ? '' : `≥ ${pct(target)}`} | ${result} | ${cpuColumns(row, durationSeconds)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export interface RunInfo {
+  date: string;
+  commit: string;
+  node: string;
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  loadAverage: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  connections: number;
+}
+
+/** What one history line needs; kept as JSON in the docs so the next run can fold the current one into history. */
+export interface RunSummary {
+  date: string;
+  commit: string;
+  durationSeconds: number;
+  connections: number;
+  loadAverage: number;
+  bare: number;
+  token?: { rps: number; ratio: number };
+  introspect?: { rps: number; ratio: number };
+}
+
+export function summarize(info: RunInfo, rows: Row[], baseline: Baseline): RunSummary {
+  const pick = (key: string) => {
+    const row = rows.find((r) => r.scenario.key === key);
+    return row && { rps: Math.round(row.result.requestsPerSecond), ratio: Number((row.result.requestsPerSecond / baseline.requestsPerSecond).toFixed(4)) };
+  };
+  return {
+    date: info.date,
+    commit: info.commit,
+    durationSeconds: info.durationSeconds,
+    connections: info.connections,
+    loadAverage: info.loadAverage,
+    bare: Math.round(baseline.requestsPerSecond),
+    token: pick('token'),
+    introspect: pick('introspect'),
+  };
+}
+
+export function historyLine(run: RunSummary): string {
+  const part = (name: string, figures?: { rps: number; ratio: number }) => (figures ? `${name} ${rps(figures.rps)} req/s (${pct(figures.ratio)})` : `${name} —`);
+  return [
+    `- ${run.date} · \`${run.commit}\` · ${run.durationSeconds} s × ${run.connections} connections · load ${run.loadAverage.toFixed(2)}`,
+    `bare ${rps(run.bare)} req/s`,
+    part('token', run.token),
+    part('introspect', run.introspect),
+  ].join(' · ');
+}
+
+export function machineLine(info: RunInfo): string {
+  return `${info.cpu} · ${info.cores} CPUs (nproc) · ${info.memoryGiB.toFixed(1)} GiB RAM · Node ${info.node}`;
+}

@@ -1,0 +1,132 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from './build.js';
+import { Children } from './children.js';
+import { cpuSecondsOf } from './cpu.js';
+import { writeServerSection } from './docs.js';
+import { runLoad } from './load.js';
+import { baselineOf, flagged, renderTable, summarize, type Row, type RunInfo } from './report.js';
+import { bareScenario, gatehouseScenarios, type Scenario } from './scenarios.js';
+import { startBareServer, startGatehouse } from './servers.js';
+import { HELP, readSettings, type Settings } from './settings.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function git(...args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function runInfo(settings: Settings, loadAverage: number): RunInfo {
+  // A figure measured on uncommitted server code must not be credited to the commit it started from.
+  const dirty = git('status', '--porcelain', '--', 'src') ? '+dirty' : '';
+  return {
+    date: new Date().toISOString(),
+    commit: `${git('rev-parse', '--short', 'HEAD') || 'unknown'}${dirty}`,
+    node: process.version,
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cores: os.availableParallelism(),
+    memoryGiB: os.totalmem() / 1024 ** 3,
+    loadAverage,
+    durationSeconds: settings.durationSeconds,
+    warmupSeconds: settings.warmupSeconds,
+    connections: settings.connections,
+  };
+}
+
+async function measure(children: Children, scenario: Scenario, settings: Settings): Promise<Row> {
+  const load = { connections: settings.connections };
+  process.stdout.write(`  ${scenario.title}: `);
+  let warmup = { failures: 0, failureDetail: '' };
+  if (settings.warmupSeconds > 0) warmup = await runLoad(children, scenario.spec, { ...load, durationSeconds: settings.warmupSeconds });
+  const cpuBefore = cpuSecondsOf(scenario.serverPid);
+  const result = await runLoad(children, scenario.spec, { ...load, durationSeconds: settings.durationSeconds });
+  const cpuAfter = cpuSecondsOf(scenario.serverPid);
+  const serverCpuSeconds = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
+  const row = { scenario, result, serverCpuSeconds, warmupFailures: warmup.failures, warmupDetail: warmup.failureDetail };
+  const errors = flagged(row);
+  const cpu = serverCpuSeconds === undefined ? '' : `, server CPU ${Math.round((serverCpuSeconds / settings.durationSeconds) * 100)} %`;
+  console.log(`${Math.round(result.requestsPerSecond)} req/s${cpu}${errors ? `  ERRORS: ${errors}` : ''}`);
+  return row;
+}
+
+async function main(settings: Settings, children: Children, dataDir: string): Promise<number> {
+  // Sampled before anything starts: afterwards the load average mostly measures this benchmark.
+  const loadAverage = os.loadavg()[0] ?? 0;
+  ensureBuilt(root);
+  if (settings.profileDir) mkdirSync(settings.profileDir, { recursive: true });
+
+  const [bare, gatehouse] = await Promise.all([
+    startBareServer(children, root),
+    startGatehouse(children, root, {
+      dataDir,
+      logLevel: settings.logLevel,
+      nodeFlags: settings.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`] : [],
+    }),
+  ]);
+  const served = (await gatehouseScenarios(gatehouse)).filter((s) => !settings.only || settings.only.includes(s.key));
+  const info = runInfo(settings, loadAverage);
+  console.log(`\n${info.cpu}, ${info.cores} CPUs, load average ${loadAverage.toFixed(2)} before the run`);
+  console.log(`${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s per scenario\n`);
+
+  const rows: Row[] = [];
+  // Bare first and last, so a change in background load during the run is visible (see baselineOf).
+  for (const scenario of [bareScenario(bare, 'first'), ...served, bareScenario(bare, 'last')]) rows.push(await measure(children, scenario, settings));
+  await children.stopAll();
+
+  const baseline = baselineOf(rows);
+  const table = renderTable(rows, baseline, settings.durationSeconds);
+  console.log(`\n${table}\n`);
+  if (baseline.drift > 0.15) console.log(`warning: the bare server's figure moved ${(baseline.drift * 100).toFixed(0)} % during the run; the machine's load changed`);
+  if (loadAverage >= 0.5) console.log(`warning: load average ${loadAverage.toFixed(2)} before the run; other work was competing for the CPUs`);
+
+  const failing = rows.filter((row) => flagged(row));
+  if (failing.length) {
+    console.error(`\n${failing.length} scenario(s) had errors (see the Result column); docs/benchmarks.md was not updated.`);
+    return 1;
+  }
+  if (settings.writeDocs) {
+    writeServerSection(join(root, 'docs/benchmarks.md'), info, table, baseline, summarize(info, rows, baseline));
+    console.log('Wrote docs/benchmarks.md (server section).');
+  } else {
+    console.log(settings.nonStandard ? 'Non-standard run (BENCH_ONLY, BENCH_LOG_LEVEL or BENCH_PROFILE): docs/benchmarks.md left alone.' : 'BENCH_WRITE=0: docs/benchmarks.md left alone.');
+  }
+  if (settings.profileDir) console.log(`CPU profile of the server in ${settings.profileDir} (summarize: node --import tsx bench/profile.ts ${settings.profileDir})`);
+  return 0;
+}
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(HELP);
+} else {
+  let settings: Settings;
+  try {
+    settings = readSettings();
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  const children = new Children();
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'gatehouse-bench-'));
+  let finishing = false;
+  const finish = async (code: number, error?: unknown) => {
+    if (finishing) return;
+    finishing = true;
+    if (error) console.error(`\nbench: ${error instanceof Error ? error.message : String(error)}`);
+    await children.stopAll();
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(code);
+  };
+  children.whenOneDies((error) => void finish(1, error));
+  process.once('SIGINT', () => void finish(130, new Error('interrupted; stopping every process the benchmark started')));
+  process.once('SIGTERM', () => void finish(143, new Error('terminated; stopping every process the benchmark started')));
+  main(settings, children, dataDir).then(
+    (code) => finish(code),
+    (error: unknown) => finish(1, error),
+  );
+}
