@@ -1,18 +1,22 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { randomToken } from './random.js';
 
+const TIME_PREFIX = /^[0-9a-f]{12}/;
+
 /**
- * Opaque tokens are `<256 random bits>.<HMAC-SHA256 of them>`. The HMAC lets us reject forged or mistyped tokens
- * without touching the database; only a SHA-256 of the signature is stored, so a copy of the database holds nothing
- * that can be presented as a token.
+ * Opaque tokens are `<issue time, 12 hex digits of epoch ms><256 random bits>.<HMAC-SHA256 of the part before the
+ * dot>`. The HMAC lets us reject forged or mistyped tokens without touching the database. Only the time prefix and a
+ * SHA-256 of the signature are stored, so a copy of the database holds nothing that can be presented as a token.
+ * The time prefix makes storage keys ascend, so new rows append to the index instead of landing on random pages:
+ * measured on SQLite, about a third of the write cost of random keys (docs/benchmarks.md).
  */
 export class OpaqueTokens {
   constructor(private readonly key: Buffer) {}
 
-  issue(): { token: string; storageKey: string } {
-    const body = randomToken(32);
+  issue(now = Date.now()): { token: string; storageKey: string } {
+    const body = `${now.toString(16).padStart(12, '0')}${randomToken(32)}`;
     const signature = this.sign(body);
-    return { token: `${body}.${signature}`, storageKey: storageKeyOf(signature) };
+    return { token: `${body}.${signature}`, storageKey: storageKeyOf(body, signature) };
   }
 
   /** The storage key of a well-formed, correctly signed token; undefined for anything else. */
@@ -24,7 +28,7 @@ export class OpaqueTokens {
     const expected = Buffer.from(this.sign(body));
     const given = Buffer.from(signature);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-    return storageKeyOf(signature);
+    return storageKeyOf(body, signature);
   }
 
   private sign(body: string): string {
@@ -32,6 +36,7 @@ export class OpaqueTokens {
   }
 }
 
-function storageKeyOf(signature: string): string {
-  return createHash('sha256').update(signature).digest('base64url');
+function storageKeyOf(body: string, signature: string): string {
+  const prefix = TIME_PREFIX.exec(body)?.[0] ?? '';
+  return prefix + createHash('sha256').update(signature).digest('base64url');
 }

@@ -34,7 +34,7 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     connection.pragma('synchronous = NORMAL');
     connection.pragma('busy_timeout = 5000');
     connection.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
     return { db, kind: 'sqlite', sqlitePath, close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes });
@@ -51,6 +51,27 @@ function migratorFor(db: Kysely<Database>): Migrator {
     migrationTableName: 'gatehouse_migrations',
     migrationLockTableName: 'gatehouse_migrations_lock',
   });
+}
+
+/**
+ * Kysely prepares every statement anew; on the hot paths preparing costs several times what running does. The SQL
+ * texts are parametrised, so a small cache keyed by text reuses them. Safe because better-sqlite3 is synchronous:
+ * a statement finishes before the next one starts.
+ */
+function withStatementCache(connection: SQLite.Database, capacity = 512) {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (!statement) {
+        if (statements.size >= capacity) statements.clear();
+        statement = connection.prepare(text);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {

@@ -54,7 +54,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
     const metrics = new Metrics({ processMetrics: options.processMetrics ?? false });
     const clients = new ClientService(
-      new SqlClientStore(database.db),
+      new SqlClientStore(database.db, database.kind),
       new VerifiedCredentialCache(deriveKey(secret, 'credential-cache'), config.CREDENTIAL_CACHE_SIZE),
     );
     const policyStore = new SqlPolicyStore(database.db);
@@ -110,6 +110,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       async close() {
         await app.close();
         await database.close();
+        await new Promise<void>((resolve) => logger.flush(() => resolve()));
       },
     };
   } catch (error) {

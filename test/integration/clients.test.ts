@@ -339,6 +339,12 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
   });
 
   describe('DELETE /clients/:id', () => {
+    it('accepts a JSON Content-Type without a body, as some generated clients send', async () => {
+      const created = await createClient(t, { grant_types: ['client_credentials'] });
+      const response = await call('DELETE', `/clients/${created.id}`, { headers: { 'content-type': 'application/json' } });
+      expect(response.status).toBe(204);
+    });
+
     it('answers 204 with no body; the client is gone', async () => {
       const created = await createClient(t, {});
       const response = await call('DELETE', `/clients/${created.id}`);

@@ -5,10 +5,20 @@ import { OpaqueTokens } from '../../src/crypto/opaque-token.js';
 const tokens = new OpaqueTokens(deriveKey('unit-test-system-secret', 'token-hmac'));
 
 describe('opaque tokens', () => {
-  it('are <256 random bits>.<HMAC-SHA256>, base64url', () => {
-    const { token } = tokens.issue();
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
-    expect(Buffer.from(token.split('.')[0]!, 'base64url')).toHaveLength(32);
+  it('are <issue time><256 random bits>.<HMAC-SHA256>, base64url', () => {
+    const issuedAt = Date.UTC(2026, 10, 22, 8, 0, 0);
+    const { token, storageKey } = tokens.issue(issuedAt);
+    expect(token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
+    expect(parseInt(token.slice(0, 12), 16)).toBe(issuedAt);
+    expect(Buffer.from(token.split('.')[0]!.slice(12), 'base64url')).toHaveLength(32);
+    // The storage key keeps the time prefix (so keys ascend) but holds only a hash of the signature.
+    expect(storageKey.startsWith(token.slice(0, 12))).toBe(true);
+    expect(storageKey).not.toContain(token.split('.')[1]);
+  });
+
+  it('get storage keys that ascend with issue time', () => {
+    const keys = [1_000, 2_000, 3_000].map((ms) => tokens.issue(Date.UTC(2026, 0, 1) + ms).storageKey);
+    expect([...keys].sort()).toEqual(keys);
   });
 
   it('verify to the storage key they were issued with, stably, also on another instance with the same key', () => {

@@ -14,6 +14,12 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
     // Fastify parses text/plain by default (it is what a bare curl -d or fetch of a string sends); these endpoints
     // take JSON only, so such a body is a 415 rather than a confusing "expected object" 400.
     app.removeContentTypeParser('text/plain');
+    // Some generated HTTP clients send `Content-Type: application/json` on every call, DELETE without a body too.
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      if (request.method === 'DELETE' && body === '') return done(null, undefined);
+      return parseJson(request, body as string, done);
+    });
 
     app.post('/clients', async (request, reply) => {
       await guard.require(request, { scope: SCOPE, resource: 'clients', action: 'create' });

@@ -1,4 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import type { DatabaseKind } from '../../db/database.js';
+import { PrecompiledQuery } from '../../db/precompiled.js';
 import type { ClientTable, Database } from '../../db/tables.js';
 import type { OAuth2Client } from './schema.js';
 
@@ -17,7 +19,21 @@ export interface ClientStore {
 }
 
 export class SqlClientStore implements ClientStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly byId: PrecompiledQuery<Selectable<ClientTable>>;
+
+  /**
+   * Byte order on both databases, so paging is stable whatever PostgreSQL's locale: SQLite compares text bytewise,
+   * PostgreSQL by its collation unless told "C".
+   */
+  private readonly idOrder: RawBuilder<unknown> | 'id';
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    kind: DatabaseKind,
+  ) {
+    this.idOrder = kind === 'postgres' ? sql`id collate "C"` : 'id';
+    this.byId = new PrecompiledQuery(db.selectFrom('clients').selectAll().where('id', '=', ''));
+  }
 
   async create(client: StoredClient): Promise<'created' | 'duplicate'> {
     const now = Date.now();
@@ -30,13 +46,13 @@ export class SqlClientStore implements ClientStore {
   }
 
   async get(id: string): Promise<StoredClient | undefined> {
-    const row = await this.db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await this.byId.execute(this.db, [id])).rows;
     return row && fromRow(row);
   }
 
   async list(limit: number, offset: number): Promise<{ clients: StoredClient[]; total: number }> {
     const [rows, total] = await Promise.all([
-      this.db.selectFrom('clients').selectAll().orderBy('id').limit(limit).offset(offset).execute(),
+      this.db.selectFrom('clients').selectAll().orderBy(this.idOrder).limit(limit).offset(offset).execute(),
       this.count(),
     ]);
     return { clients: rows.map(fromRow), total };

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { OpaqueTokens } from '../../crypto/opaque-token.js';
+import { uuidv7 } from '../../crypto/random.js';
 import { OAuthError, invalidClient } from '../errors.js';
 import type { ClientService } from '../client/service.js';
 import type { StoredClient } from '../client/store.js';
@@ -75,7 +75,7 @@ export class OAuth2Service {
     if (refused.length) {
       throw new OAuthError(400, 'invalid_scope', `The client is not allowed to request the scope(s): ${refused.join(' ')}`);
     }
-    const response = await this.issueAccessToken({ clientId: client.id, subject: client.id, scopes: requested, extra: {}, grantId: randomUUID() });
+    const response = await this.issueAccessToken({ clientId: client.id, subject: client.id, scopes: requested, extra: {}, grantId: uuidv7() });
     this.metrics.tokensIssued.inc({ grant_type: grantType });
     return response;
   }

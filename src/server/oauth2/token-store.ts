@@ -1,5 +1,7 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/tables.js';
+import type { Kysely, Selectable } from 'kysely';
+import { BatchWriter } from '../../db/batch-writer.js';
+import { PrecompiledQuery } from '../../db/precompiled.js';
+import type { AccessTokenTable, Database } from '../../db/tables.js';
 
 export interface AccessTokenRecord {
   storageKey: string;
@@ -20,26 +22,36 @@ export interface TokenStore {
 }
 
 export class SqlTokenStore implements TokenStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly byStorageKey: PrecompiledQuery<Selectable<AccessTokenTable>>;
 
-  async saveAccessToken(record: AccessTokenRecord): Promise<void> {
+  constructor(private readonly db: Kysely<Database>) {
+    this.byStorageKey = new PrecompiledQuery(db.selectFrom('access_tokens').selectAll().where('signature_hash', '=', ''));
+  }
+
+  private readonly inserts = new BatchWriter<AccessTokenRecord>(async (records) => {
     await this.db
       .insertInto('access_tokens')
-      .values({
-        signature_hash: record.storageKey,
-        grant_id: record.grantId,
-        client_id: record.clientId,
-        subject: record.subject,
-        scope: record.scopes.join(' '),
-        extra: JSON.stringify(record.extra),
-        issued_at: record.issuedAt,
-        expires_at: record.expiresAt,
-      })
+      .values(
+        records.map((record) => ({
+          signature_hash: record.storageKey,
+          grant_id: record.grantId,
+          client_id: record.clientId,
+          subject: record.subject,
+          scope: record.scopes.join(' '),
+          extra: JSON.stringify(record.extra),
+          issued_at: record.issuedAt,
+          expires_at: record.expiresAt,
+        })),
+      )
       .execute();
+  });
+
+  saveAccessToken(record: AccessTokenRecord): Promise<void> {
+    return this.inserts.write(record);
   }
 
   async findAccessToken(storageKey: string): Promise<AccessTokenRecord | undefined> {
-    const row = await this.db.selectFrom('access_tokens').selectAll().where('signature_hash', '=', storageKey).executeTakeFirst();
+    const [row] = (await this.byStorageKey.execute(this.db, [storageKey])).rows;
     if (!row) return undefined;
     return {
       storageKey: row.signature_hash,

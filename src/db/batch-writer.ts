@@ -1,0 +1,37 @@
+/**
+ * Group commit: writes requested within one turn of the event loop go to the database as one multi-row statement,
+ * so under load each commit (and each SQLite WAL append) carries many rows instead of one. A caller's promise
+ * settles when its batch is durable; if the batch fails, every caller in it sees the error.
+ */
+export class BatchWriter<T> {
+  private pending: { item: T; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly writeAll: (items: T[]) => Promise<void>,
+    private readonly maxBatch = 256,
+  ) {}
+
+  write(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    while (this.pending.length) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      try {
+        await this.writeAll(batch.map((entry) => entry.item));
+        for (const entry of batch) entry.resolve();
+      } catch (error) {
+        for (const entry of batch) entry.reject(error);
+      }
+    }
+  }
+}
