@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   clients: async () => (await import('./clients.js')).clientsCommand,
   token: async () => (await import('./token.js')).tokenCommand,
   keys: async () => (await import('./database.js')).keysCommand,
+  operator: async () => (await import('./operator.js')).operatorCommand,
 };
 
 /** Runs one command; every failure becomes one line on stderr and a non-zero exit code. */

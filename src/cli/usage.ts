@@ -14,6 +14,7 @@ Commands:
   clients          create | get | list | update | delete OAuth 2.0 clients on a running server
   token client     print a client-credentials access token
   keys rotate      add a new ID-token signing key and retire the current one
+  operator         run the Kubernetes operator for OAuth2Client resources
 
 Run \`gatehouse <command> --help\` for a command's options.`,
   serve: `Usage: gatehouse serve [--config FILE] [--migrate]
@@ -48,6 +49,25 @@ Fields:
   token: `Usage: gatehouse token client [--scope "a b"] [connection options of \`gatehouse clients\`]
 
 Prints an access token from the client credentials grant (--json prints the whole token response).`,
+  operator: `Usage: gatehouse operator [options]
+
+Reconciles OAuth2Client resources against a Gatehouse server and writes credentials into Secrets.
+Each option also reads an environment variable (in brackets); options win.
+  --server-url URL         default server for resources without spec.server [GATEHOUSE_SERVER_URL]
+  --client-id ID           the operator's own management client [GATEHOUSE_CLIENT_ID]
+  --client-secret SECRET   its secret [GATEHOUSE_CLIENT_SECRET]
+  --namespaces a,b         namespaces to watch; all when empty [WATCH_NAMESPACES]
+  --selector LABELS        only resources matching this label selector [RESOURCE_SELECTOR]
+  --workers N              concurrent reconciles (4) [WORKERS]
+  --resync DURATION        how often every resource is compared with the server (5m) [RESYNC_PERIOD]
+  --health-port N          /healthz, /readyz, /metrics (8081) [HEALTH_PORT]
+  --health-host HOST       (0.0.0.0) [HEALTH_HOST]
+  --leader-elect BOOL      elect a leader through a Lease (true) [LEADER_ELECT]
+  --lease-namespace NS     namespace of the Lease (default) [POD_NAMESPACE]
+  --lease-name NAME        (gatehouse-operator) [LEASE_NAME]
+  --identity NAME          this replica's name in the Lease (host-pid) [POD_NAME]
+  --kubeconfig FILE        outside a cluster; in-cluster config otherwise [KUBECONFIG]
+  --log-level LEVEL        (info) [LOG_LEVEL]`,
   keys: `Usage: gatehouse keys rotate [--config FILE]
 
 Adds a new ID-token signing key; the previous public key stays published until tokens it signed have expired.

@@ -115,6 +115,7 @@ export const oauth2ClientStatus = z.object({
   observedGeneration: z.number().int().optional(),
   clientId: z.string().optional(),
   secretName: z.string().optional(),
+  secretRevision: z.string().optional().describe('uid/resourceVersion of the Secret whose secret the server was last given'),
   conditions: z.array(condition).optional(),
 });
 

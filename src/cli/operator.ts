@@ -1,0 +1,62 @@
+import { parseArgs } from 'node:util';
+import { createLogger } from '../observability/logger.js';
+import { OPERATOR_ENV, operatorConfigSchema, type OperatorConfig } from '../operator/config.js';
+import { startOperator } from '../operator/operator.js';
+import { HELP, UsageError } from './usage.js';
+
+const FLAGS = {
+  'server-url': 'serverUrl',
+  'client-id': 'clientId',
+  'client-secret': 'clientSecret',
+  namespaces: 'namespaces',
+  selector: 'selector',
+  workers: 'workers',
+  resync: 'resync',
+  'health-port': 'healthPort',
+  'health-host': 'healthHost',
+  'leader-elect': 'leaderElect',
+  'lease-namespace': 'leaseNamespace',
+  'lease-name': 'leaseName',
+  identity: 'identity',
+  kubeconfig: 'kubeconfig',
+  'log-level': 'logLevel',
+} as const satisfies Record<string, keyof OperatorConfig>;
+
+export function operatorConfigFrom(args: string[], env: NodeJS.ProcessEnv): OperatorConfig {
+  const options = Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: 'string' as const }]));
+  const { values } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } } });
+  const raw: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(FLAGS)) {
+    const value = (values as Record<string, string | undefined>)[flag] ?? env[OPERATOR_ENV[key]];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const result = operatorConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const key = String(issue.path[0]) as keyof OperatorConfig;
+      const flag = Object.entries(FLAGS).find(([, k]) => k === key)?.[0];
+      return `--${flag} (${OPERATOR_ENV[key]}): ${issue.message}`;
+    });
+    throw new UsageError(`invalid operator settings: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+export async function operatorCommand(args: string[], print: (text: string) => void): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    print(HELP.operator!);
+    return 0;
+  }
+  const config = operatorConfigFrom(args, process.env);
+  const logger = createLogger({ level: config.logLevel, format: 'json' });
+  const operator = await startOperator(config, logger);
+  const reason = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+    void operator.lostLeadership.then(() => resolve('lost leadership'));
+  });
+  logger.info({ reason }, 'operator shutting down');
+  await operator.stop();
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  return reason === 'lost leadership' ? 1 : 0;
+}

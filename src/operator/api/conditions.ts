@@ -1,0 +1,27 @@
+import type { Condition } from './common.js';
+
+export type ReadyReason =
+  | 'Reconciled'
+  | 'InvalidSpec'
+  | 'ServerUnavailable'
+  | 'ServerRejected'
+  | 'SecretConflict'
+  | 'WaitingForSecret'
+  | 'ClientConflict'
+  | 'Deleting';
+
+/**
+ * Sets one condition, keeping lastTransitionTime when the status did not change, so a reconcile that finds
+ * nothing new produces an identical status and therefore no write.
+ */
+export function withCondition(
+  conditions: readonly Condition[] | undefined,
+  next: { type: string; status: Condition['status']; reason: string; message: string; observedGeneration?: number },
+  now: () => Date = () => new Date(),
+): Condition[] {
+  const existing = conditions?.find((c) => c.type === next.type);
+  const lastTransitionTime = existing && existing.status === next.status ? existing.lastTransitionTime : now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const updated: Condition = { type: next.type, status: next.status, observedGeneration: next.observedGeneration, lastTransitionTime, reason: next.reason, message: next.message };
+  if (updated.observedGeneration === undefined) delete updated.observedGeneration;
+  return [...(conditions ?? []).filter((c) => c.type !== next.type), updated];
+}

@@ -1,0 +1,61 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { parseDuration } from '../config/duration.js';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a positive duration such as 5m or 30s` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+/** Operator settings; each has a flag and an environment variable (flags win). */
+export const operatorConfigSchema = z
+  .object({
+    serverUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
+    clientId: z.string().min(1, 'is required (the operator authenticates to the server with its own client)'),
+    clientSecret: z.string().min(1, 'is required'),
+    namespaces: z
+      .string()
+      .default('')
+      .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean)),
+    selector: z.string().optional(),
+    workers: z.coerce.number().int().min(1).max(64).default(4),
+    resync: duration('5m'),
+    healthPort: z.coerce.number().int().min(0).max(65535).default(8081),
+    healthHost: z.string().default('0.0.0.0'),
+    leaderElect: z.union([z.boolean(), z.enum(['true', 'false'])]).default(true).transform((v) => v === true || v === 'true'),
+    leaseNamespace: z.string().default('default'),
+    leaseName: z.string().default('gatehouse-operator'),
+    identity: z.string().default(`${hostname()}-${process.pid}`),
+    kubeconfig: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type OperatorConfig = z.output<typeof operatorConfigSchema>;
+
+/** Flag name → environment variable, so errors can name what the person set. */
+export const OPERATOR_ENV: Record<keyof OperatorConfig, string> = {
+  serverUrl: 'GATEHOUSE_SERVER_URL',
+  clientId: 'GATEHOUSE_CLIENT_ID',
+  clientSecret: 'GATEHOUSE_CLIENT_SECRET',
+  namespaces: 'WATCH_NAMESPACES',
+  selector: 'RESOURCE_SELECTOR',
+  workers: 'WORKERS',
+  resync: 'RESYNC_PERIOD',
+  healthPort: 'HEALTH_PORT',
+  healthHost: 'HEALTH_HOST',
+  leaderElect: 'LEADER_ELECT',
+  leaseNamespace: 'POD_NAMESPACE',
+  leaseName: 'LEASE_NAME',
+  identity: 'POD_NAME',
+  kubeconfig: 'KUBECONFIG',
+  logLevel: 'LOG_LEVEL',
+};

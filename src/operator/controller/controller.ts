@@ -1,0 +1,181 @@
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { OAuth2Client } from '../../sdk/types.js';
+import { GROUP, PLURAL, VERSION, type OAuth2ClientResource } from '../api/oauth2client.js';
+import { KubeResourcePort, KubeSecretPort } from '../k8s/kube-ports.js';
+import { GatehouseServerPort, type ServerConnection } from '../k8s/server-port.js';
+import { KubeEventRecorder } from '../runtime/events.js';
+import { Informer } from '../runtime/informer.js';
+import type { ControllerMetrics } from '../runtime/metrics.js';
+import { defaultControllerRateLimiter, OPERATOR_RATE_LIMITER_DEFAULTS } from '../runtime/rate-limiter.js';
+import { WorkQueue, runWorkers, type Workers } from '../runtime/workqueue.js';
+import { desiredClient, driftedFields } from './desired.js';
+import { OAuth2ClientReconciler, RetryableError } from './reconciler.js';
+import { MANAGED_BY, MANAGED_BY_LABEL } from './secret.js';
+
+export const CONTROLLER_NAME = 'oauth2client';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  server: ServerConnection;
+  /** Namespaces to watch; empty means all. */
+  namespaces: string[];
+  /** Only OAuth2Clients matching this label selector, so several operators can share a cluster. */
+  selector?: string;
+  workers: number;
+  resyncMs: number;
+  logger: Logger;
+  metrics: ControllerMetrics;
+}
+
+/**
+ * One controller for OAuth2Client: informers on the resources and on the Secrets the operator manages feed a
+ * de-duplicating work queue; workers run the reconciler; a periodic resync compares every resource with the
+ * server's clients (paged) and queues those that drifted or vanished.
+ */
+export class OAuth2ClientController {
+  private readonly resourceInformers: Informer<OAuth2ClientResource>[];
+  private readonly secretInformers: Informer<V1Secret>[];
+  private readonly queue: WorkQueue<string>;
+  private readonly servers: GatehouseServerPort;
+  private readonly secretPort: KubeSecretPort;
+  private readonly reconciler: OAuth2ClientReconciler;
+  private workers: Workers | undefined;
+  private resyncTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly options: ControllerOptions) {
+    const { kubeConfig, namespaces, selector, logger } = options;
+    const scopes = namespaces.length ? namespaces : [undefined];
+    this.resourceInformers = scopes.map(
+      (namespace) =>
+        new Informer<OAuth2ClientResource>({
+          name: `oauth2clients${namespace ? `/${namespace}` : ''}`,
+          kubeConfig,
+          path: namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+          ...(selector ? { labelSelector: selector } : {}),
+          logger,
+        }),
+    );
+    this.secretInformers = scopes.map(
+      (namespace) =>
+        new Informer<V1Secret>({
+          name: `secrets${namespace ? `/${namespace}` : ''}`,
+          kubeConfig,
+          path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
+          labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+          logger,
+        }),
+    );
+    const lookup = <T>(informers: Informer<T & { metadata?: unknown }>[]) => ({
+      get: (namespace: string, name: string) => {
+        for (const informer of informers) {
+          const found = informer.get(namespace, name);
+          if (found) return found;
+        }
+        return undefined;
+      },
+    });
+    this.secretPort = new KubeSecretPort(kubeConfig, lookup(this.secretInformers));
+    this.servers = new GatehouseServerPort(options.server, this.secretPort);
+    this.queue = new WorkQueue<string>({
+      rateLimiter: defaultControllerRateLimiter(OPERATOR_RATE_LIMITER_DEFAULTS),
+      metrics: options.metrics.queue(CONTROLLER_NAME),
+    });
+    this.reconciler = new OAuth2ClientReconciler({
+      resources: new KubeResourcePort(kubeConfig, lookup(this.resourceInformers)),
+      secrets: this.secretPort,
+      servers: this.servers,
+      events: new KubeEventRecorder({ kubeConfig, logger }),
+    });
+    this.wireHandlers();
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([...this.resourceInformers, ...this.secretInformers].map((informer) => informer.start()));
+    this.workers = runWorkers(this.queue, this.options.workers, (key) => this.reconciler.reconcile(key), {
+      metrics: this.options.metrics.controller(CONTROLLER_NAME),
+      onError: (key, error) => {
+        const level = error instanceof RetryableError ? 'warn' : 'error';
+        this.options.logger[level]({ key, err: error instanceof RetryableError ? undefined : error, reason: (error as Error).message }, 'reconcile failed; retrying with backoff');
+      },
+    });
+    for (const informer of this.resourceInformers) for (const resource of informer.list()) this.queue.add(keyOf(resource));
+    this.resyncTimer = setInterval(() => void this.resync(), this.options.resyncMs);
+    this.resyncTimer.unref();
+  }
+
+  hasSynced(): boolean {
+    return [...this.resourceInformers, ...this.secretInformers].every((informer) => informer.hasSynced());
+  }
+
+  /** Finishes in-flight reconciles, then stops watching. */
+  async stop(): Promise<void> {
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    await this.workers?.stop();
+    this.queue.shutDown();
+    for (const informer of [...this.resourceInformers, ...this.secretInformers]) informer.stop();
+    await this.servers.close();
+  }
+
+  /**
+   * Pages through the default server's clients once and queues every resource whose client is missing, drifted
+   * or owned elsewhere, plus every resource on another server. A wiped database is repaired within one resync.
+   */
+  async resync(): Promise<void> {
+    const resources = this.resourceInformers.flatMap((informer) => informer.list());
+    let onServer: Map<string, OAuth2Client>;
+    try {
+      onServer = new Map();
+      for await (const client of this.servers.defaultClient.allClients(500)) onServer.set(client.id, client);
+    } catch (error) {
+      this.options.logger.warn({ reason: (error as Error).message }, 'resync could not list the server; queueing every resource');
+      for (const resource of resources) this.queue.add(keyOf(resource));
+      return;
+    }
+    let queued = 0;
+    for (const resource of resources) {
+      const id = resource.status?.clientId;
+      const actual = id ? onServer.get(id) : undefined;
+      const inLine = this.servers.isDefault(resource) && actual && resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && driftedFields(desiredClient(resource, id!), actual).length === 0;
+      if (!inLine) {
+        this.queue.add(keyOf(resource));
+        queued++;
+      }
+    }
+    this.options.logger.info({ resources: resources.length, serverClients: onServer.size, queued }, 'resync done');
+  }
+
+  private wireHandlers(): void {
+    for (const informer of this.resourceInformers) {
+      informer.onAdd((resource) => this.queue.add(keyOf(resource)));
+      informer.onUpdate((before, after) => {
+        // Our own status writes change nothing the reconciler reads; skipping them keeps the steady state quiet.
+        if (specOrMetadataChanged(before, after)) this.queue.add(keyOf(after));
+      });
+      informer.onDelete((resource) => this.queue.add(keyOf(resource)));
+    }
+    for (const informer of this.secretInformers) {
+      const enqueueOwner = (secret: V1Secret) => {
+        this.secretPort.observed(secret);
+        const owner = secret.metadata?.ownerReferences?.find((ref) => ref.controller && ref.kind === 'OAuth2Client');
+        if (owner && secret.metadata?.namespace) this.queue.add(`${secret.metadata.namespace}/${owner.name}`);
+      };
+      informer.onAdd(enqueueOwner);
+      informer.onUpdate((_before, after) => enqueueOwner(after));
+      informer.onDelete(enqueueOwner);
+    }
+  }
+}
+
+function keyOf(resource: OAuth2ClientResource): string {
+  return `${resource.metadata.namespace}/${resource.metadata.name}`;
+}
+
+function specOrMetadataChanged(before: OAuth2ClientResource, after: OAuth2ClientResource): boolean {
+  return (
+    before.metadata.generation !== after.metadata.generation ||
+    before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp ||
+    JSON.stringify(before.metadata.finalizers ?? []) !== JSON.stringify(after.metadata.finalizers ?? []) ||
+    JSON.stringify(before.metadata.labels ?? {}) !== JSON.stringify(after.metadata.labels ?? {})
+  );
+}
