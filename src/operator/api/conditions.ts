@@ -8,6 +8,7 @@ export type ReadyReason =
   | 'SecretConflict'
   | 'WaitingForSecret'
   | 'ClientConflict'
+  | 'KubernetesError'
   | 'Deleting';
 
 /**

@@ -5,10 +5,11 @@ import { GROUP, PLURAL, VERSION, type OAuth2ClientResource } from '../api/oauth2
 import { KubeResourcePort, KubeSecretPort } from '../k8s/kube-ports.js';
 import { GatehouseServerPort, type ServerConnection } from '../k8s/server-port.js';
 import { KubeEventRecorder } from '../runtime/events.js';
-import { Informer } from '../runtime/informer.js';
+import { Informer, type InformerObject } from '../runtime/informer.js';
 import type { ControllerMetrics } from '../runtime/metrics.js';
 import { defaultControllerRateLimiter, OPERATOR_RATE_LIMITER_DEFAULTS } from '../runtime/rate-limiter.js';
 import { WorkQueue, runWorkers, type Workers } from '../runtime/workqueue.js';
+import { countingEvents, countingResources, countingSecrets, countingServers, type WriteCounter } from './counting.js';
 import { desiredClient, driftedFields } from './desired.js';
 import { OAuth2ClientReconciler, RetryableError } from './reconciler.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from './secret.js';
@@ -25,7 +26,7 @@ export interface ControllerOptions {
   workers: number;
   resyncMs: number;
   logger: Logger;
-  metrics: ControllerMetrics;
+  metrics: { controller: ControllerMetrics; writes: WriteCounter };
 }
 
 /**
@@ -66,7 +67,7 @@ export class OAuth2ClientController {
           logger,
         }),
     );
-    const lookup = <T>(informers: Informer<T & { metadata?: unknown }>[]) => ({
+    const lookup = <T extends InformerObject>(informers: Informer<T>[]) => ({
       get: (namespace: string, name: string) => {
         for (const informer of informers) {
           const found = informer.get(namespace, name);
@@ -79,13 +80,14 @@ export class OAuth2ClientController {
     this.servers = new GatehouseServerPort(options.server, this.secretPort);
     this.queue = new WorkQueue<string>({
       rateLimiter: defaultControllerRateLimiter(OPERATOR_RATE_LIMITER_DEFAULTS),
-      metrics: options.metrics.queue(CONTROLLER_NAME),
+      metrics: options.metrics.controller.queue(CONTROLLER_NAME),
     });
+    const writes = options.metrics.writes;
     this.reconciler = new OAuth2ClientReconciler({
-      resources: new KubeResourcePort(kubeConfig, lookup(this.resourceInformers)),
-      secrets: this.secretPort,
-      servers: this.servers,
-      events: new KubeEventRecorder({ kubeConfig, logger }),
+      resources: countingResources(new KubeResourcePort(kubeConfig, lookup(this.resourceInformers)), writes),
+      secrets: countingSecrets(this.secretPort, writes),
+      servers: countingServers(this.servers, writes),
+      events: countingEvents(new KubeEventRecorder({ kubeConfig, logger }), writes),
     });
     this.wireHandlers();
   }
@@ -93,7 +95,7 @@ export class OAuth2ClientController {
   async start(): Promise<void> {
     await Promise.all([...this.resourceInformers, ...this.secretInformers].map((informer) => informer.start()));
     this.workers = runWorkers(this.queue, this.options.workers, (key) => this.reconciler.reconcile(key), {
-      metrics: this.options.metrics.controller(CONTROLLER_NAME),
+      metrics: this.options.metrics.controller.controller(CONTROLLER_NAME),
       onError: (key, error) => {
         const level = error instanceof RetryableError ? 'warn' : 'error';
         this.options.logger[level]({ key, err: error instanceof RetryableError ? undefined : error, reason: (error as Error).message }, 'reconcile failed; retrying with backoff');
@@ -136,7 +138,8 @@ export class OAuth2ClientController {
     for (const resource of resources) {
       const id = resource.status?.clientId;
       const actual = id ? onServer.get(id) : undefined;
-      const inLine = this.servers.isDefault(resource) && actual && resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && driftedFields(desiredClient(resource, id!), actual).length === 0;
+      // Secrets the operator does not manage are not watched: a rotated user Secret is picked up here.
+      const inLine = this.servers.isDefault(resource) && !resource.spec.existingSecret && actual && resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && driftedFields(desiredClient(resource, id!), actual).length === 0;
       if (!inLine) {
         this.queue.add(keyOf(resource));
         queued++;

@@ -43,8 +43,12 @@ export function driftedFields(desired: ReturnType<typeof desiredClient>, actual:
     const want = desired[field];
     const have = actual[field as keyof OAuth2Client];
     if (Array.isArray(want)) {
-      // The server may order lists differently; membership is what matters for every list field.
-      return !Array.isArray(have) || want.length !== have.length || [...want].sort().join('\n') !== [...have].sort().join('\n');
+      // The server may order lists differently and drops repeated entries (the CRD allows them); membership is what
+      // matters for every list field, so compare as sets.
+      if (!Array.isArray(have)) return true;
+      const wanted = new Set<string>(want);
+      const had = new Set<string>(have);
+      return wanted.size !== had.size || [...wanted].some((value) => !had.has(value));
     }
     return want !== have;
   });

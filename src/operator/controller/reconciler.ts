@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { randomToken } from '../../crypto/random.js';
-import { GatehouseApiError } from '../../sdk/errors.js';
+import { GatehouseApiError, GatehouseUnavailableError } from '../../sdk/errors.js';
 import { withCondition, type ReadyReason } from '../api/conditions.js';
 import { oauth2ClientSpec, type OAuth2ClientResource, type OAuth2ClientStatus } from '../api/oauth2client.js';
 import { desiredClient, driftedFields, isPublic, ownerOf } from './desired.js';
+import type { OAuth2Client } from '../../sdk/types.js';
 import type { EventPort, ResourcePort, SecretPort, ServerApi, ServerPort } from './ports.js';
 import { ServerSelectionError } from './ports.js';
 import { controls, credentialsIn, desiredSecret, secretUpToDate, ORPHANED_FROM } from './secret.js';
@@ -50,7 +51,15 @@ export class OAuth2ClientReconciler {
     const resource = this.deps.resources.get(key);
     if (!resource) return {};
     if (resource.metadata.deletionTimestamp) {
-      await this.finalize(resource);
+      try {
+        await this.finalize(resource);
+      } catch (error) {
+        // Say why the resource hangs in deletion, and how to let it go, instead of retrying silently.
+        const cause = this.describeFailure(error).message;
+        const message = `cannot clean up client ${resource.status?.clientId ?? ''} on deletion: ${cause}; retrying (remove the finalizer ${FINALIZER} to give up)`;
+        await this.writeStatus(resource, { ...resource.status }, { reason: 'Deleting', message, ready: false });
+        throw new RetryableError(message);
+      }
       return {};
     }
     const finalizers = resource.metadata.finalizers ?? [];
@@ -61,7 +70,7 @@ export class OAuth2ClientReconciler {
     try {
       outcome = await this.sync(resource, status);
     } catch (error) {
-      outcome = this.describeFailure(resource, error);
+      outcome = this.describeFailure(error);
     }
     await this.writeStatus(resource, status, outcome);
     if (outcome.retry) throw new RetryableError(outcome.message);
@@ -71,18 +80,20 @@ export class OAuth2ClientReconciler {
   private async sync(resource: OAuth2ClientResource, status: OAuth2ClientStatus): Promise<Outcome> {
     const parsed = oauth2ClientSpec.safeParse(resource.spec);
     if (!parsed.success) {
-      const message = parsed.error.issues.map((issue) => `spec.${issue.path.join('.')}: ${issue.message}`).join('; ');
+      const message = parsed.error.issues.map((issue) => `${['spec', ...issue.path.map(String)].join('.')}: ${issue.message}`).join('; ');
       return { reason: 'InvalidSpec', message, ready: false };
     }
     const { api, endpoints } = await this.deps.servers.for(resource);
     const { namespace } = resource.metadata;
     const { secretName } = resource.spec;
     const existing = await this.deps.secrets.get(namespace, secretName);
+    const renamedFrom = await this.renamedSecret(resource, existing, status);
     status.secretName = secretName;
 
     let clientId: string;
     let clientSecret: string | undefined;
     let secret: V1Secret;
+    let actual: OAuth2Client | undefined;
     if (resource.spec.existingSecret) {
       const found = credentialsIn(resource, existing);
       if (!existing || !found.clientSecret) {
@@ -90,6 +101,8 @@ export class OAuth2ClientReconciler {
         return { reason: 'WaitingForSecret', message: `Secret ${secretName} ${what}; waiting for it (existingSecret: true)`, ready: false, requeueAfterMs: WAIT_FOR_SECRET_MS };
       }
       clientId = resource.spec.clientId ?? found.clientId ?? status.clientId ?? this.newClientId();
+      actual = await api.findClient(clientId);
+      if (actual && actual.owner !== ownerOf(resource)) return clientConflict(clientId, actual);
       clientSecret = found.clientSecret;
       secret = existing;
     } else {
@@ -100,15 +113,35 @@ export class OAuth2ClientReconciler {
           ready: false,
         };
       }
-      const found = credentialsIn(resource, existing);
+      const found = credentialsIn(resource, existing ?? renamedFrom);
       clientId = resource.spec.clientId ?? status.clientId ?? found.clientId ?? this.newClientId();
+      // Before anything is written: a client id that belongs to someone else must not end up in our Secret.
+      actual = await api.findClient(clientId);
+      if (actual && actual.owner !== ownerOf(resource)) return clientConflict(clientId, actual);
       clientSecret = isPublic(resource.spec) ? undefined : found.clientId === clientId && found.clientSecret ? found.clientSecret : this.newSecret();
       secret = await this.ensureSecret(resource, existing, desiredSecret(resource, { clientId, clientSecret }, endpoints));
+      if (renamedFrom) await this.deps.secrets.delete(namespace, renamedFrom.metadata!.name!);
     }
+    if (status.clientId && status.clientId !== clientId) await this.retireClient(resource, api, status.clientId);
     status.clientId = clientId;
 
-    const outcome = await this.syncServerClient(resource, api, clientId, clientSecret, secret, status);
-    return outcome ?? { reason: 'Reconciled', message: `client ${clientId} is in line with the resource; credentials in Secret ${secretName}`, ready: true };
+    await this.syncServerClient(resource, api, actual, clientId, clientSecret, secret, status);
+    return { reason: 'Reconciled', message: `client ${clientId} is in line with the resource; credentials in Secret ${secretName}`, ready: true };
+  }
+
+  /** The Secret this resource used before spec.secretName changed, when it is ours: its credentials carry over. */
+  private async renamedSecret(resource: OAuth2ClientResource, existing: V1Secret | undefined, status: OAuth2ClientStatus): Promise<V1Secret | undefined> {
+    if (existing || !status.secretName || status.secretName === resource.spec.secretName || resource.spec.existingSecret) return undefined;
+    const previous = await this.deps.secrets.get(resource.metadata.namespace, status.secretName);
+    return previous && controls(resource, previous) ? previous : undefined;
+  }
+
+  /** The client id changed (spec.clientId added, or a user Secret's id): the old client of this resource goes. */
+  private async retireClient(resource: OAuth2ClientResource, api: ServerApi, previousId: string): Promise<void> {
+    const previous = await api.findClient(previousId);
+    if (previous?.owner !== ownerOf(resource)) return;
+    await api.deleteClient(previousId);
+    this.deps.events.record(resource, 'Normal', 'Deleted', `deleted client ${previousId} from the server: the resource now uses another client id`);
   }
 
   private mayAdopt(resource: OAuth2ClientResource, secret: V1Secret): boolean {
@@ -137,24 +170,22 @@ export class OAuth2ClientReconciler {
     return replaced;
   }
 
-  /** Creates, corrects or leaves the server's client; undefined when it ends in line with the resource. */
+  /** Creates or corrects the server's client (already known not to belong to anyone else). */
   private async syncServerClient(
     resource: OAuth2ClientResource,
     api: ServerApi,
+    actual: OAuth2Client | undefined,
     clientId: string,
     clientSecret: string | undefined,
     secret: V1Secret,
     status: OAuth2ClientStatus,
-  ): Promise<Outcome | undefined> {
+  ): Promise<void> {
     const desired = desiredClient(resource, clientId);
     // The Secret's identity and version stand for "the secret the server has": a changed Secret means push it again.
     const revision = `${secret.metadata?.uid ?? ''}/${secret.metadata?.resourceVersion ?? ''}`;
-    const actual = await api.findClient(clientId);
     if (!actual) {
       await api.createClient({ ...desired, ...(clientSecret ? { client_secret: clientSecret } : {}) });
       this.deps.events.record(resource, 'Normal', 'Created', `created client ${clientId} on the server`);
-    } else if (actual.owner !== desired.owner) {
-      return { reason: 'ClientConflict', message: `client ${clientId} on the server belongs to "${actual.owner || '(no owner)'}", not to this resource; it is left untouched`, ready: false };
     } else {
       const drift = driftedFields(desired, actual);
       const pushSecret = Boolean(clientSecret) && status.secretRevision !== revision;
@@ -165,22 +196,20 @@ export class OAuth2ClientReconciler {
       }
     }
     status.secretRevision = revision;
-    return undefined;
   }
 
-  private describeFailure(resource: OAuth2ClientResource, error: unknown): Outcome {
+  private describeFailure(error: unknown): Outcome {
     if (error instanceof ServerSelectionError) return { reason: 'InvalidSpec', message: error.message, ready: false, requeueAfterMs: 30_000 };
-    if (error instanceof GatehouseApiError) {
-      if (error.status === 400) return { reason: 'InvalidSpec', message: `the server refused the client: ${error.message}`, ready: false };
-      if (error.status === 409) return { reason: 'ClientConflict', message: `the server already has this client id: ${error.message}`, ready: false, retry: true };
-      if (error.status < 500) return { reason: 'ServerRejected', message: `the server refused the operator's request: ${error.message}`, ready: false, retry: true };
-    }
     const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof GatehouseApiError || (error as Error)?.name === 'GatehouseUnavailableError') {
+    if (error instanceof GatehouseApiError) {
+      if (error.status === 400) return { reason: 'InvalidSpec', message: `the server refused the client: ${message}`, ready: false };
+      if (error.status === 409) return { reason: 'ClientConflict', message: `the server already has this client id: ${message}`, ready: false, retry: true };
+      // 429 and 5xx pass; other 4xx mean the operator's own client is refused, which needs a person.
+      if (error.status < 500 && error.status !== 429) return { reason: 'ServerRejected', message: `the server refused the operator's request: ${message}`, ready: false, retry: true };
       return { reason: 'ServerUnavailable', message: `the authorization server is unavailable: ${message}`, ready: false, retry: true };
     }
-    void resource;
-    return { reason: 'ServerUnavailable', message: `reconcile failed: ${message}`, ready: false, retry: true };
+    if (error instanceof GatehouseUnavailableError) return { reason: 'ServerUnavailable', message: `the authorization server is unavailable: ${message}`, ready: false, retry: true };
+    return { reason: 'KubernetesError', message: `a Kubernetes API call failed: ${message}`, ready: false, retry: true };
   }
 
   private async writeStatus(resource: OAuth2ClientResource, status: OAuth2ClientStatus, outcome: Outcome): Promise<void> {
@@ -199,7 +228,7 @@ export class OAuth2ClientReconciler {
     if (JSON.stringify(normalize(next)) === JSON.stringify(normalize(resource.status ?? {}))) return;
     const before = resource.status?.conditions?.find((c) => c.type === 'Ready');
     if (!outcome.ready && (before?.reason !== outcome.reason || before?.message !== outcome.message)) {
-      this.deps.events.record(resource, 'Warning', outcome.reason, outcome.message);
+      this.deps.events.record(resource, outcome.reason === 'WaitingForSecret' ? 'Normal' : 'Warning', outcome.reason, outcome.message);
     }
     await this.deps.resources.patchStatus(resource, next);
   }
@@ -243,6 +272,14 @@ export class OAuth2ClientReconciler {
       },
     });
   }
+}
+
+function clientConflict(clientId: string, actual: OAuth2Client): Outcome {
+  return {
+    reason: 'ClientConflict',
+    message: `client ${clientId} on the server belongs to "${actual.owner || '(no owner)'}", not to this resource; it is left untouched`,
+    ready: false,
+  };
 }
 
 function withoutKey(map: Record<string, string>, key: string): Record<string, string> {

@@ -1,0 +1,112 @@
+import type { Server } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { OAuth2ClientController } from './controller/controller.js';
+import type { OperatorConfig } from './config.js';
+import { startHealthServer } from './health.js';
+import { LeaderElector } from './runtime/leader-election.js';
+import { ControllerMetrics } from './runtime/metrics.js';
+
+export interface RunningOperator {
+  /** The port /healthz, /readyz and /metrics answer on. */
+  healthPort: number;
+  isLeader(): boolean;
+  /** Graceful: finishes in-flight reconciles, releases the Lease, closes the health server. */
+  stop(): Promise<void>;
+  /** Resolves when the operator stopped on its own (it lost the Lease), so the process can exit non-zero. */
+  lostLeadership: Promise<void>;
+}
+
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (path) kubeConfig.loadFromFile(path);
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+/**
+ * Starts the operator: health server at once, then the controller while this replica holds the Lease (or always,
+ * without leader election). A replica that loses the Lease stops its controller and reports it through
+ * lostLeadership, as controller-runtime exits, so a fresh process starts from a clean cache.
+ */
+export async function startOperator(config: OperatorConfig, logger: Logger): Promise<RunningOperator> {
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = new ControllerMetrics(registry);
+  const leaderMetric = metrics.leaderElection(config.leaseName);
+  const writes = new Counter({
+    name: 'gatehouse_operator_writes_total',
+    help: 'Writes made by the operator, by target (kubernetes, server) and verb; flat in steady state',
+    labelNames: ['target', 'verb'] as const,
+    registers: [registry],
+  });
+
+  let controller: OAuth2ClientController | undefined;
+  let standby = config.leaderElect;
+  const startController = async () => {
+    controller = new OAuth2ClientController({
+      kubeConfig,
+      server: { url: config.serverUrl, clientId: config.clientId, clientSecret: config.clientSecret },
+      namespaces: config.namespaces,
+      ...(config.selector ? { selector: config.selector } : {}),
+      workers: config.workers,
+      resyncMs: config.resync,
+      logger,
+      metrics: { controller: metrics, writes },
+    });
+    await controller.start();
+    logger.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', selector: config.selector }, 'controller started');
+  };
+
+  const health: Server = await startHealthServer({
+    port: config.healthPort,
+    host: config.healthHost,
+    registry,
+    // A standby replica is ready: it is healthy and waiting for the Lease.
+    ready: () => standby || Boolean(controller?.hasSynced()),
+  });
+  const healthPort = (health.address() as { port: number }).port;
+
+  let signalLost: () => void = () => {};
+  const lostLeadership = new Promise<void>((resolve) => (signalLost = resolve));
+  let elector: LeaderElector | undefined;
+  if (config.leaderElect) {
+    elector = new LeaderElector({
+      kubeConfig,
+      namespace: config.leaseNamespace,
+      name: config.leaseName,
+      identity: config.identity,
+      logger,
+      onStartedLeading: () => {
+        standby = false;
+        leaderMetric.leading(true);
+        logger.info({ identity: config.identity }, 'became leader');
+        startController().catch((error: unknown) => {
+          logger.error({ err: error }, 'controller failed to start');
+          signalLost();
+        });
+      },
+      onStoppedLeading: () => {
+        leaderMetric.leading(false);
+        logger.warn({ identity: config.identity }, 'lost leadership; stopping');
+        void controller?.stop().finally(signalLost);
+      },
+    });
+    void elector.run();
+  } else {
+    await startController();
+  }
+
+  return {
+    healthPort,
+    isLeader: () => !config.leaderElect || Boolean(elector?.isLeader()),
+    lostLeadership,
+    async stop() {
+      await controller?.stop();
+      await elector?.stop();
+      await new Promise<void>((resolve) => health.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,313 @@
+// Leader election over a coordination.k8s.io/v1 Lease with client-go's semantics, so a Go controller's operators
+// can reason about ours the same way: expiry is judged by when *this* replica last saw the record change (clock skew
+// between replicas cannot shorten a lease), writes are optimistic through resourceVersion, and a leader gives up
+// (renewDeadline) before any standby may consider the lease expired (leaseDuration).
+import { ApiException, CoordinationV1Api, Observable, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
+
+export interface LeaderElectorOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  name: string;
+  /** Unique per replica, e.g. the pod name plus a random suffix. */
+  identity: string;
+  /** How long a standby waits after the record last changed before taking over. Sent in whole seconds. */
+  leaseDurationMs?: number;
+  /** A leader that has not renewed for this long stops leading. */
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Called when this replica becomes leader; a returned promise is not awaited. */
+  onStartedLeading?: () => void | Promise<void>;
+  /** Called when leadership is lost (renewal failed until renewDeadline), not on stop(): its caller knows already. */
+  onStoppedLeading?: () => void;
+  /** Called whenever the observed holder changes, this replica included. */
+  onNewLeader?: (identity: string) => void;
+  logger?: Logger;
+}
+
+/** The Lease spec the way client-go's LeaderElectionRecord sees it; times are the server's RFC 3339 strings. */
+export interface LeaderElectionRecord {
+  holderIdentity: string;
+  leaseDurationSeconds: number;
+  acquireTime: string | undefined;
+  renewTime: string | undefined;
+  leaseTransitions: number;
+}
+
+// client-go waits retryPeriod·(1 + 1.2·rand) between acquire attempts; a smaller spread keeps replicas apart just as
+// well and shortens how late a standby notices the last renewal, which bounds the failover time.
+const ACQUIRE_JITTER = 0.2;
+
+type LeaseCallOptions = Parameters<CoordinationV1Api['readNamespacedLease']>[1];
+
+function recordOf(lease: V1Lease): LeaderElectionRecord {
+  const spec = lease.spec ?? {};
+  // client-node 1.4 types MicroTime as Date but hands back the server's string.
+  const time = (value: Date | string | undefined): string | undefined =>
+    value === undefined ? undefined : value instanceof Date ? value.toISOString() : String(value);
+  return {
+    holderIdentity: spec.holderIdentity ?? '',
+    leaseDurationSeconds: spec.leaseDurationSeconds ?? 0,
+    acquireTime: time(spec.acquireTime),
+    renewTime: time(spec.renewTime),
+    leaseTransitions: spec.leaseTransitions ?? 0,
+  };
+}
+
+function microTime(value: string | undefined, fallback: V1MicroTime): V1MicroTime {
+  const ms = value === undefined ? NaN : Date.parse(value);
+  return Number.isNaN(ms) ? fallback : new V1MicroTime(ms);
+}
+
+const statusOf = (error: unknown): number | undefined => (error instanceof ApiException ? error.code : undefined);
+
+export class LeaderElector {
+  private readonly api: CoordinationV1Api;
+  private readonly log: Logger;
+  private readonly leaseDurationMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly retryPeriodMs: number;
+  private readonly stopController = new AbortController();
+  private lease: V1Lease | undefined;
+  private observed: LeaderElectionRecord | undefined;
+  private observedRaw = '';
+  /** Monotonic time at which the observed record last changed. */
+  private observedAt = 0;
+  private reportedLeader: string | undefined;
+  private leading = false;
+  private releaseOnStop = true;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: LeaderElectorOptions) {
+    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.log = (options.logger ?? pino({ level: 'silent' })).child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
+    this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
+    this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
+    this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    if (!(this.leaseDurationMs > this.renewDeadlineMs && this.renewDeadlineMs > this.retryPeriodMs && this.retryPeriodMs > 0)) {
+      throw new RangeError('need leaseDurationMs > renewDeadlineMs > retryPeriodMs > 0');
+    }
+    if (!options.identity) throw new RangeError('identity must not be empty');
+  }
+
+  /** Campaigns until stop() or until leadership is lost; as with client-go, a lost elector does not campaign again. */
+  run(): Promise<void> {
+    this.loop ??= this.campaign();
+    return this.loop;
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** The Lease as last read or written by this replica. */
+  get observedRecord(): LeaderElectionRecord | undefined {
+    return this.observed && { ...this.observed };
+  }
+
+  /**
+   * Stops campaigning and renewing. A held Lease is released (empty holder, 1 s duration) so a standby takes over
+   * at its next attempt, unless release is false, which behaves like a crashed replica: the Lease runs out.
+   */
+  async stop(options: { release?: boolean } = {}): Promise<void> {
+    this.releaseOnStop = options.release ?? true;
+    this.stopController.abort();
+    await this.loop;
+  }
+
+  private get stopped(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  private async campaign(): Promise<void> {
+    this.log.info('waiting for the lease');
+    while (!this.stopped && !(await this.tryAcquireOrRenew())) await this.sleep(this.acquireDelay());
+    if (this.stopped) return;
+    this.leading = true;
+    this.log.info({ leaseTransitions: this.observed?.leaseTransitions }, 'acquired the lease');
+    try {
+      Promise.resolve(this.options.onStartedLeading?.()).catch((error: unknown) => this.log.error({ err: error }, 'onStartedLeading failed'));
+    } catch (error) {
+      this.log.error({ err: error }, 'onStartedLeading failed');
+    }
+    const renewed = await this.renewUntilLost();
+    this.leading = false;
+    if (!renewed) {
+      this.log.warn('could not renew the lease within renewDeadline; leadership lost');
+      try {
+        this.options.onStoppedLeading?.();
+      } catch (error) {
+        this.log.error({ err: error }, 'onStoppedLeading failed');
+      }
+      return;
+    }
+    if (this.releaseOnStop) await this.release();
+  }
+
+  /** Sleeps retryPeriod with jitter, but wakes when the lease this replica saw held would expire. */
+  private acquireDelay(): number {
+    const jittered = this.retryPeriodMs * (1 + ACQUIRE_JITTER * Math.random());
+    if (!this.observed?.holderIdentity) return jittered;
+    const untilExpiry = this.observedAt + this.observed.leaseDurationSeconds * 1000 - performance.now();
+    return Math.max(1, Math.min(jittered, untilExpiry + 1));
+  }
+
+  /** client-go's renew loop: attempts every retryPeriod; true once stopped, false when renewDeadline passed. */
+  private async renewUntilLost(): Promise<boolean> {
+    while (!this.stopped) {
+      const deadline = performance.now() + this.renewDeadlineMs;
+      let renewed = false;
+      while (!this.stopped && !renewed && performance.now() < deadline) {
+        renewed = await this.tryAcquireOrRenew(deadline);
+        if (!renewed) await this.sleep(Math.min(this.retryPeriodMs, deadline - performance.now()));
+      }
+      if (this.stopped) return true;
+      if (!renewed) return false;
+      await this.sleep(this.retryPeriodMs);
+    }
+    return true;
+  }
+
+  private async tryAcquireOrRenew(deadline = performance.now() + this.renewDeadlineMs): Promise<boolean> {
+    const now = new V1MicroTime();
+    const desired: V1Lease['spec'] = {
+      holderIdentity: this.options.identity,
+      leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: 0,
+    };
+    // Fast path: a leader whose lease is still valid writes over the version it knows, saving a GET per renewal.
+    if (this.lease && this.observed && this.holdsObserved() && this.observedValid()) {
+      desired.acquireTime = microTime(this.observed.acquireTime, now);
+      desired.leaseTransitions = this.observed.leaseTransitions;
+      if (await this.write(this.lease, desired, deadline)) return true;
+    }
+
+    let current: V1Lease;
+    try {
+      current = await this.api.readNamespacedLease(this.target(), this.callOptions(deadline));
+    } catch (error) {
+      if (statusOf(error) !== 404) {
+        this.log.debug({ err: error }, 'could not read the lease');
+        return false;
+      }
+      return this.write(undefined, { ...desired, leaseTransitions: 0 }, deadline);
+    }
+    this.lease = current;
+    this.observe(current);
+    const old = recordOf(current);
+    if (old.holderIdentity && old.holderIdentity !== this.options.identity && this.observedValid()) return false;
+    if (old.holderIdentity === this.options.identity) {
+      desired.acquireTime = microTime(old.acquireTime, now);
+      desired.leaseTransitions = old.leaseTransitions;
+    } else {
+      desired.leaseTransitions = old.leaseTransitions + 1;
+    }
+    return this.write(current, desired, deadline);
+  }
+
+  /** Creates (no base) or replaces the Lease; a 409 means another replica wrote first, and this attempt lost. */
+  private async write(base: V1Lease | undefined, spec: V1Lease['spec'], deadline: number): Promise<boolean> {
+    try {
+      const written = base
+        ? await this.api.replaceNamespacedLease({ ...this.target(), body: { ...base, spec } }, this.callOptions(deadline))
+        : await this.api.createNamespacedLease(
+            { namespace: this.options.namespace, body: { metadata: { name: this.options.name, namespace: this.options.namespace }, spec } },
+            this.callOptions(deadline),
+          );
+      this.lease = written;
+      this.observe(written);
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 409) this.lease = undefined;
+      else this.log.debug({ err: error }, 'could not write the lease');
+      return false;
+    }
+  }
+
+  private async release(): Promise<void> {
+    const deadline = performance.now() + this.renewDeadlineMs;
+    // A renewal aborted by stop() may still have landed, so a conflict is answered by reading and trying once more.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const lease = this.lease ?? (await this.api.readNamespacedLease(this.target(), this.callOptions(deadline, false)));
+        const record = recordOf(lease);
+        if (record.holderIdentity !== this.options.identity) return;
+        const now = new V1MicroTime();
+        const spec = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: record.leaseTransitions };
+        this.observe(await this.api.replaceNamespacedLease({ ...this.target(), body: { ...lease, spec } }, this.callOptions(deadline, false)));
+        this.log.info('released the lease');
+        return;
+      } catch (error) {
+        this.lease = undefined;
+        if (statusOf(error) !== 409) {
+          this.log.warn({ err: error }, 'could not release the lease; standbys take over once it expires');
+          return;
+        }
+      }
+    }
+  }
+
+  private observe(lease: V1Lease): void {
+    const record = recordOf(lease);
+    const raw = JSON.stringify(record);
+    if (raw !== this.observedRaw) {
+      this.observed = record;
+      this.observedRaw = raw;
+      this.observedAt = performance.now();
+    }
+    if (record.holderIdentity && record.holderIdentity !== this.reportedLeader) {
+      this.reportedLeader = record.holderIdentity;
+      this.log.info({ leader: record.holderIdentity }, 'new leader observed');
+      try {
+        this.options.onNewLeader?.(record.holderIdentity);
+      } catch (error) {
+        this.log.error({ err: error }, 'onNewLeader failed');
+      }
+    }
+  }
+
+  private holdsObserved(): boolean {
+    return this.observed?.holderIdentity === this.options.identity;
+  }
+
+  private observedValid(): boolean {
+    return this.observed !== undefined && this.observedAt + this.observed.leaseDurationSeconds * 1000 > performance.now();
+  }
+
+  private target(): { name: string; namespace: string } {
+    return { name: this.options.name, namespace: this.options.namespace };
+  }
+
+  /** Bounds a request by the deadline and, unless it is the release itself, by stop(). */
+  private callOptions(deadline: number, abortOnStop = true): LeaseCallOptions {
+    const signals = [AbortSignal.timeout(Math.max(1, Math.round(deadline - performance.now())))];
+    if (abortOnStop) signals.push(this.stopController.signal);
+    const signal = AbortSignal.any(signals);
+    // The object-parameter APIs take the Observable flavour of middleware, even though they return promises.
+    return {
+      middleware: [
+        {
+          pre: (context) => (context.setSignal(signal), new Observable(Promise.resolve(context))),
+          post: (response) => new Observable(Promise.resolve(response)),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    const signal = this.stopController.signal;
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
