@@ -263,6 +263,34 @@ describe('LeaderElector', () => {
     expect(split.stop()).toBe(false);
   }, 45_000);
 
+  test('expiry is judged by when the record last changed here, so a holder with a clock an hour behind keeps its lease', async () => {
+    const namespace = await freshNamespace(kc);
+    const skewed = (): V1MicroTime => new V1MicroTime(Date.now() - 3_600_000);
+    let current = await leases.createNamespacedLease({
+      namespace,
+      body: { metadata: { name: 'gatehouse-operator' }, spec: { holderIdentity: 'skewed', leaseDurationSeconds: 3, acquireTime: skewed(), renewTime: skewed() } },
+    });
+    // The skewed holder renews every second; by its renewTime the lease looks expired for an hour.
+    const renewals = setInterval(() => {
+      void leases
+        .replaceNamespacedLease({ name: 'gatehouse-operator', namespace, body: { ...current, spec: { ...current.spec, renewTime: skewed() } } })
+        .then((lease) => (current = lease), () => undefined);
+    }, 1_000);
+    try {
+      const standby = replica(namespace, 'replica-a', { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 });
+      await vi.waitFor(() => expect(standby.elector.observedRecord?.holderIdentity).toBe('skewed'), { timeout: 5_000, interval: 50 });
+      for (let i = 0; i < 25; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(standby.elector.isLeader(), 'took a lease that was being renewed').toBe(false);
+      }
+      clearInterval(renewals);
+      await vi.waitFor(() => expect(standby.elector.isLeader()).toBe(true), { timeout: 10_000, interval: 50 });
+      expect((await readLease(namespace)).spec?.holderIdentity).toBe('replica-a');
+    } finally {
+      clearInterval(renewals);
+    }
+  });
+
   test('a leader whose renewals keep failing gives up after renewDeadline and reports it', async () => {
     const namespace = await freshNamespace(kc);
     const timings = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };

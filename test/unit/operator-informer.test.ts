@@ -398,6 +398,24 @@ describe('Informer', () => {
     expect(names(inf)).toEqual(['a']);
   });
 
+  test('an expired continue token (410 on a later page) starts the list over from the first page', async () => {
+    for (const name of ['a', 'b', 'c']) server.put(name);
+    server.listFailures.push(undefined, new KubeApiError(410, { code: 410, reason: 'Expired' }, 'HTTP 410: continue token expired'));
+    const inf = makeInformer({ pageSize: 2 });
+    const calls = recordHandlers(inf);
+    const started = inf.start();
+    await vi.advanceTimersByTimeAsync(200);
+    await started;
+    expect(server.lists.map((r) => r.continue)).toEqual([undefined, '2', undefined, '2']);
+    // Nothing from the abandoned first page reached the cache twice or early.
+    expect(calls).toEqual([
+      ['add', 'a', '101'],
+      ['add', 'b', '102'],
+      ['add', 'c', '103'],
+    ]);
+    expect(inf.stats.lists).toBe(1);
+  });
+
   test('a throwing handler neither stops the cache nor the other handlers', async () => {
     const inf = makeInformer();
     inf.onAdd(() => {
