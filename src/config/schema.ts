@@ -1,19 +1,7 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { durationSetting } from './duration.js';
 import { policySchema } from '../server/policy/schema.js';
 
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is not a positive duration such as 1h, 10m or 30s` });
-        return z.NEVER;
-      }
-      return ms;
-    });
 
 const booleanText = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
@@ -46,10 +34,10 @@ export const configSchema = z
     CONSENT_URL: absoluteUrl.default('http://localhost:3000/consent'),
     PORT: z.coerce.number().int().min(0).max(65535).default(4444),
     HOST: z.string().min(1).default('0.0.0.0'),
-    ACCESS_TOKEN_LIFESPAN: duration('1h'),
-    ID_TOKEN_LIFESPAN: duration('1h'),
-    AUTH_CODE_LIFESPAN: duration('10m'),
-    CHALLENGE_TOKEN_LIFESPAN: duration('10m'),
+    ACCESS_TOKEN_LIFESPAN: durationSetting('1h'),
+    ID_TOKEN_LIFESPAN: durationSetting('1h'),
+    AUTH_CODE_LIFESPAN: durationSetting('10m'),
+    CHALLENGE_TOKEN_LIFESPAN: durationSetting('10m'),
     FORCE_ROOT_CLIENT_CREDENTIALS: z
       .string()
       .regex(/^[^:]+:.{32,}$/, 'must be <id>:<secret> with a secret of at least 32 characters')

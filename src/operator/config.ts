@@ -1,19 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
+import { durationSetting } from '../config/duration.js';
 
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is not a positive duration such as 5m or 30s` });
-        return z.NEVER;
-      }
-      return ms;
-    });
 
 /** Operator settings; each has a flag and an environment variable (flags win). */
 export const operatorConfigSchema = z
@@ -27,7 +15,7 @@ export const operatorConfigSchema = z
       .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean)),
     selector: z.string().optional(),
     workers: z.coerce.number().int().min(1).max(64).default(4),
-    resync: duration('5m'),
+    resync: durationSetting('5m'),
     healthPort: z.coerce.number().int().min(0).max(65535).default(8081),
     healthHost: z.string().default('0.0.0.0'),
     leaderElect: z.union([z.boolean(), z.enum(['true', 'false'])]).default(true).transform((v) => v === true || v === 'true'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { OAuth2Client as WireClient } from '../../sdk/types.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit'] as const;
 // Every combination OpenID Connect registers, written in the canonical order clients send them.
@@ -89,22 +90,8 @@ function unique<T>(values: T[]): T[] {
 
 export type ClientInput = z.output<typeof clientInputSchema>;
 
-/** A client as stored and returned, without any secret. */
-export interface OAuth2Client {
-  id: string;
-  client_name: string;
-  redirect_uris: string[];
-  grant_types: string[];
-  response_types: string[];
-  scope: string;
-  owner: string;
-  policy_uri: string;
-  tos_uri: string;
-  client_uri: string;
-  logo_uri: string;
-  contacts: string[];
-  public: boolean;
-}
+/** A client as stored and returned, without any secret: the SDK's wire type is the one definition of the shape. */
+export type OAuth2Client = Omit<WireClient, 'client_secret'>;
 
 export const listQuerySchema = z
   .object({

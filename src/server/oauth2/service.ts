@@ -1,4 +1,5 @@
 import type { OpaqueTokens } from '../../crypto/opaque-token.js';
+import type { Introspection } from '../../sdk/types.js';
 import { uuidv7 } from '../../crypto/random.js';
 import { OAuthError, invalidClient } from '../errors.js';
 import type { ClientService } from '../client/service.js';
@@ -16,19 +17,6 @@ export interface TokenResponse {
   scope: string;
 }
 
-export interface Introspection {
-  active: boolean;
-  scope?: string;
-  client_id?: string;
-  sub?: string;
-  exp?: number;
-  iat?: number;
-  nbf?: number;
-  username?: string;
-  aud?: string;
-  iss?: string;
-  ext?: Record<string, unknown>;
-}
 
 export interface OAuth2Settings {
   issuer: string;
