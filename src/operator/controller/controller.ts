@@ -40,6 +40,7 @@ export class OAuth2ClientController {
   private readonly queue: WorkQueue<string>;
   private readonly servers: GatehouseServerPort;
   private readonly secretPort: KubeSecretPort;
+  private readonly resourcePort: KubeResourcePort;
   private readonly reconciler: OAuth2ClientReconciler;
   private workers: Workers | undefined;
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
@@ -83,8 +84,9 @@ export class OAuth2ClientController {
       metrics: options.metrics.controller.queue(CONTROLLER_NAME),
     });
     const writes = options.metrics.writes;
+    this.resourcePort = new KubeResourcePort(kubeConfig, lookup(this.resourceInformers));
     this.reconciler = new OAuth2ClientReconciler({
-      resources: countingResources(new KubeResourcePort(kubeConfig, lookup(this.resourceInformers)), writes),
+      resources: countingResources(this.resourcePort, writes),
       secrets: countingSecrets(this.secretPort, writes),
       servers: countingServers(this.servers, writes),
       events: countingEvents(new KubeEventRecorder({ kubeConfig, logger }), writes),
@@ -150,12 +152,19 @@ export class OAuth2ClientController {
 
   private wireHandlers(): void {
     for (const informer of this.resourceInformers) {
-      informer.onAdd((resource) => this.queue.add(keyOf(resource)));
+      informer.onAdd((resource) => {
+        this.resourcePort.observed(resource);
+        this.queue.add(keyOf(resource));
+      });
       informer.onUpdate((before, after) => {
+        this.resourcePort.observed(after);
         // Our own status writes change nothing the reconciler reads; skipping them keeps the steady state quiet.
         if (specOrMetadataChanged(before, after)) this.queue.add(keyOf(after));
       });
-      informer.onDelete((resource) => this.queue.add(keyOf(resource)));
+      informer.onDelete((resource) => {
+        this.resourcePort.forget(resource);
+        this.queue.add(keyOf(resource));
+      });
     }
     for (const informer of this.secretInformers) {
       const enqueueOwner = (secret: V1Secret) => {

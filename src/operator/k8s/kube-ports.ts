@@ -15,6 +15,7 @@ interface Cache<T> {
 /** OAuth2Client reads come from the informer's cache; writes are merge patches. */
 export class KubeResourcePort implements ResourcePort {
   private readonly api: CustomObjectsApi;
+  private readonly written = new Map<string, Pick<OAuth2ClientResource, 'metadata' | 'status'>>();
 
   constructor(
     kubeConfig: KubeConfig,
@@ -25,23 +26,48 @@ export class KubeResourcePort implements ResourcePort {
 
   get(key: string): OAuth2ClientResource | undefined {
     const [namespace, name] = key.split('/') as [string, string];
-    return this.cache.get(namespace, name);
+    const cached = this.cache.get(namespace, name);
+    const written = cached && this.written.get(cached.metadata.uid);
+    // Until the informer delivers our own last write, a reconcile must see what we wrote, not the version before
+    // it: otherwise it would redo the work the write recorded (push a secret again, add the finalizer again).
+    // Watch events arrive in order, so a cache that holds a newer version has passed ours and `observed` cleared it.
+    if (!written) return cached;
+    const { finalizers, resourceVersion } = written.metadata;
+    return { ...cached, metadata: { ...cached.metadata, finalizers, resourceVersion }, status: written.status };
+  }
+
+  /** Called by the resource informer's handlers: once it holds what we wrote, the cache is current again. */
+  observed(resource: OAuth2ClientResource): void {
+    if (this.written.get(resource.metadata.uid)?.metadata.resourceVersion === resource.metadata.resourceVersion) this.written.delete(resource.metadata.uid);
+  }
+
+  forget(resource: OAuth2ClientResource): void {
+    this.written.delete(resource.metadata.uid);
   }
 
   async patchStatus(resource: OAuth2ClientResource, status: OAuth2ClientStatus): Promise<void> {
-    await this.api.patchNamespacedCustomObjectStatus(
+    const patched = (await this.api.patchNamespacedCustomObjectStatus(
       { group: GROUP, version: VERSION, plural: PLURAL, namespace: resource.metadata.namespace, name: resource.metadata.name, body: { status } },
       mergePatch,
-    );
+    )) as OAuth2ClientResource;
+    this.remember(patched);
+  }
+
+  private remember(patched: OAuth2ClientResource): void {
+    this.written.set(patched.metadata.uid, {
+      metadata: { ...patched.metadata, finalizers: patched.metadata.finalizers ?? [] },
+      status: patched.status ?? {},
+    });
   }
 
   async setFinalizers(resource: OAuth2ClientResource, finalizers: string[]): Promise<void> {
     try {
-      await this.api.patchNamespacedCustomObject(
+      const patched = await this.api.patchNamespacedCustomObject(
         // The resourceVersion makes this a compare-and-swap: finalizers someone else set meanwhile are not lost.
         { group: GROUP, version: VERSION, plural: PLURAL, namespace: resource.metadata.namespace, name: resource.metadata.name, body: { metadata: { finalizers, resourceVersion: resource.metadata.resourceVersion } } },
         mergePatch,
       );
+      this.remember(patched as OAuth2ClientResource);
     } catch (error) {
       // Removing our finalizer from a resource that is already gone is done.
       if (!(isNotFound(error) && !finalizers.length)) throw error;
