@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { OAuth2ClientController } from './controller/controller.js';
+import { loadKubeConfig } from './k8s/kube-config.js';
 import type { OperatorConfig } from './config.js';
 import { startHealthServer } from './health.js';
 import { LeaderElector } from './runtime/leader-election.js';
@@ -16,13 +16,6 @@ export interface RunningOperator {
   stop(): Promise<void>;
   /** Resolves when the operator stopped on its own (it lost the Lease), so the process can exit non-zero. */
   lostLeadership: Promise<void>;
-}
-
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (path) kubeConfig.loadFromFile(path);
-  else kubeConfig.loadFromDefault();
-  return kubeConfig;
 }
 
 /**
