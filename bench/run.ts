@@ -7,6 +7,8 @@ import { ensureBuilt } from './build.js';
 import { Children } from './children.js';
 import { cpuSecondsOf } from './cpu.js';
 import { writeServerSection } from './docs.js';
+import { OperatorBenchmark } from './operator.js';
+import { OPERATOR_HELP, readOperatorSettings, splitOnly, type OperatorSettings } from './operator-settings.js';
 import { runLoad } from './load.js';
 import { baselineOf, flagged, renderTable, summarize, type Row, type RunInfo } from './report.js';
 import { bareScenario, gatehouseScenarios, type Scenario } from './scenarios.js';
@@ -102,11 +104,16 @@ async function main(settings: Settings, children: Children, dataDir: string): Pr
 }
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  console.log(HELP);
+  console.log(`${HELP}\n${OPERATOR_HELP}`);
 } else {
   let settings: Settings;
+  let operatorSettings: OperatorSettings;
+  // "operator" in BENCH_ONLY selects the operator benchmark; the server part sees only its own scenario keys.
+  const selection = splitOnly(process.env.BENCH_ONLY);
+  if (selection.serverOnly !== undefined) process.env.BENCH_ONLY = selection.serverOnly;
   try {
     settings = readSettings();
+    operatorSettings = readOperatorSettings();
   } catch (error) {
     console.error(`bench: ${(error as Error).message}\n\n${HELP}`);
     process.exit(2);
@@ -119,13 +126,23 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
     finishing = true;
     if (error) console.error(`\nbench: ${error instanceof Error ? error.message : String(error)}`);
     await children.stopAll();
+    await operator?.stop();
     rmSync(dataDir, { recursive: true, force: true });
     process.exit(code);
   };
   children.whenOneDies((error) => void finish(1, error));
-  process.once('SIGINT', () => void finish(130, new Error('interrupted; stopping every process the benchmark started')));
-  process.once('SIGTERM', () => void finish(143, new Error('terminated; stopping every process the benchmark started')));
-  main(settings, children, dataDir).then(
+  const operator = selection.operator ? new OperatorBenchmark(root, operatorSettings, (error) => void finish(1, error)) : undefined;
+  // `on`, not `once`: the control plane's own signal hook stands back only while another listener exists, and a
+  // second signal while stopping exits at once (the exit hooks still kill every child).
+  process.on('SIGINT', () => (finishing ? process.exit(130) : void finish(130, new Error('interrupted; stopping every process the benchmark started'))));
+  process.on('SIGTERM', () => (finishing ? process.exit(143) : void finish(143, new Error('terminated; stopping every process the benchmark started'))));
+  (async () => {
+    const serverCode = selection.server ? await main(settings, children, dataDir) : 0;
+    // The server part stops its processes first, so the two never share the CPUs.
+    await children.stopAll();
+    const operatorCode = operator ? await operator.run() : 0;
+    return serverCode || operatorCode;
+  })().then(
     (code) => finish(code),
     (error: unknown) => finish(1, error),
   );
