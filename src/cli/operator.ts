@@ -48,7 +48,7 @@ export async function operatorCommand(args: string[], print: (text: string) => v
     return 0;
   }
   const config = operatorConfigFrom(args, process.env);
-  const logger = createLogger({ level: config.logLevel, format: 'json' });
+  const logger = createLogger({ level: config.logLevel, format: 'json', buffered: false });
   const operator = await startOperator(config, logger);
   const reason = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -88,7 +88,9 @@ export class GatehouseClient {
 
   async listClients(options: { limit?: number; offset?: number } = {}): Promise<ClientPage> {
     const query = new URLSearchParams({ limit: String(options.limit ?? 100), offset: String(options.offset ?? 0) });
-    const { body, headers } = await this.callWithHeaders<OAuth2Client[]>('GET', `/clients?${query}`, { headers: await this.bearer() });
+    const { body, headers } = await this.withTokenRenewal(async () =>
+      this.callWithHeaders<OAuth2Client[]>('GET', `/clients?${query}`, { headers: await this.bearer() }),
+    );
     return { clients: body, total: Number(headers['x-total-count'] ?? body.length) };
   }
 
@@ -157,10 +159,14 @@ export class GatehouseClient {
         headers: { ...(await this.bearer()), ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(json === undefined ? {} : { body: JSON.stringify(json) }),
       });
+    return this.withTokenRenewal(send);
+  }
+
+  /** A token revoked or lost with a wiped database: fetch a new one once, then give up. */
+  private async withTokenRenewal<T>(send: () => Promise<T>): Promise<T> {
     try {
       return await send();
     } catch (error) {
-      // A token revoked or lost with a wiped database: fetch a new one once, then give up.
       if (error instanceof GatehouseApiError && error.status === 401) {
         this.cachedToken = undefined;
         return send();

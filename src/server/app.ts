@@ -94,6 +94,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       },
     });
     registerObservability(app, metrics);
+    // On shutdown, a keep-alive connection whose request was in flight would otherwise stay open for the whole
+    // keep-alive timeout (72 s) and hold app.close() that long; "Connection: close" ends it with the response.
+    let closing = false;
+    app.addHook('onSend', async (_request, reply) => {
+      if (closing) reply.header('connection', 'close');
+    });
     registerCors(app, config);
     registerManagementErrors(app);
     await app.register(healthRoutes({ checkDatabase: () => ping(database.db), metrics }));
@@ -108,6 +114,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       rootClient,
       generatedSystemSecretFile: generatedAt,
       async close() {
+        closing = true;
         await app.close();
         await database.close();
         await new Promise<void>((resolve) => logger.flush(() => resolve()));

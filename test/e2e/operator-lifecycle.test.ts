@@ -3,23 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatehouseClient } from '../../src/sdk/client.js';
 import { freshNamespace, kubeConfig, kubeconfigPath } from '../support/e2e.js';
 import { applyCrds, startOperatorProcess, startServer, type OperatorProcess, type ServerUnderTest } from '../support/operator-stack.js';
-
-const GROUP = { group: 'gatehouse.dev', version: 'v1alpha1', plural: 'oauth2clients' };
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+import { credentialsOf, eventually, GROUP, Resources, tokenFor } from './helpers.js';
 
 describe('operator: apply, edit, delete', () => {
   const kc = kubeConfig();
@@ -69,6 +53,50 @@ describe('operator: apply, edit, delete', () => {
 
     await custom.deleteNamespacedCustomObject({ ...GROUP, namespace, name: 'shop' });
     await eventually('the client to be gone', async () => ((await server.root.findClient(clientId)) === undefined ? true : undefined));
+    // deletionPolicy delete (the default) takes the Secret along, and the finalizer lets the resource go.
+    await eventually('the Secret and the resource to be gone', async () => {
+      const resources = new Resources(kc, namespace);
+      return (await resources.secret('shop-credentials')) === undefined && (await resources.find('shop')) === undefined ? true : undefined;
+    });
     await app.close();
+  });
+
+  it('deletionPolicy orphan keeps the client and the Secret; the same resource applied again takes both back', async () => {
+    const resources = new Resources(kc, namespace);
+    const spec = { clientName: 'Billing', grantTypes: ['client_credentials'], scope: 'invoices.read', secretName: 'billing-credentials', deletionPolicy: 'orphan' };
+    const first = await resources.create('billing', spec);
+    await resources.waitReady('billing');
+    const secret = await resources.secret('billing-credentials');
+    const credentials = credentialsOf(secret);
+    const client = await server.root.getClient(credentials.clientId);
+    expect(client.owner).toBe(`gatehouse.dev/${namespace}/billing`);
+
+    await resources.delete('billing');
+    await eventually('the resource to be gone', async () => ((await resources.find('billing')) === undefined ? true : undefined));
+    // The client is still on the server, unchanged, and still authenticates with the secret in the Secret.
+    expect(await server.root.getClient(credentials.clientId)).toEqual(client);
+    await tokenFor(server.url, credentials, 'invoices.read');
+    // The Secret stays, released: no owner reference to the deleted resource, and marked for the same resource.
+    const orphaned = await resources.secret('billing-credentials');
+    expect(orphaned, 'the orphaned Secret').toBeDefined();
+    expect(orphaned!.data).toEqual(secret!.data);
+    expect(orphaned!.metadata?.ownerReferences ?? []).not.toContainEqual(expect.objectContaining({ uid: first.metadata.uid }));
+    expect(orphaned!.metadata?.annotations?.['gatehouse.dev/orphaned-from']).toBe(`gatehouse.dev/${namespace}/billing`);
+
+    // Applied again (a new uid): the operator adopts the released Secret and the client, with the same credentials.
+    const again = await resources.create('billing', spec);
+    expect(again.metadata.uid).not.toBe(first.metadata.uid);
+    const ready = await resources.waitReady('billing');
+    expect(ready.status?.clientId).toBe(credentials.clientId);
+    const adopted = await resources.secret('billing-credentials');
+    expect(credentialsOf(adopted)).toEqual(credentials);
+    expect(adopted!.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'OAuth2Client', uid: again.metadata.uid, controller: true })]);
+    expect(adopted!.metadata?.annotations?.['gatehouse.dev/orphaned-from']).toBeUndefined();
+    expect(await server.root.getClient(credentials.clientId)).toMatchObject({ owner: client.owner, scope: 'invoices.read', client_name: 'Billing' });
+    await tokenFor(server.url, credentials, 'invoices.read');
+    // Exactly one client on the server for this resource: nothing was created beside the orphaned one.
+    const owned: string[] = [];
+    for await (const c of server.root.allClients(100)) if (c.owner === client.owner) owned.push(c.id);
+    expect(owned).toEqual([credentials.clientId]);
   });
 });

@@ -3,6 +3,8 @@ import { GROUP, PLURAL, VERSION, type OAuth2ClientResource, type OAuth2ClientSta
 import type { ResourcePort, SecretPort } from '../controller/ports.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/** How long our own last write overrides the informer's copy; watch events normally arrive within milliseconds. */
+const WRITTEN_TTL_MS = 10_000;
 
 export function isNotFound(error: unknown): boolean {
   return (error as { code?: number })?.code === 404;
@@ -15,7 +17,7 @@ interface Cache<T> {
 /** OAuth2Client reads come from the informer's cache; writes are merge patches. */
 export class KubeResourcePort implements ResourcePort {
   private readonly api: CustomObjectsApi;
-  private readonly written = new Map<string, Pick<OAuth2ClientResource, 'metadata' | 'status'>>();
+  private readonly written = new Map<string, Pick<OAuth2ClientResource, 'metadata' | 'status'> & { at: number }>();
 
   constructor(
     kubeConfig: KubeConfig,
@@ -28,6 +30,11 @@ export class KubeResourcePort implements ResourcePort {
     const [namespace, name] = key.split('/') as [string, string];
     const cached = this.cache.get(namespace, name);
     const written = cached && this.written.get(cached.metadata.uid);
+    // A safety net for a watch that skipped our version (a re-list): the cache is trusted again after a while.
+    if (written && Date.now() - written.at > WRITTEN_TTL_MS) {
+      this.written.delete(cached.metadata.uid);
+      return cached;
+    }
     // Until the informer delivers our own last write, a reconcile must see what we wrote, not the version before
     // it: otherwise it would redo the work the write recorded (push a secret again, add the finalizer again).
     // Watch events arrive in order, so a cache that holds a newer version has passed ours and `observed` cleared it.
@@ -54,7 +61,15 @@ export class KubeResourcePort implements ResourcePort {
   }
 
   private remember(patched: OAuth2ClientResource): void {
+    // The watch event of this write may have arrived before the write's response, so observed() has already come
+    // and gone: keeping a copy now would shadow every later version.
+    const cached = this.cache.get(patched.metadata.namespace, patched.metadata.name);
+    if (cached?.metadata.resourceVersion === patched.metadata.resourceVersion) {
+      this.written.delete(patched.metadata.uid);
+      return;
+    }
     this.written.set(patched.metadata.uid, {
+      at: Date.now(),
       metadata: { ...patched.metadata, finalizers: patched.metadata.finalizers ?? [] },
       status: patched.status ?? {},
     });
@@ -128,7 +143,12 @@ export class KubeSecretPort implements SecretPort {
   }
 
   private remember(secret: V1Secret): V1Secret {
-    this.written.set(`${secret.metadata?.namespace}/${secret.metadata?.name}`, secret);
+    const key = `${secret.metadata?.namespace}/${secret.metadata?.name}`;
+    // The watch event of this write can arrive before the write's own response: then observed() has come and gone,
+    // and a copy kept now would shadow every later version (a deleted Secret would never be re-created).
+    const cached = this.cache.get(secret.metadata?.namespace ?? '', secret.metadata?.name ?? '');
+    if (cached?.metadata?.resourceVersion === secret.metadata?.resourceVersion) this.written.delete(key);
+    else this.written.set(key, secret);
     return secret;
   }
 }

@@ -189,7 +189,7 @@ export class LeaderElector {
       current = await this.api.readNamespacedLease(this.target(), this.callOptions(deadline));
     } catch (error) {
       if (statusOf(error) !== 404) {
-        this.log.debug({ err: error }, 'could not read the lease');
+        this.logFailure(error, 'could not read the lease');
         return false;
       }
       return this.write(undefined, { ...desired, leaseTransitions: 0 }, deadline);
@@ -220,8 +220,9 @@ export class LeaderElector {
       this.observe(written);
       return true;
     } catch (error) {
+      // Losing a race is routine for a standby; anything else (RBAC, a missing namespace, the network) is not.
       if (statusOf(error) === 409) this.lease = undefined;
-      else this.log.debug({ err: error }, 'could not write the lease');
+      else this.logFailure(error, 'could not write the lease');
       return false;
     }
   }
@@ -266,6 +267,11 @@ export class LeaderElector {
         this.log.error({ err: error }, 'onNewLeader failed');
       }
     }
+  }
+
+  private logFailure(error: unknown, message: string): void {
+    // Requests cut short by stop() are expected, not news.
+    if (!this.stopped) this.log.warn({ err: error }, message);
   }
 
   private holdsObserved(): boolean {
