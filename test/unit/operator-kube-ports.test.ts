@@ -1,0 +1,61 @@
+import { KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { KubeSecretPort } from '../../src/operator/k8s/kube-ports.js';
+
+// Pure cache logic of the Secret port: what it returns after its own writes, whichever arrives first, the write's
+// response or the watch event of the same write. The API is replaced by a fake; no cluster is involved.
+function kubeConfig(): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: false }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return config;
+}
+
+const secret = (resourceVersion: string, value: string): V1Secret => ({
+  metadata: { namespace: 'ns', name: 's', resourceVersion },
+  data: { CLIENT_SECRET: Buffer.from(value).toString('base64') },
+});
+
+function portWith(cache: Map<string, V1Secret>, createResult: V1Secret) {
+  const port = new KubeSecretPort(kubeConfig(), { get: (namespace, name) => cache.get(`${namespace}/${name}`) });
+  (port as unknown as { api: unknown }).api = {
+    createNamespacedSecret: async () => createResult,
+    replaceNamespacedSecret: async () => createResult,
+    deleteNamespacedSecret: async () => ({}),
+    readNamespacedSecret: async () => {
+      throw Object.assign(new Error('not found'), { code: 404 });
+    },
+  };
+  return port;
+}
+
+describe('KubeSecretPort', () => {
+  it('returns its own write until the informer has caught up, then the informer again', async () => {
+    const cache = new Map<string, V1Secret>();
+    const port = portWith(cache, secret('2', 'new'));
+    await port.create(secret('', 'new'));
+    expect((await port.get('ns', 's'))?.metadata?.resourceVersion).toBe('2');
+
+    cache.set('ns/s', secret('2', 'new'));
+    port.observed(secret('2', 'new'));
+    cache.set('ns/s', secret('3', 'newer'));
+    expect((await port.get('ns', 's'))?.metadata?.resourceVersion).toBe('3');
+  });
+
+  it('does not keep a copy when the watch event of the write came before the response', async () => {
+    const cache = new Map<string, V1Secret>();
+    const port = portWith(cache, secret('2', 'new'));
+    // The informer delivered resourceVersion 2 (and called observed) before create() returned.
+    cache.set('ns/s', secret('2', 'new'));
+    port.observed(secret('2', 'new'));
+    await port.create(secret('', 'new'));
+
+    // A later deletion must be visible: no stale copy may shadow the cache.
+    cache.delete('ns/s');
+    expect(await port.get('ns', 's')).toBeUndefined();
+  });
+});
