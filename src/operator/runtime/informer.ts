@@ -14,6 +14,7 @@ import {
 } from './informer-transport.js';
 
 import { InformerStore, objectKey, type InformerObject } from './informer-store.js';
+import { sleepUnlessAborted } from './sleep.js';
 
 export { KubeApiError, isGone } from './informer-transport.js';
 export type { KubeStatus, ListFunction, ListPage, ListRequest, WatchEvent, WatchFunction, WatchRequest } from './informer-transport.js';
@@ -174,7 +175,7 @@ export class Informer<T extends InformerObject> {
         } catch (error) {
           if (this.stopped) break;
           this.log.warn({ err: error }, 'list failed; retrying');
-          await this.sleep(this.nextDelay());
+          await sleepUnlessAborted(this.nextDelay(), this.stopController.signal);
           continue;
         }
       }
@@ -199,7 +200,7 @@ export class Informer<T extends InformerObject> {
         this.log.warn({ err: failure, resourceVersion: this.lastResourceVersion }, 'watch failed; restarting');
       }
       // A watch that ends at once without any event would otherwise be reopened in a tight loop.
-      if (failure !== undefined || delivered === 0) await this.sleep(this.nextDelay());
+      if (failure !== undefined || delivered === 0) await sleepUnlessAborted(this.nextDelay(), this.stopController.signal);
     }
     this.log.debug('stopped');
   }
@@ -292,20 +293,6 @@ export class Informer<T extends InformerObject> {
         return;
     }
     this.lastResourceVersion = object.metadata?.resourceVersion ?? this.lastResourceVersion;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    const signal = this.stopController.signal;
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
   }
 
   private async withDeadline<R>(ms: number, call: (signal: AbortSignal) => Promise<R>): Promise<R> {

@@ -4,6 +4,7 @@
 // (renewDeadline) before any standby may consider the lease expired (leaseDuration).
 import { ApiException, CoordinationV1Api, Observable, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
+import { sleepUnlessAborted } from './sleep.js';
 
 export interface LeaderElectorOptions {
   kubeConfig: KubeConfig;
@@ -121,7 +122,7 @@ export class LeaderElector {
 
   private async campaign(): Promise<void> {
     this.log.info('waiting for the lease');
-    while (!this.stopped && !(await this.tryAcquireOrRenew())) await this.sleep(this.acquireDelay());
+    while (!this.stopped && !(await this.tryAcquireOrRenew())) await sleepUnlessAborted(this.acquireDelay(), this.stopController.signal);
     if (this.stopped) return;
     this.leading = true;
     this.log.info({ leaseTransitions: this.observed?.leaseTransitions }, 'acquired the lease');
@@ -159,11 +160,11 @@ export class LeaderElector {
       let renewed = false;
       while (!this.stopped && !renewed && performance.now() < deadline) {
         renewed = await this.tryAcquireOrRenew(deadline);
-        if (!renewed) await this.sleep(Math.min(this.retryPeriodMs, deadline - performance.now()));
+        if (!renewed) await sleepUnlessAborted(Math.min(this.retryPeriodMs, deadline - performance.now()), this.stopController.signal);
       }
       if (this.stopped) return true;
       if (!renewed) return false;
-      await this.sleep(this.retryPeriodMs);
+      await sleepUnlessAborted(this.retryPeriodMs, this.stopController.signal);
     }
     return true;
   }
@@ -303,17 +304,4 @@ export class LeaderElector {
     };
   }
 
-  private sleep(ms: number): Promise<void> {
-    const signal = this.stopController.signal;
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
 }
