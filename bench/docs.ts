@@ -16,7 +16,7 @@ export function writeServerSection(path: string, info: RunInfo, table: string, b
   const start = current.indexOf(START);
   const end = current.indexOf(END);
   const hasSection = start !== -1 && end > start;
-  const previous = hasSection ? previousRuns(current.slice(start, end)) : [];
+  const previous = hasSection ? previousRunsIn<RunSummary>(current.slice(start, end), DATA) : [];
   const runs = [summary, ...previous].slice(0, HISTORY_LIMIT + 1);
   const section = render(info, table, baseline, runs);
 
@@ -27,11 +27,12 @@ export function writeServerSection(path: string, info: RunInfo, table: string, b
   writeFileSync(path, next);
 }
 
-function previousRuns(section: string): RunSummary[] {
-  const match = DATA.exec(section);
+/** The runs recorded in a section's JSON comment (matched by `pattern`); none when absent or hand-edited beyond repair. */
+export function previousRunsIn<T>(section: string, pattern: RegExp): T[] {
+  const match = pattern.exec(section);
   if (!match) return [];
   try {
-    const data = JSON.parse(match[1]!) as { runs?: RunSummary[] };
+    const data = JSON.parse(match[1]!) as { runs?: T[] };
     return Array.isArray(data.runs) ? data.runs : [];
   } catch {
     // A hand-edited comment should not stop a benchmark from being recorded; the history restarts instead.

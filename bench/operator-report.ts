@@ -1,6 +1,7 @@
 // Tables of the operator benchmark and its section of docs/benchmarks.md (between the operator markers, with the
 // runs so far in a JSON comment so the history is rebuilt from data).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { previousRunsIn } from './docs.js';
 import type { CpuPhase, PhaseProfile } from './operator-probes.js';
 
 export const TARGETS = { p99Ms: 250, allReadySeconds: 30, rssMiB: 200 } as const;
@@ -175,16 +176,6 @@ function historyLine(s: RunSummary): string {
   return `- ${s.date} · \`${s.commit}\` · load ${s.loadAverage.toFixed(2)} · p50 ${s.p50Ms} ms · p99 ${s.p99Ms} ms · all Ready ${s.allReadySeconds} s · RSS ${s.rssMiB} MiB · idle writes ${s.idleWrites}${other}`;
 }
 
-function previousRuns(section: string): RunSummary[] {
-  const match = DATA.exec(section);
-  if (!match) return [];
-  try {
-    const data = JSON.parse(match[1]!) as { runs?: RunSummary[] };
-    return Array.isArray(data.runs) ? data.runs : [];
-  } catch {
-    return [];
-  }
-}
 
 export function renderSection(run: OperatorRun, previous: RunSummary[]): string {
   const runs = [summary(run), ...previous].slice(0, HISTORY_LIMIT + 1);
@@ -244,7 +235,7 @@ export function writeOperatorSection(path: string, run: OperatorRun): void {
   const start = current.indexOf(START);
   const end = current.indexOf(END);
   const hasSection = start !== -1 && end > start;
-  const section = renderSection(run, hasSection ? previousRuns(current.slice(start, end)) : []);
+  const section = renderSection(run, hasSection ? previousRunsIn<RunSummary>(current.slice(start, end), DATA) : []);
   let next: string;
   if (hasSection) next = current.slice(0, start) + section + current.slice(end + END.length);
   else if (current.trim()) next = `${current.trimEnd()}\n\n${section}\n`;
