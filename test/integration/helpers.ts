@@ -5,12 +5,10 @@ import { STATUS_CODES } from 'node:http';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { expect } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { createServer } from '../../src/server/app.js';
-import { GatehouseClient, basic } from '../../src/sdk/client.js';
+import { basic } from '../../src/sdk/client.js';
 import type { OAuth2Client, OAuth2ClientInput } from '../../src/sdk/types.js';
 import { freePort } from '../support/free-port.js';
-import { ROOT, SYSTEM_SECRET, freshDatabaseUrl, type DatabaseKind, type TestServer } from '../support/server.js';
+import { ROOT, startTestServer, type DatabaseKind, type TestServer } from '../support/server.js';
 
 export { basic, ROOT };
 
@@ -225,41 +223,13 @@ export const allRows = (t: TestServer, table: string) => withDatabase(t, (query)
  * server's own URL, which relying-party libraries check (startTestServer listens on port 0 with a fixed ISSUER).
  */
 export async function startServerWithOwnIssuer(kind: DatabaseKind, env: Record<string, string> = {}): Promise<TestServer> {
-  const database = await freshDatabaseUrl(kind);
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const config = loadConfig({
-      DATABASE_URL: database.url,
-      SYSTEM_SECRET,
-      FORCE_ROOT_CLIENT_CREDENTIALS: `${ROOT.id}:${ROOT.secret}`,
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      ISSUER: `http://127.0.0.1:${port}`,
-      ...env,
-    });
-    const server = await createServer(config, { migrate: true });
     try {
-      await server.app.listen({ port, host: '127.0.0.1' });
+      return await startTestServer(kind, { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, ...env });
     } catch (error) {
-      await server.close();
       // The port was free a moment ago; another process may have taken it since.
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
-      database.cleanup();
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw error;
     }
-    const url = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}`;
-    const root = new GatehouseClient({ endpoint: url, clientId: ROOT.id, clientSecret: ROOT.secret });
-    return {
-      url,
-      server,
-      databaseUrl: database.url,
-      root,
-      async close() {
-        await root.close();
-        await server.close();
-        database.cleanup();
-      },
-    };
   }
 }

@@ -48,7 +48,14 @@ export async function startTestServer(
     ...env,
   });
   const server = await createServer(config, { migrate: true, ...options });
-  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    // PORT is 0 unless a caller needs a known port (e.g. for an ISSUER equal to the server's own URL).
+    await server.app.listen({ port: config.PORT, host: '127.0.0.1' });
+  } catch (error) {
+    await server.close();
+    if (!databaseUrl) database.cleanup();
+    throw error;
+  }
   const { port } = server.app.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;
   const root = new GatehouseClient({ endpoint: url, clientId: ROOT.id, clientSecret: ROOT.secret });
