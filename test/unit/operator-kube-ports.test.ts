@@ -1,6 +1,7 @@
 import { KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { KubeSecretPort } from '../../src/operator/k8s/kube-ports.js';
+import { OwnWrites } from '../../src/operator/k8s/own-writes.js';
 
 // Pure cache logic of the Secret port: what it returns after its own writes, whichever arrives first, the write's
 // response or the watch event of the same write. The API is replaced by a fake; no cluster is involved.
@@ -57,5 +58,23 @@ describe('KubeSecretPort', () => {
     // A later deletion must be visible: no stale copy may shadow the cache.
     cache.delete('ns/s');
     expect(await port.get('ns', 's')).toBeUndefined();
+  });
+});
+
+describe('OwnWrites', () => {
+  it('keeps a write until its version is observed, and not past its time limit when it never is', () => {
+    let now = 0;
+    const writes = new OwnWrites<string>(10_000, () => now);
+    writes.remember('k', 'ours', '5', '4');
+    expect(writes.get('k')).toBe('ours');
+    writes.observed('k', '4');
+    expect(writes.get('k')).toBe('ours');
+    writes.observed('k', '5');
+    expect(writes.get('k')).toBeUndefined();
+
+    // A re-list that skipped version 6: the copy expires instead of shadowing newer versions.
+    writes.remember('k', 'ours again', '6', '5');
+    now = 10_001;
+    expect(writes.get('k')).toBeUndefined();
   });
 });

@@ -1,10 +1,9 @@
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type OAuth2ClientResource, type OAuth2ClientStatus } from '../api/oauth2client.js';
 import type { ResourcePort, SecretPort } from '../controller/ports.js';
+import { OwnWrites } from './own-writes.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-/** How long our own last write overrides the informer's copy; watch events normally arrive within milliseconds. */
-const WRITTEN_TTL_MS = 10_000;
 
 export function isNotFound(error: unknown): boolean {
   return (error as { code?: number })?.code === 404;
@@ -17,7 +16,8 @@ interface Cache<T> {
 /** OAuth2Client reads come from the informer's cache; writes are merge patches. */
 export class KubeResourcePort implements ResourcePort {
   private readonly api: CustomObjectsApi;
-  private readonly written = new Map<string, Pick<OAuth2ClientResource, 'metadata' | 'status'> & { at: number }>();
+  /** Keyed by uid: what a reconcile must see of our own finalizer and status writes (see OwnWrites). */
+  private readonly written = new OwnWrites<Pick<OAuth2ClientResource, 'metadata' | 'status'>>();
 
   constructor(
     kubeConfig: KubeConfig,
@@ -30,14 +30,6 @@ export class KubeResourcePort implements ResourcePort {
     const [namespace, name] = key.split('/') as [string, string];
     const cached = this.cache.get(namespace, name);
     const written = cached && this.written.get(cached.metadata.uid);
-    // A safety net for a watch that skipped our version (a re-list): the cache is trusted again after a while.
-    if (written && Date.now() - written.at > WRITTEN_TTL_MS) {
-      this.written.delete(cached.metadata.uid);
-      return cached;
-    }
-    // Until the informer delivers our own last write, a reconcile must see what we wrote, not the version before
-    // it: otherwise it would redo the work the write recorded (push a secret again, add the finalizer again).
-    // Watch events arrive in order, so a cache that holds a newer version has passed ours and `observed` cleared it.
     if (!written) return cached;
     const { finalizers, resourceVersion } = written.metadata;
     return { ...cached, metadata: { ...cached.metadata, finalizers, resourceVersion }, status: written.status };
@@ -45,11 +37,11 @@ export class KubeResourcePort implements ResourcePort {
 
   /** Called by the resource informer's handlers: once it holds what we wrote, the cache is current again. */
   observed(resource: OAuth2ClientResource): void {
-    if (this.written.get(resource.metadata.uid)?.metadata.resourceVersion === resource.metadata.resourceVersion) this.written.delete(resource.metadata.uid);
+    this.written.observed(resource.metadata.uid, resource.metadata.resourceVersion);
   }
 
   forget(resource: OAuth2ClientResource): void {
-    this.written.delete(resource.metadata.uid);
+    this.written.forget(resource.metadata.uid);
   }
 
   async patchStatus(resource: OAuth2ClientResource, status: OAuth2ClientStatus): Promise<void> {
@@ -61,18 +53,13 @@ export class KubeResourcePort implements ResourcePort {
   }
 
   private remember(patched: OAuth2ClientResource): void {
-    // The watch event of this write may have arrived before the write's response, so observed() has already come
-    // and gone: keeping a copy now would shadow every later version.
     const cached = this.cache.get(patched.metadata.namespace, patched.metadata.name);
-    if (cached?.metadata.resourceVersion === patched.metadata.resourceVersion) {
-      this.written.delete(patched.metadata.uid);
-      return;
-    }
-    this.written.set(patched.metadata.uid, {
-      at: Date.now(),
-      metadata: { ...patched.metadata, finalizers: patched.metadata.finalizers ?? [] },
-      status: patched.status ?? {},
-    });
+    this.written.remember(
+      patched.metadata.uid,
+      { metadata: { ...patched.metadata, finalizers: patched.metadata.finalizers ?? [] }, status: patched.status ?? {} },
+      patched.metadata.resourceVersion,
+      cached?.metadata.resourceVersion,
+    );
   }
 
   async setFinalizers(resource: OAuth2ClientResource, finalizers: string[]): Promise<void> {
@@ -97,7 +84,8 @@ export class KubeResourcePort implements ResourcePort {
  */
 export class KubeSecretPort implements SecretPort {
   private readonly api: CoreV1Api;
-  private readonly written = new Map<string, V1Secret>();
+  /** Keyed by namespace/name (see OwnWrites). */
+  private readonly written = new OwnWrites<V1Secret>();
 
   constructor(
     kubeConfig: KubeConfig,
@@ -108,8 +96,7 @@ export class KubeSecretPort implements SecretPort {
 
   /** Called by the Secret informer's handlers, so the cache takes over again once it holds what we wrote. */
   observed(secret: V1Secret): void {
-    const key = `${secret.metadata?.namespace}/${secret.metadata?.name}`;
-    if (this.written.get(key)?.metadata?.resourceVersion === secret.metadata?.resourceVersion) this.written.delete(key);
+    this.written.observed(`${secret.metadata?.namespace}/${secret.metadata?.name}`, secret.metadata?.resourceVersion);
   }
 
   async get(namespace: string, name: string): Promise<V1Secret | undefined> {
@@ -134,7 +121,7 @@ export class KubeSecretPort implements SecretPort {
   }
 
   async delete(namespace: string, name: string): Promise<void> {
-    this.written.delete(`${namespace}/${name}`);
+    this.written.forget(`${namespace}/${name}`);
     try {
       await this.api.deleteNamespacedSecret({ namespace, name });
     } catch (error) {
@@ -143,12 +130,9 @@ export class KubeSecretPort implements SecretPort {
   }
 
   private remember(secret: V1Secret): V1Secret {
-    const key = `${secret.metadata?.namespace}/${secret.metadata?.name}`;
-    // The watch event of this write can arrive before the write's own response: then observed() has come and gone,
-    // and a copy kept now would shadow every later version (a deleted Secret would never be re-created).
-    const cached = this.cache.get(secret.metadata?.namespace ?? '', secret.metadata?.name ?? '');
-    if (cached?.metadata?.resourceVersion === secret.metadata?.resourceVersion) this.written.delete(key);
-    else this.written.set(key, secret);
+    const namespace = secret.metadata?.namespace ?? '';
+    const name = secret.metadata?.name ?? '';
+    this.written.remember(`${namespace}/${name}`, secret, secret.metadata?.resourceVersion, this.cache.get(namespace, name)?.metadata?.resourceVersion);
     return secret;
   }
 }
