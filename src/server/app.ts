@@ -97,8 +97,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     // On shutdown, a keep-alive connection whose request was in flight would otherwise stay open for the whole
     // keep-alive timeout (72 s) and hold app.close() that long; "Connection: close" ends it with the response.
     let closing = false;
-    app.addHook('onSend', async (_request, reply) => {
+    // Callback style: this runs on every response, where an async hook would cost a promise each time.
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (closing) reply.header('connection', 'close');
+      done(null, payload);
     });
     registerCors(app, config);
     registerManagementErrors(app);
