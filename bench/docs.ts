@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { CLIENT_COUNT } from './scenarios.js';
-import { historyLine, machineLine, type Baseline, type RunInfo, type RunSummary } from './report.js';
+import { describeMemory, historyLine, machineLine, type Baseline, type RunInfo, type RunSummary } from './report.js';
 
 const START = '<!-- server:start -->';
 const END = '<!-- server:end -->';
@@ -59,13 +59,14 @@ function render(info: RunInfo, table: string, baseline: Baseline, runs: RunSumma
     '',
     `"vs bare" divides by the mean of the two bare-server measurements (${Math.round(baseline.requestsPerSecond).toLocaleString('en-US')} req/s), taken first and last.${drift}`,
     '',
+    ...(runs[0]?.memory ? [`**Memory** of \`gatehouse serve\` after all scenarios: ${describeMemory(runs[0].memory)}.`, ''] : []),
     '**Method.** `npm run bench` builds dist/ if it is stale, then starts each server in its own child process on the same machine: a bare',
     'Node `http` server answering a constant JSON, and `gatehouse serve` from dist/ on a fresh SQLite database in a temporary',
     `directory, holding ${CLIENT_COUNT} clients (the root client, one confidential machine client, the rest public). Gatehouse runs with`,
     'its default `LOG_LEVEL=info`, so it writes one JSON access-log line per request; the harness drains that pipe and drops it,',
     'so logging costs what it costs in production. Load comes from autocannon in a separate process',
     `(${info.connections} keep-alive connections, no pipelining), ${info.warmupSeconds} s of warm-up and then ${info.durationSeconds} s measured per scenario.`,
-    'The load generator shares the CPUs with the server, as the targets assume. Requests/s is autocannon\'s mean of its',
+    "The load generator shares the CPUs with the server, as the targets assume. Requests/s is autocannon's mean of its",
     'per-second samples; latencies are whole milliseconds (`<1` is below one). "Server CPU" is the user + system time of',
     'the answering process (from /proc) while measured: per request it moves far less than requests/s when other work',
     'competes for the CPUs, and a share well below 100 % means the server was not the bottleneck (the bare server is limited by the load generator).',

@@ -131,10 +131,12 @@ export function memoryOf(pid: number | undefined): { rssMiB: number; peakMiB: nu
 /** Busy and total CPU seconds of the whole machine (all cores) since boot, from /proc/stat. */
 export function machineCpu(): { busy: number; total: number } | undefined {
   try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));
+    const line = readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('cpu '));
     if (!line) return undefined;
     // user nice system idle iowait irq softirq steal (guest time is already inside user)
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[];
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number);
     const busy = user! + nice! + system! + irq! + softirq! + steal!;
     const hz = 100; // USER_HZ; /proc/stat always counts in it
     return { busy: busy / hz, total: (busy + idle! + iowait!) / hz };
@@ -216,7 +218,10 @@ export function phaseProfile(operatorBefore: string, operatorAfter: string, serv
     const delta = count - (beforeCounts.get(key) ?? 0);
     if (delta <= 0 || key === 'GET /metrics') continue;
     const [method, route] = key.split(' ') as [string, string];
-    serverRoutes[key] = { count: delta, meanMs: histogramMeanMs(serverBefore, serverAfter, 'http_request_duration_seconds', (l) => l.method === method && l.route === route) ?? 0 };
+    serverRoutes[key] = {
+      count: delta,
+      meanMs: histogramMeanMs(serverBefore, serverAfter, 'http_request_duration_seconds', (l) => l.method === method && l.route === route) ?? 0,
+    };
   }
   const operatorWrites: Record<string, number> = {};
   const writesBefore = samples(operatorBefore, 'gatehouse_operator_writes_total');
@@ -237,5 +242,9 @@ export function phaseProfile(operatorBefore: string, operatorAfter: string, serv
 /** The operator's V8 heap and off-heap memory from its default Node metrics, in MiB. */
 export function heapOf(operatorMetrics: string): { heapUsedMiB: number; heapTotalMiB: number; externalMiB: number } {
   const mib = (name: string) => sum(samples(operatorMetrics, name)) / 1024 ** 2;
-  return { heapUsedMiB: mib('nodejs_heap_size_used_bytes'), heapTotalMiB: mib('nodejs_heap_size_total_bytes'), externalMiB: mib('nodejs_external_memory_bytes') };
+  return {
+    heapUsedMiB: mib('nodejs_heap_size_used_bytes'),
+    heapTotalMiB: mib('nodejs_heap_size_total_bytes'),
+    externalMiB: mib('nodejs_external_memory_bytes'),
+  };
 }

@@ -85,14 +85,16 @@ export function renderCpu(run: OperatorRun): string {
     const ours = CPU_COLUMNS.reduce((total, [key]) => total + (phase.seconds[key] ?? 0), 0) + phase.harnessSeconds;
     const rest = phase.machineBusySeconds === undefined ? undefined : Math.max(0, phase.machineBusySeconds - ours);
     const busy =
-      phase.machineBusySeconds === undefined || !phase.machineCapacitySeconds ? '–' : `${num((phase.machineBusySeconds / phase.machineCapacitySeconds) * 100)} %`;
+      phase.machineBusySeconds === undefined || !phase.machineCapacitySeconds
+        ? '–'
+        : `${num((phase.machineBusySeconds / phase.machineCapacitySeconds) * 100)} %`;
     lines.push(
       `| ${phase.phase} | ${num(phase.wallSeconds, 1)} s | ${CPU_COLUMNS.map(([key]) => cell(phase.seconds[key], phase.wallSeconds)).join(' | ')} | ${cell(phase.harnessSeconds, phase.wallSeconds)} | ${cell(rest, phase.wallSeconds)} | ${busy} |`,
     );
   }
   const burst = run.cpu.find((phase) => phase.phase.startsWith('burst'));
   if (burst) {
-    const perMs = (key: string) => (burst.seconds[key] === undefined ? undefined : (burst.seconds[key]! / run.sizes.burst) * 1000);
+    const perMs = (key: string) => (burst.seconds[key] === undefined ? undefined : (burst.seconds[key] / run.sizes.burst) * 1000);
     const per = CPU_COLUMNS.map(([key, title]) => `${title} ${perMs(key) === undefined ? '–' : num(perMs(key)!)} ms`);
     const totalMs = CPU_COLUMNS.reduce((t, [key]) => t + (perMs(key) ?? 0), 0);
     const floor = (totalMs * run.sizes.burst) / 1000 / run.cores;
@@ -157,7 +159,10 @@ interface RunSummary {
 
 function summary(run: OperatorRun): RunSummary {
   const burst = run.cpu.find((phase) => phase.phase.startsWith('burst'));
-  const rest = burst && burst.machineBusySeconds !== undefined ? burst.machineBusySeconds - CPU_COLUMNS.reduce((t, [k]) => t + (burst.seconds[k] ?? 0), 0) - burst.harnessSeconds : undefined;
+  const rest =
+    burst && burst.machineBusySeconds !== undefined
+      ? burst.machineBusySeconds - CPU_COLUMNS.reduce((t, [k]) => t + (burst.seconds[k] ?? 0), 0) - burst.harnessSeconds
+      : undefined;
   return {
     date: run.date,
     commit: run.commit,
@@ -176,12 +181,14 @@ function historyLine(s: RunSummary): string {
   return `- ${s.date} · \`${s.commit}\` · load ${s.loadAverage.toFixed(2)} · p50 ${s.p50Ms} ms · p99 ${s.p99Ms} ms · all Ready ${s.allReadySeconds} s · RSS ${s.rssMiB} MiB · idle writes ${s.idleWrites}${other}`;
 }
 
-
 export function renderSection(run: OperatorRun, previous: RunSummary[]): string {
   const runs = [summary(run), ...previous].slice(0, HISTORY_LIMIT + 1);
   const burst = run.cpu.find((phase) => phase.phase.startsWith('burst'));
   const ours = burst ? CPU_COLUMNS.reduce((t, [k]) => t + (burst.seconds[k] ?? 0), 0) + burst.harnessSeconds : 0;
-  const rest = burst?.machineBusySeconds !== undefined && burst.machineCapacitySeconds ? Math.max(0, burst.machineBusySeconds - ours) / burst.machineCapacitySeconds : undefined;
+  const rest =
+    burst?.machineBusySeconds !== undefined && burst.machineCapacitySeconds
+      ? Math.max(0, burst.machineBusySeconds - ours) / burst.machineCapacitySeconds
+      : undefined;
   const busy =
     run.loadAverage >= 0.5 || (rest ?? 0) >= 0.1
       ? ` **The machine was shared**${rest === undefined ? '' : `: work the benchmark did not start took ${Math.round(rest * 100)} % of the CPUs during the burst ("rest of the machine" below)`}, so the times are longer than on an idle machine; CPU seconds per component move far less.`
@@ -200,7 +207,7 @@ export function renderSection(run: OperatorRun, previous: RunSummary[]): string 
     '',
     renderCpu(run),
     '',
-    'Per phase, from the operator\'s and the server\'s metrics (mean server time per request in parentheses):',
+    "Per phase, from the operator's and the server's metrics (mean server time per request in parentheses):",
     '',
     renderProfiles(run),
     '',
@@ -213,7 +220,7 @@ export function renderSection(run: OperatorRun, previous: RunSummary[]): string 
     `(1) One unmeasured warm-up resource (it pays the operator's first token: ${num(run.sequential.warmupMs)} ms), then ${sizes.sequential} resources created one after`,
     'another, each timed from the create call until it is done; nearest-rank p50/p99.',
     `(2) ${num(sizes.burst)} resources created by ${sizes.concurrency} concurrent requests, timed from the first create until the last resource is done;`,
-    'the operator\'s RSS (VmRSS from /proc) is read at that moment. (3) Once the operator\'s queue is empty and its write counter',
+    "the operator's RSS (VmRSS from /proc) is read at that moment. (3) Once the operator's queue is empty and its write counter",
     `has stopped moving (${num(run.idle.settleSeconds, 1)} s after the burst), ${sizes.idleSeconds} s idle: the writes counted by the operator`,
     '(`gatehouse_operator_writes_total`), by kube-apiserver (`apiserver_request_total`, write verbs on oauth2clients, secrets and events) and',
     'by the authorization server (POST/PUT/DELETE on `/clients` in its request metrics) must not move. CPU is user + system time from',

@@ -46,7 +46,10 @@ export function readOperatorSettings(env: NodeJS.ProcessEnv = process.env): Oper
   const profileDir = env.BENCH_OPERATOR_PROFILE ? resolve(env.BENCH_OPERATOR_PROFILE) : undefined;
   const nodeFlags = (env.BENCH_OPERATOR_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   // A profiled or otherwise changed operator measures something else; its figures must not replace the recorded ones.
-  const nonStandard = profileDir !== undefined || nodeFlags.length > 0 || (Object.keys(OPERATOR_DEFAULTS) as (keyof typeof OPERATOR_DEFAULTS)[]).some((key) => settings[key] !== OPERATOR_DEFAULTS[key]);
+  const nonStandard =
+    profileDir !== undefined ||
+    nodeFlags.length > 0 ||
+    (Object.keys(OPERATOR_DEFAULTS) as (keyof typeof OPERATOR_DEFAULTS)[]).some((key) => settings[key] !== OPERATOR_DEFAULTS[key]);
   return { ...settings, profileDir, nodeFlags, nonStandard, writeDocs: env.BENCH_WRITE !== '0' && !nonStandard };
 }
 
@@ -56,7 +59,10 @@ export function readOperatorSettings(env: NodeJS.ProcessEnv = process.env): Oper
  */
 export function splitOnly(only: string | undefined): { server: boolean; serverOnly: string | undefined; operator: boolean } {
   if (!only) return { server: true, serverOnly: only, operator: true };
-  const keys = only.split(',').map((s) => s.trim()).filter(Boolean);
+  const keys = only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const serverKeys = keys.filter((key) => key !== OPERATOR_KEY);
   return { server: serverKeys.length > 0, serverOnly: serverKeys.join(','), operator: keys.includes(OPERATOR_KEY) };
 }

@@ -102,7 +102,9 @@ export class OperatorBenchmark {
     const s = this.settings;
     const loadAverage = os.loadavg()[0] ?? 0;
     ensureBuilt(this.root);
-    console.log(`\nOperator benchmark: ${s.sequential} sequential, ${s.burst} at once (${s.concurrency} in flight), ${s.idleSeconds} s idle, WORKERS=${s.workers}`);
+    console.log(
+      `\nOperator benchmark: ${s.sequential} sequential, ${s.burst} at once (${s.concurrency} in flight), ${s.idleSeconds} s idle, WORKERS=${s.workers}`,
+    );
 
     const cp = (this.controlPlane = await startControlPlane());
     console.log(`  control plane ready in ${(cp.timings.totalMs / 1000).toFixed(1)} s`);
@@ -122,7 +124,8 @@ export class OperatorBenchmark {
     const tracker = (this.tracker = new ReadinessTracker(kc, namespace));
     await tracker.start();
     const custom = kc.makeApiClient(CustomObjectsApi);
-    const create = (name: string) => custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body: resourceBody(name) });
+    const create = (name: string) =>
+      custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body: resourceBody(name) });
     const cpu: CpuPhase[] = [];
 
     // (1) Sequential. The warm-up pays for the operator's first token and the first use of every code path.
@@ -150,7 +153,9 @@ export class OperatorBenchmark {
       meanMs: latencies.reduce((a, b) => a + b, 0) / latencies.length,
       warmupMs,
     };
-    console.log(`  sequential: p50 ${sequential.p50Ms.toFixed(0)} ms, p99 ${sequential.p99Ms.toFixed(0)} ms, max ${sequential.maxMs.toFixed(0)} ms (warm-up ${warmupMs.toFixed(0)} ms)`);
+    console.log(
+      `  sequential: p50 ${sequential.p50Ms.toFixed(0)} ms, p99 ${sequential.p99Ms.toFixed(0)} ms, max ${sequential.maxMs.toFixed(0)} ms (warm-up ${warmupMs.toFixed(0)} ms)`,
+    );
 
     // (2) Burst.
     const [opBefore, srvBefore] = [opSeq1, srvSeq1];
@@ -213,7 +218,13 @@ export class OperatorBenchmark {
     const idleCalls = [...calls1].map(([route, n]) => [route, n - (calls0.get(route) ?? 0)] as const).filter(([, n]) => n > 0);
     idle.serverRequests = idleCalls.reduce((total, [, n]) => total + n, 0);
     if (idleCalls.length) console.log(`  requests to the authorization server while idle: ${idleCalls.map(([route, n]) => `${route} ×${n}`).join(', ')}`);
-    if (idle.apiServer) console.log(`  kube-apiserver counted idle writes: ${[...api1.byKey].map(([k, v]) => `${k} +${v - (api0.byKey.get(k) ?? 0)}`).filter((l) => !l.endsWith('+0')).join(', ')}`);
+    if (idle.apiServer)
+      console.log(
+        `  kube-apiserver counted idle writes: ${[...api1.byKey]
+          .map(([k, v]) => `${k} +${v - (api0.byKey.get(k) ?? 0)}`)
+          .filter((l) => !l.endsWith('+0'))
+          .join(', ')}`,
+      );
     const afterIdle = memoryOf(operator.child.pid);
 
     const run: OperatorRun = {
@@ -257,7 +268,9 @@ export class OperatorBenchmark {
       writeOperatorSection(join(this.root, 'docs/benchmarks.md'), run);
       console.log('Wrote docs/benchmarks.md (operator section).');
     } else {
-      console.log(s.nonStandard ? 'Non-standard sizes, profiling or extra node flags: docs/benchmarks.md left alone.' : 'BENCH_WRITE=0: docs/benchmarks.md left alone.');
+      console.log(
+        s.nonStandard ? 'Non-standard sizes, profiling or extra node flags: docs/benchmarks.md left alone.' : 'BENCH_WRITE=0: docs/benchmarks.md left alone.',
+      );
     }
     if (s.profileDir) console.log(`CPU profile of the operator in ${s.profileDir} (summarize: node --import tsx bench/profile.ts ${s.profileDir})`);
     return 0;
@@ -281,7 +294,10 @@ export class OperatorBenchmark {
     });
     const flags = [...this.settings.nodeFlags, ...(this.settings.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${this.settings.profileDir}`] : [])];
     if (this.settings.profileDir) mkdirSync(this.settings.profileDir, { recursive: true });
-    const child = this.children.service('gatehouse operator', process.execPath, [...flags, join(this.root, 'bin/gatehouse.js'), 'operator'], { env, cwd: this.dataDir });
+    const child = this.children.service('gatehouse operator', process.execPath, [...flags, join(this.root, 'bin/gatehouse.js'), 'operator'], {
+      env,
+      cwd: this.dataDir,
+    });
     await waitUntilReady('gatehouse operator', `http://127.0.0.1:${healthPort}/readyz`);
     return { child, healthPort };
   }

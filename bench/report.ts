@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { LoadResult } from './load.js';
+import { heapOf, memoryOf } from './operator-probes.js';
+import type { RunningServer } from './servers.js';
 import type { Scenario } from './scenarios.js';
 
 export interface Row {
@@ -88,9 +91,66 @@ export interface RunSummary {
   bare: number;
   token?: { rps: number; ratio: number };
   introspect?: { rps: number; ratio: number };
+  /** The server's memory once every scenario has run; absent in runs recorded before it was measured. */
+  memory?: ServerMemory;
 }
 
-export function summarize(info: RunInfo, rows: Row[], baseline: Baseline): RunSummary {
+/** Where the server's resident memory sits after the load: V8's heap, memory V8 tracks outside it, and the rest. */
+export interface ServerMemory {
+  rssMiB: number;
+  peakMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  /** Pages backed by files: the node binary's code and ICU data, shared libraries. */
+  fileMiB?: number;
+}
+
+export const RSS_TARGET_MIB = 120;
+
+/** Read while the server is still up: RSS from /proc, the heap split from its own default Node metrics. */
+export async function serverMemoryOf(server: RunningServer): Promise<ServerMemory | undefined> {
+  const resident = memoryOf(server.pid);
+  if (!resident) return undefined;
+  const fileMiB = statusFieldMiB(server.pid!, 'RssFile');
+  const response = await fetch(`${server.url}/metrics`);
+  const heap = heapOf(await response.text());
+  const round = (mib: number) => Math.round(mib * 10) / 10;
+  return {
+    rssMiB: round(resident.rssMiB),
+    peakMiB: round(resident.peakMiB),
+    heapUsedMiB: round(heap.heapUsedMiB),
+    heapTotalMiB: round(heap.heapTotalMiB),
+    externalMiB: round(heap.externalMiB),
+    ...(fileMiB !== undefined && { fileMiB: round(fileMiB) }),
+  };
+}
+
+function statusFieldMiB(pid: number, field: string): number | undefined {
+  try {
+    const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib === undefined ? undefined : Number(kib) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+export function describeMemory(memory: ServerMemory): string {
+  // What V8 does not account for: the binary's code and data pages (file-backed) and the native heap (SQLite's page
+  // cache, OpenSSL, thread stacks, allocator slack).
+  const files = memory.fileMiB ?? 0;
+  const native = memory.rssMiB - memory.heapTotalMiB - memory.externalMiB - files;
+  const verdict = memory.rssMiB <= RSS_TARGET_MIB ? 'pass' : 'above target';
+  return (
+    `RSS ${memory.rssMiB.toFixed(0)} MiB (target ≤ ${RSS_TARGET_MIB} MiB: ${verdict}; peak ${memory.peakMiB.toFixed(0)} MiB) = ` +
+    `V8 heap ${memory.heapTotalMiB.toFixed(0)} MiB reserved (${memory.heapUsedMiB.toFixed(0)} MiB in use) + external ${memory.externalMiB.toFixed(0)} MiB + ` +
+    (memory.fileMiB === undefined
+      ? `native and code ${native.toFixed(0)} MiB`
+      : `code and mapped files ${files.toFixed(0)} MiB + native heap ${native.toFixed(0)} MiB`)
+  );
+}
+
+export function summarize(info: RunInfo, rows: Row[], baseline: Baseline, memory?: ServerMemory): RunSummary {
   const pick = (key: string) => {
     const row = rows.find((r) => r.scenario.key === key);
     return row && { rps: Math.round(row.result.requestsPerSecond), ratio: Number((row.result.requestsPerSecond / baseline.requestsPerSecond).toFixed(4)) };
@@ -104,16 +164,19 @@ export function summarize(info: RunInfo, rows: Row[], baseline: Baseline): RunSu
     bare: Math.round(baseline.requestsPerSecond),
     token: pick('token'),
     introspect: pick('introspect'),
+    ...(memory && { memory }),
   };
 }
 
 export function historyLine(run: RunSummary): string {
-  const part = (name: string, figures?: { rps: number; ratio: number }) => (figures ? `${name} ${rps(figures.rps)} req/s (${pct(figures.ratio)})` : `${name} —`);
+  const part = (name: string, figures?: { rps: number; ratio: number }) =>
+    figures ? `${name} ${rps(figures.rps)} req/s (${pct(figures.ratio)})` : `${name} —`;
   return [
     `- ${run.date} · \`${run.commit}\` · ${run.durationSeconds} s × ${run.connections} connections · load ${run.loadAverage.toFixed(2)}`,
     `bare ${rps(run.bare)} req/s`,
     part('token', run.token),
     part('introspect', run.introspect),
+    ...(run.memory ? [`RSS ${run.memory.rssMiB.toFixed(0)} MiB`] : []),
   ].join(' · ');
 }
 

@@ -10,7 +10,7 @@ import { writeServerSection } from './docs.js';
 import { OperatorBenchmark } from './operator.js';
 import { OPERATOR_HELP, readOperatorSettings, splitOnly, type OperatorSettings } from './operator-settings.js';
 import { runLoad } from './load.js';
-import { baselineOf, flagged, renderTable, summarize, type Row, type RunInfo } from './report.js';
+import { baselineOf, describeMemory, flagged, renderTable, serverMemoryOf, summarize, type Row, type RunInfo } from './report.js';
 import { bareScenario, gatehouseScenarios, type Scenario } from './scenarios.js';
 import { startBareServer, startGatehouse } from './servers.js';
 import { HELP, readSettings, type Settings } from './settings.js';
@@ -80,12 +80,15 @@ async function main(settings: Settings, children: Children, dataDir: string): Pr
   const rows: Row[] = [];
   // Bare first and last, so a change in background load during the run is visible (see baselineOf).
   for (const scenario of [bareScenario(bare, 'first'), ...served, bareScenario(bare, 'last')]) rows.push(await measure(children, scenario, settings));
+  const memory = await serverMemoryOf(gatehouse);
   await children.stopAll();
+  if (memory) console.log(`gatehouse serve after the load: ${describeMemory(memory)}`);
 
   const baseline = baselineOf(rows);
   const table = renderTable(rows, baseline, settings.durationSeconds);
   console.log(`\n${table}\n`);
-  if (baseline.drift > 0.15) console.log(`warning: the bare server's figure moved ${(baseline.drift * 100).toFixed(0)} % during the run; the machine's load changed`);
+  if (baseline.drift > 0.15)
+    console.log(`warning: the bare server's figure moved ${(baseline.drift * 100).toFixed(0)} % during the run; the machine's load changed`);
   if (loadAverage >= 0.5) console.log(`warning: load average ${loadAverage.toFixed(2)} before the run; other work was competing for the CPUs`);
 
   const failing = rows.filter((row) => flagged(row));
@@ -94,12 +97,17 @@ async function main(settings: Settings, children: Children, dataDir: string): Pr
     return 1;
   }
   if (settings.writeDocs) {
-    writeServerSection(join(root, 'docs/benchmarks.md'), info, table, baseline, summarize(info, rows, baseline));
+    writeServerSection(join(root, 'docs/benchmarks.md'), info, table, baseline, summarize(info, rows, baseline, memory));
     console.log('Wrote docs/benchmarks.md (server section).');
   } else {
-    console.log(settings.nonStandard ? 'Non-standard run (BENCH_ONLY, BENCH_LOG_LEVEL or BENCH_PROFILE): docs/benchmarks.md left alone.' : 'BENCH_WRITE=0: docs/benchmarks.md left alone.');
+    console.log(
+      settings.nonStandard
+        ? 'Non-standard run (BENCH_ONLY, BENCH_LOG_LEVEL or BENCH_PROFILE): docs/benchmarks.md left alone.'
+        : 'BENCH_WRITE=0: docs/benchmarks.md left alone.',
+    );
   }
-  if (settings.profileDir) console.log(`CPU profile of the server in ${settings.profileDir} (summarize: node --import tsx bench/profile.ts ${settings.profileDir})`);
+  if (settings.profileDir)
+    console.log(`CPU profile of the server in ${settings.profileDir} (summarize: node --import tsx bench/profile.ts ${settings.profileDir})`);
   return 0;
 }
 

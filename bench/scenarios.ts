@@ -55,7 +55,12 @@ export async function gatehouseScenarios(server: Gatehouse): Promise<Scenario[]>
         serverPid: server.pid,
         title: 'POST /oauth2/token (client_credentials, Basic)',
         target: 0.3,
-        spec: { url: `${server.url}/oauth2/token`, method: 'POST', headers: { authorization: machineBasic, 'content-type': FORM }, body: 'grant_type=client_credentials&scope=bench.read' },
+        spec: {
+          url: `${server.url}/oauth2/token`,
+          method: 'POST',
+          headers: { authorization: machineBasic, 'content-type': FORM },
+          body: 'grant_type=client_credentials&scope=bench.read',
+        },
       },
       {
         key: 'introspect',

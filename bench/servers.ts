@@ -79,7 +79,10 @@ export async function startGatehouse(children: Children, root: string, options: 
     ISSUER: `http://127.0.0.1:${port}`,
     LOG_LEVEL: options.logLevel,
   });
-  const child = children.service('gatehouse serve', process.execPath, [...options.nodeFlags, join(root, 'bin/gatehouse.js'), 'serve'], { env, cwd: options.dataDir });
+  const child = children.service('gatehouse serve', process.execPath, [...options.nodeFlags, join(root, 'bin/gatehouse.js'), 'serve'], {
+    env,
+    cwd: options.dataDir,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady('gatehouse serve', `${url}/health/ready`);
   return { url, pid: child.pid, rootId, rootSecret };

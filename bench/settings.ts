@@ -29,7 +29,11 @@ function integer(name: string, fallback: number, min: number): number {
 export function readSettings(): Settings {
   const logLevel = process.env.BENCH_LOG_LEVEL || 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`BENCH_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
-  const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const only = process.env.BENCH_ONLY
+    ? process.env.BENCH_ONLY.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
   const unknown = only?.filter((key) => !SCENARIO_KEYS.includes(key)) ?? [];
   if (unknown.length) throw new Error(`BENCH_ONLY names unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIO_KEYS.join(', ')}`);
   const profileDir = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;

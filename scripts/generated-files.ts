@@ -1,4 +1,4 @@
-import { crdManifests } from '../src/operator/api/manifests.js';
+import { crdManifests } from './crd-manifests.js';
 import { openApiDocument } from '../src/openapi/document.js';
 
 /** Path (relative to the repository root) → exact file content. */

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { OAuth2ClientInput } from '../sdk/types.js';
 import { connect, connectionOptions } from './connection.js';
+import { chooseFormat, outputOption, serialize } from './output.js';
 import { HELP, UsageError } from './usage.js';
+import { clientListView, clientView } from './views.js';
 
 const fieldOptions = {
   file: { type: 'string' },
@@ -25,31 +27,44 @@ const fieldOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export async function clientsCommand(args: string[], print: (text: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { ...connectionOptions, ...fieldOptions }, allowPositionals: true, strict: true });
+export async function clientsCommand(args: string[], print: (text: string) => void, stdoutIsTTY = false): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...connectionOptions, ...fieldOptions, ...outputOption },
+    allowPositionals: true,
+    strict: true,
+  });
   const [action, id, ...extra] = positionals;
   if (values.help || !action) {
     print(HELP.clients!);
     return values.help ? 0 : 2;
   }
   if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
+  const format = chooseFormat(values.output, stdoutIsTTY, 'json');
+  const show = (value: unknown, table: () => string) => print(format === 'table' ? table() : serialize(format, value));
   const sdk = connect(values);
   try {
     switch (action) {
-      case 'create':
-        print(json(await sdk.createClient(clientFields(values))));
-        return 0;
-      case 'get':
-        print(json(await sdk.getClient(required(id, 'get'))));
-        return 0;
-      case 'list': {
-        const page = await sdk.listClients({ limit: integer(values.limit, 'limit', 100), offset: integer(values.offset, 'offset', 0) });
-        print(json(page.clients));
+      case 'create': {
+        const client = await sdk.createClient(clientFields(values));
+        show(client, () => clientView(client));
         return 0;
       }
-      case 'update':
-        print(json(await sdk.updateClient(required(id, 'update'), clientFields(values))));
+      case 'get': {
+        const client = await sdk.getClient(required(id, 'get'));
+        show(client, () => clientView(client));
         return 0;
+      }
+      case 'list': {
+        const page = await sdk.listClients({ limit: integer(values.limit, 'limit', 100), offset: integer(values.offset, 'offset', 0) });
+        show(page.clients, () => clientListView(page.clients, page.total));
+        return 0;
+      }
+      case 'update': {
+        const client = await sdk.updateClient(required(id, 'update'), clientFields(values));
+        show(client, () => clientView(client));
+        return 0;
+      }
       case 'delete':
         await sdk.deleteClient(required(id, 'delete'));
         print(`deleted client ${id}`);
@@ -62,11 +77,21 @@ export async function clientsCommand(args: string[], print: (text: string) => vo
   }
 }
 
-type FieldValues = { [K in keyof typeof fieldOptions]?: (typeof fieldOptions)[K] extends { multiple: true } ? string[] : (typeof fieldOptions)[K] extends { type: 'boolean' } ? boolean : string };
+type FieldValues = {
+  [K in keyof typeof fieldOptions]?: (typeof fieldOptions)[K] extends { multiple: true }
+    ? string[]
+    : (typeof fieldOptions)[K] extends { type: 'boolean' }
+      ? boolean
+      : string;
+};
 
 function clientFields(values: FieldValues): OAuth2ClientInput {
   const body: OAuth2ClientInput = values.file ? readJson(values.file) : {};
-  const list = (items: string[] | undefined) => items?.flatMap((item) => item.split(',')).map((s) => s.trim()).filter(Boolean);
+  const list = (items: string[] | undefined) =>
+    items
+      ?.flatMap((item) => item.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
   const set = <K extends keyof OAuth2ClientInput>(key: K, value: OAuth2ClientInput[K] | undefined) => {
     if (value !== undefined) body[key] = value;
   };
@@ -106,5 +131,3 @@ function integer(text: string | undefined, name: string, fallback: number): numb
   if (!Number.isInteger(value) || value < 0) throw new UsageError(`--${name} must be a whole number ≥ 0`);
   return value;
 }
-
-const json = (value: unknown) => JSON.stringify(value, null, 2);

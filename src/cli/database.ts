@@ -5,7 +5,9 @@ import { deriveKey } from '../crypto/keys.js';
 import { checkSystemSecret, resolveSystemSecret } from '../server/bootstrap.js';
 import { KeyService } from '../server/jwk/service.js';
 import { SqlKeyStore } from '../server/jwk/store.js';
+import { chooseFormat, outputOption, serialize } from './output.js';
 import { HELP, UsageError } from './usage.js';
+import { rotationView } from './views.js';
 
 export async function migrateCommand(args: string[], print: (text: string) => void): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
@@ -24,22 +26,35 @@ export async function migrateCommand(args: string[], print: (text: string) => vo
   }
 }
 
-export async function keysCommand(args: string[], print: (text: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+export async function keysCommand(args: string[], print: (text: string) => void, stdoutIsTTY = false): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, ...outputOption, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
   if (values.help) {
     print(HELP.keys!);
     return 0;
   }
   if (positionals[0] !== 'rotate' || positionals.length > 1) throw new UsageError('use `gatehouse keys rotate`');
+  // Piped, the sentence it printed before -o existed, which scripts may already parse.
+  const format = chooseFormat(values.output, stdoutIsTTY, 'sentence');
   const config = loadConfig(process.env, values.config);
   const database = openDatabase(config.DATABASE_URL);
   try {
     await migrateToLatest(database.db);
     const { secret } = resolveSystemSecret(config.SYSTEM_SECRET, database.sqlitePath, config.DATABASE_URL === 'memory');
     await checkSystemSecret(database.db, secret);
-    const keys = new KeyService(new SqlKeyStore(database.db), deriveKey(secret, 'jwk-encryption'), Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN));
-    const { kid, retired } = await keys.rotate();
-    print(`new signing key ${kid}${retired.length ? `; retired ${retired.join(', ')} (still published until its tokens expire)` : ''}`);
+    const keys = new KeyService(
+      new SqlKeyStore(database.db),
+      deriveKey(secret, 'jwk-encryption'),
+      Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN),
+    );
+    const rotation = await keys.rotate();
+    const { kid, retired } = rotation;
+    if (format === 'sentence')
+      print(`new signing key ${kid}${retired.length ? `; retired ${retired.join(', ')} (still published until its tokens expire)` : ''}`);
+    else print(format === 'table' ? rotationView(rotation) : serialize(format, rotation));
     return 0;
   } finally {
     await database.close();

@@ -2,7 +2,8 @@ import { ConfigError } from '../config/load.js';
 import { GatehouseApiError, GatehouseUnavailableError } from '../sdk/errors.js';
 import { HELP, UsageError } from './usage.js';
 
-type Command = (args: string[], print: (text: string) => void) => Promise<number>;
+// stdoutIsTTY picks the default output format (see output.ts); commands that print no data ignore it.
+type Command = (args: string[], print: (text: string) => void, stdoutIsTTY: boolean) => Promise<number>;
 
 // Loaded on demand: `gatehouse clients` should not pay for importing the server, nor `serve` for the SDK.
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -12,10 +13,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   token: async () => (await import('./token.js')).tokenCommand,
   keys: async () => (await import('./database.js')).keysCommand,
   operator: async () => (await import('./operator.js')).operatorCommand,
+  '--version': async () => (await import('./version.js')).versionCommand,
+  '-V': async () => (await import('./version.js')).versionCommand,
 };
 
 /** Runs one command; every failure becomes one line on stderr and a non-zero exit code. */
-export async function main(argv: string[], print: (text: string) => void = (text) => console.log(text)): Promise<number> {
+export async function main(
+  argv: string[],
+  print: (text: string) => void = (text) => console.log(text),
+  stdoutIsTTY = process.stdout.isTTY === true,
+): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     print(HELP.main!);
@@ -24,7 +31,9 @@ export async function main(argv: string[], print: (text: string) => void = (text
   const load = COMMANDS[name];
   try {
     if (!load) throw new UsageError(`unknown command "${name}"; run \`gatehouse --help\``);
-    return await (await load())(rest, print);
+    return await (
+      await load()
+    )(rest, print, stdoutIsTTY);
   } catch (error) {
     console.error(`gatehouse ${name}: ${describe(error)}`);
     return error instanceof UsageError || isArgumentError(error) ? 2 : 1;

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { createServer } from '../server/app.js';
@@ -24,16 +25,48 @@ export async function serveCommand(args: string[], print: (text: string) => void
       ].join('\n'),
     );
   }
-  await server.app.listen({ port: config.PORT, host: config.HOST });
+  try {
+    // Fastify logs "Server listening at <address>" once it is bound.
+    await server.app.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    // Closing also flushes the log, and lets the process end instead of waiting on an open database.
+    await server.close().catch(() => {});
+    throw error;
+  }
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      server.logger.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  await server.close();
+  const signals = stopSignals();
+  const signal = await signals.first;
+  server.logger.info({ signal }, 'shutting down');
+  try {
+    // Waits for requests in flight, then flushes the log buffer.
+    await server.close();
+  } finally {
+    signals.dispose();
+  }
   return 0;
+}
+
+/**
+ * `first` settles on the first SIGTERM or SIGINT. A second one (an impatient Ctrl-C) ends the process at once with
+ * the shell's 128+n code; exiting through process.exit rather than the default signal action runs the 'exit'
+ * handlers, so the log lines still buffered are written.
+ */
+function stopSignals(): { first: Promise<NodeJS.Signals>; dispose(): void } {
+  let received: NodeJS.Signals | undefined;
+  let resolve!: (signal: NodeJS.Signals) => void;
+  const first = new Promise<NodeJS.Signals>((settle) => (resolve = settle));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) process.exit(128 + (constants.signals[signal] ?? 0));
+    received = signal;
+    resolve(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    first,
+    dispose() {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
 }

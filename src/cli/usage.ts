@@ -16,7 +16,12 @@ Commands:
   keys rotate      add a new ID-token signing key and retire the current one
   operator         run the Kubernetes operator for OAuth2Client resources
 
-Run \`gatehouse <command> --help\` for a command's options.`,
+Options:
+  -h, --help       this text; \`gatehouse <command> --help\` shows a command's options
+  -V, --version    print the version of gatehouse and of Node.js
+
+Commands that print data take -o, --output table|json|yaml: a table at a terminal by default, otherwise what
+scripts read (JSON for clients).`,
   serve: `Usage: gatehouse serve [--config FILE] [--migrate]
 
 Runs the server. Settings come from environment variables (DATABASE_URL, SYSTEM_SECRET, ISSUER, PORT, …) and an
@@ -45,10 +50,15 @@ Fields:
   --redirect-uri URI     repeatable, or comma separated
   --grant-type TYPE      repeatable, or comma separated
   --response-type TYPE   repeatable, or comma separated
-  --policy-uri --tos-uri --client-uri --logo-uri URI  --contact ADDRESS (repeatable)`,
+  --policy-uri --tos-uri --client-uri --logo-uri URI  --contact ADDRESS (repeatable)
+Output:
+  -o, --output FORMAT    table (default at a terminal), json (default when piped) or yaml`,
   token: `Usage: gatehouse token client [--scope "a b"] [connection options of \`gatehouse clients\`]
 
-Prints an access token from the client credentials grant (--json prints the whole token response).`,
+Gets a token with the client credentials grant. At a terminal it prints the whole token response as a table;
+piped, just the access token, so \`TOKEN=$(gatehouse token client)\` works.
+  -o, --output FORMAT    table, json or yaml: the whole token response in that format
+  --json                 same as -o json`,
   operator: `Usage: gatehouse operator [options]
 
 Reconciles OAuth2Client resources against a Gatehouse server and writes credentials into Secrets.
@@ -68,8 +78,9 @@ Each option also reads an environment variable (in brackets); options win.
   --identity NAME          this replica's name in the Lease (host-pid) [POD_NAME]
   --kubeconfig FILE        outside a cluster; in-cluster config otherwise [KUBECONFIG]
   --log-level LEVEL        (info) [LOG_LEVEL]`,
-  keys: `Usage: gatehouse keys rotate [--config FILE]
+  keys: `Usage: gatehouse keys rotate [--config FILE] [-o table|json|yaml]
 
 Adds a new ID-token signing key; the previous public key stays published until tokens it signed have expired.
-Works on the database directly (DATABASE_URL, SYSTEM_SECRET).`,
+Works on the database directly (DATABASE_URL, SYSTEM_SECRET).
+  -o, --output FORMAT    table, json or yaml; piped without it, a one-line summary`,
 };

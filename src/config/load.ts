@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { configKeys, configSchema, type Config } from './schema.js';
+
+// Loaded only when a file is given: most starts configure through the environment, and the parser is a few hundred
+// kilobytes of code that would stay in the server's memory for nothing.
+function parseYaml(text: string): unknown {
+  const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return parse(text);
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -2,12 +2,16 @@ import { z } from 'zod';
 import { durationSetting } from './duration.js';
 import { policySchema } from '../server/policy/schema.js';
 
-
 const booleanText = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
-const listText = z
-  .union([z.array(z.string()), z.string()])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean)));
+const listText = z.union([z.array(z.string()), z.string()]).transform((v) =>
+  Array.isArray(v)
+    ? v
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+);
 
 const absoluteUrl = z.string().refine((value) => {
   try {
@@ -52,7 +56,12 @@ export const configSchema = z
     CORS_EXPOSED_HEADERS: listText.default(['Link', 'X-Total-Count', 'Location', 'X-Request-ID']),
     CORS_ALLOW_CREDENTIALS: booleanText.default(false),
     CORS_MAX_AGE: z.coerce.number().int().min(0).default(0),
-    BODY_LIMIT: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+    BODY_LIMIT: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(10 * 1024 * 1024)
+      .default(64 * 1024),
     CREDENTIAL_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
     POLICIES: z.array(policySchema).default([]),
   })

@@ -1,9 +1,9 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
 
 const VERSION = 'v1';
 
 /** AES-256-GCM with a random 96-bit nonce; the output is `v1.<nonce>.<ciphertext>.<tag>` in base64url. */
-export function seal(key: Buffer, plaintext: string, associatedData: string): string {
+export function seal(key: KeyObject, plaintext: string, associatedData: string): string {
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(associatedData));
@@ -11,7 +11,7 @@ export function seal(key: Buffer, plaintext: string, associatedData: string): st
   return [VERSION, nonce, body, cipher.getAuthTag()].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
 }
 
-export function open(key: Buffer, sealed: string, associatedData: string): string {
+export function open(key: KeyObject, sealed: string, associatedData: string): string {
   const [version, nonce, body, tag] = sealed.split('.');
   if (version !== VERSION || !nonce || body === undefined || !tag) throw new Error('sealed value has an unknown format');
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(nonce, 'base64url'));

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { randomToken } from './random.js';
 
 const TIME_PREFIX = /^[0-9a-f]{12}/;
@@ -11,7 +11,7 @@ const TIME_PREFIX = /^[0-9a-f]{12}/;
  * measured on SQLite, about a third of the write cost of random keys (docs/benchmarks.md).
  */
 export class OpaqueTokens {
-  constructor(private readonly key: Buffer) {}
+  constructor(private readonly key: KeyObject) {}
 
   issue(now = Date.now()): { token: string; storageKey: string } {
     const body = `${now.toString(16).padStart(12, '0')}${randomToken(32)}`;

@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './tables.js';
 
@@ -18,10 +20,11 @@ export interface DatabaseHandle {
 
 // PostgreSQL's int8 arrives as a string by default; our bigints are epoch milliseconds, well inside 2^53.
 const INT8_OID = 20;
-const pgTypes = {
-  getTypeParser: (oid: number, format?: string) =>
-    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text'),
-};
+
+// pg is loaded only for a postgres:// URL, so the embedded default does not keep its driver in memory.
+function loadPg(): typeof pg {
+  return createRequire(import.meta.url)('pg') as typeof pg;
+}
 
 export function openDatabase(url: string, options: { poolSize?: number } = {}): DatabaseHandle {
   if (url === 'memory' || url.startsWith('sqlite://')) {
@@ -37,7 +40,11 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
     return { db, kind: 'sqlite', sqlitePath, close: () => db.destroy() };
   }
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes });
+  const { Pool, types } = loadPg();
+  const pgTypes = {
+    getTypeParser: (oid: number, format?: string) => (oid === INT8_OID ? (value: string) => Number(value) : types.getTypeParser(oid, format as 'text')),
+  };
+  const pool = new Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes });
   // An idle connection dropped by the server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -25,13 +25,9 @@ export function createLogger(options: {
   /** Buffer writes (the server's hot path); a quiet process such as the operator wants each line out at once. */
   buffered?: boolean;
 }): Logger {
-  // A synchronous write to stdout per access-log line cost about 60 µs per request in `npm run bench`; buffered
-  // asynchronous writes cost a fraction. Server.close flushes the buffer. The text format is for terminals, where
-  // plain process.stdout is fine.
+  // The text format is for terminals, where plain process.stdout is fine.
   const stream =
-    options.format === 'text'
-      ? textStream(options.destination ?? process.stdout)
-      : (options.destination ?? (options.buffered === false ? pino.destination({ dest: 1, sync: true }) : pino.destination({ dest: 1, sync: false, minLength: 4096 })));
+    options.format === 'text' ? textStream(options.destination ?? process.stdout) : (options.destination ?? stdoutDestination(options.buffered ?? true));
   return pino(
     {
       level: options.level,
@@ -42,6 +38,20 @@ export function createLogger(options: {
     },
     stream,
   );
+}
+
+/** The longest a buffered line waits before it is written, however quiet the server is. */
+export const FLUSH_INTERVAL_MS = 1000;
+
+/**
+ * A synchronous write to stdout per access-log line cost about 60 µs per request in `npm run bench`; buffered
+ * asynchronous writes cost a fraction. A buffer alone, though, holds a quiet server's lines (even "Server listening")
+ * until 4 KiB gather, so it is also flushed every FLUSH_INTERVAL_MS by sonic-boom's own unref()ed timer, which never
+ * keeps the process alive. Server.close flushes what is left on shutdown; on process exit, including a crash, pino
+ * writes the rest synchronously (pino.destination registers flushSync on 'exit' for asynchronous destinations).
+ */
+function stdoutDestination(buffered: boolean) {
+  return buffered ? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: FLUSH_INTERVAL_MS }) : pino.destination({ dest: 1, sync: true });
 }
 
 /** `time level msg key=value …` for people reading a terminal; JSON stays the default for machines. */

@@ -35,7 +35,10 @@ export function openApiDocument() {
         OAuth2ClientInput: clientInput,
         OAuth2Client: {
           type: 'object',
-          properties: { ...(clientInput.properties as object), client_secret: { type: 'string', description: 'only in the create response, or the update response when a secret was supplied' } },
+          properties: {
+            ...(clientInput.properties as object),
+            client_secret: { type: 'string', description: 'only in the create response, or the update response when a secret was supplied' },
+          },
           required: ['id'],
         },
         ApiError: {
@@ -67,7 +70,19 @@ export function openApiDocument() {
           type: 'object',
           required: ['active'],
           properties: Object.fromEntries(
-            [['active', 'boolean'], ['scope', 'string'], ['client_id', 'string'], ['sub', 'string'], ['exp', 'integer'], ['iat', 'integer'], ['nbf', 'integer'], ['username', 'string'], ['aud', 'string'], ['iss', 'string'], ['ext', 'object']].map(([name, type]) => [name, { type }]),
+            [
+              ['active', 'boolean'],
+              ['scope', 'string'],
+              ['client_id', 'string'],
+              ['sub', 'string'],
+              ['exp', 'integer'],
+              ['iat', 'integer'],
+              ['nbf', 'integer'],
+              ['username', 'string'],
+              ['aud', 'string'],
+              ['iss', 'string'],
+              ['ext', 'object'],
+            ].map(([name, type]) => [name, { type }]),
           ),
         },
       },
@@ -78,31 +93,64 @@ export function openApiDocument() {
           summary: 'Create an OAuth 2.0 client',
           security: bearer,
           requestBody: { required: true, content: content(ref('OAuth2ClientInput')) },
-          responses: { 201: { description: 'created; the secret is shown this once', content: content(ref('OAuth2Client')) }, 400: apiError('invalid client'), 409: apiError('duplicate id'), 413: apiError('body too large'), 415: apiError('not JSON'), ...management },
+          responses: {
+            201: { description: 'created; the secret is shown this once', content: content(ref('OAuth2Client')) },
+            400: apiError('invalid client'),
+            409: apiError('duplicate id'),
+            413: apiError('body too large'),
+            415: apiError('not JSON'),
+            ...management,
+          },
         },
         get: {
           summary: 'List OAuth 2.0 clients, ordered by id (Link and X-Total-Count headers for paging)',
           security: bearer,
           parameters: listParameters,
-          responses: { 200: { description: 'a page of clients', content: content({ type: 'array', items: ref('OAuth2Client') }) }, 400: apiError('invalid paging'), ...management },
+          responses: {
+            200: { description: 'a page of clients', content: content({ type: 'array', items: ref('OAuth2Client') }) },
+            400: apiError('invalid paging'),
+            ...management,
+          },
         },
       },
       '/clients/{id}': {
         parameters: [idParameter],
-        get: { summary: 'Get an OAuth 2.0 client', security: bearer, responses: { 200: { description: 'the client, never with a secret', content: content(ref('OAuth2Client')) }, 404: apiError('unknown client'), ...management } },
+        get: {
+          summary: 'Get an OAuth 2.0 client',
+          security: bearer,
+          responses: {
+            200: { description: 'the client, never with a secret', content: content(ref('OAuth2Client')) },
+            404: apiError('unknown client'),
+            ...management,
+          },
+        },
         put: {
           summary: 'Replace an OAuth 2.0 client; the secret changes only when one is supplied',
           security: bearer,
           requestBody: { required: true, content: content(ref('OAuth2ClientInput')) },
-          responses: { 200: { description: 'the updated client', content: content(ref('OAuth2Client')) }, 400: apiError('invalid client'), 404: apiError('unknown client'), ...management },
+          responses: {
+            200: { description: 'the updated client', content: content(ref('OAuth2Client')) },
+            400: apiError('invalid client'),
+            404: apiError('unknown client'),
+            ...management,
+          },
         },
-        delete: { summary: 'Delete an OAuth 2.0 client and its tokens', security: bearer, responses: { 204: { description: 'deleted' }, 404: apiError('unknown client'), ...management } },
+        delete: {
+          summary: 'Delete an OAuth 2.0 client and its tokens',
+          security: bearer,
+          responses: { 204: { description: 'deleted' }, 404: apiError('unknown client'), ...management },
+        },
       },
       '/oauth2/token': {
         post: {
           summary: 'The OAuth 2.0 token endpoint',
           security: [{ basic: [] }],
-          requestBody: { required: true, content: form({ grant_type: { type: 'string' }, scope: { type: 'string' }, client_id: { type: 'string' }, client_secret: { type: 'string' } }, ['grant_type']) },
+          requestBody: {
+            required: true,
+            content: form({ grant_type: { type: 'string' }, scope: { type: 'string' }, client_id: { type: 'string' }, client_secret: { type: 'string' } }, [
+              'grant_type',
+            ]),
+          },
           responses: { 200: { description: 'a token', content: content(ref('TokenResponse')) }, 400: oauthError, 401: oauthError },
         },
       },
@@ -125,7 +173,9 @@ export function openApiDocument() {
       '/.well-known/openid-configuration': { get: { summary: 'OpenID Connect discovery', responses: { 200: { description: 'the configuration' } } } },
       '/.well-known/jwks.json': { get: { summary: 'Public ID-token signing keys', responses: { 200: { description: 'a JSON Web Key Set' } } } },
       '/health/alive': { get: { summary: 'Liveness', responses: { 200: { description: 'alive' } } } },
-      '/health/ready': { get: { summary: 'Readiness (checks the database)', responses: { 200: { description: 'ready' }, 503: { description: 'the database did not answer' } } } },
+      '/health/ready': {
+        get: { summary: 'Readiness (checks the database)', responses: { 200: { description: 'ready' }, 503: { description: 'the database did not answer' } } },
+      },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
     },
   };

@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { durationSetting } from '../config/duration.js';
 
-
 /** Operator settings; each has a flag and an environment variable (flags win). */
 export const operatorConfigSchema = z
   .object({
@@ -12,13 +11,21 @@ export const operatorConfigSchema = z
     namespaces: z
       .string()
       .default('')
-      .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean)),
+      .transform((text) =>
+        text
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
     selector: z.string().optional(),
     workers: z.coerce.number().int().min(1).max(64).default(4),
     resync: durationSetting('5m'),
     healthPort: z.coerce.number().int().min(0).max(65535).default(8081),
     healthHost: z.string().default('0.0.0.0'),
-    leaderElect: z.union([z.boolean(), z.enum(['true', 'false'])]).default(true).transform((v) => v === true || v === 'true'),
+    leaderElect: z
+      .union([z.boolean(), z.enum(['true', 'false'])])
+      .default(true)
+      .transform((v) => v === true || v === 'true'),
     leaseNamespace: z.string().default('default'),
     leaseName: z.string().default('gatehouse-operator'),
     identity: z.string().default(`${hostname()}-${process.pid}`),

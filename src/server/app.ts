@@ -66,7 +66,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       { issuer: config.ISSUER.replace(/\/+$/, ''), accessTokenLifespanMs: config.ACCESS_TOKEN_LIFESPAN },
       metrics,
     );
-    const keys = new KeyService(new SqlKeyStore(database.db), deriveKey(secret, 'jwk-encryption'), Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN));
+    const keys = new KeyService(
+      new SqlKeyStore(database.db),
+      deriveKey(secret, 'jwk-encryption'),
+      Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN),
+    );
     const guard = new ManagementGuard(oauth2, policies, config.RESOURCE_NAME_PREFIX);
 
     const rootClient = await bootstrapRootClient({
@@ -78,8 +82,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await keys.ensureSigningKey();
     await policies.reload();
 
+    // Fastify's own logger type, so that the instance's type is the plain FastifyInstance the route plugins take.
+    const baseLogger: FastifyBaseLogger = logger;
     const app = Fastify({
-      loggerInstance: logger as FastifyBaseLogger,
+      loggerInstance: baseLogger,
       // One access-log line per request comes from registerObservability, instead of Fastify's two.
       logController: new LogController({ disableRequestLogging: true }),
       genReqId: requestIdOf,
@@ -102,7 +108,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       if (closing) reply.header('connection', 'close');
       done(null, payload);
     });
-    registerCors(app, config);
+    await registerCors(app, config);
     registerManagementErrors(app);
     await app.register(healthRoutes({ checkDatabase: () => ping(database.db), metrics }));
     await app.register(discoveryRoutes({ issuer: config.ISSUER, keys }));

@@ -18,10 +18,17 @@ export const SYSTEM_SECRET_FILE = 'system-secret';
  * beside the database (mode 0600), so `npm start` works on a fresh machine and restarts keep every key readable.
  * PostgreSQL means several replicas, which must share one secret: there it is required.
  */
-export function resolveSystemSecret(configured: string | undefined, sqlitePath: string | undefined, isMemory: boolean): { secret: string; generatedAt?: string } {
+export function resolveSystemSecret(
+  configured: string | undefined,
+  sqlitePath: string | undefined,
+  isMemory: boolean,
+): { secret: string; generatedAt?: string } {
   if (configured) return { secret: configured };
   if (isMemory) return { secret: randomToken(32) };
-  if (!sqlitePath) throw new ConfigError('invalid configuration: environment variable SYSTEM_SECRET: required with PostgreSQL (all replicas must share it), at least 16 characters');
+  if (!sqlitePath)
+    throw new ConfigError(
+      'invalid configuration: environment variable SYSTEM_SECRET: required with PostgreSQL (all replicas must share it), at least 16 characters',
+    );
   const file = join(dirname(sqlitePath), SYSTEM_SECRET_FILE);
   if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim() };
   const secret = randomToken(32);
@@ -32,7 +39,11 @@ export function resolveSystemSecret(configured: string | undefined, sqlitePath: 
 /** Refuses to start with a SYSTEM_SECRET other than the one the database was set up with, instead of failing later. */
 export async function checkSystemSecret(db: Kysely<Database>, secret: string): Promise<void> {
   const verifier = createHmac('sha256', secret).update('gatehouse system secret verifier').digest('base64url');
-  await db.insertInto('gatehouse_meta').values({ key: 'system_secret_verifier', value: verifier }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  await db
+    .insertInto('gatehouse_meta')
+    .values({ key: 'system_secret_verifier', value: verifier })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
   const row = await db.selectFrom('gatehouse_meta').select('value').where('key', '=', 'system_secret_verifier').executeTakeFirstOrThrow();
   const a = Buffer.from(row.value);
   const b = Buffer.from(verifier);

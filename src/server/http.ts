@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -52,23 +53,36 @@ export function registerManagementErrors(app: FastifyInstance): void {
   );
 }
 
+/**
+ * @fastify/cors options for the CORS_* settings, with Hydra's meaning; undefined while CORS is off, so that nothing at
+ * all runs per request then.
+ */
+export function corsOptions(config: Config): FastifyCorsOptions | undefined {
+  if (!config.CORS_ENABLED) return undefined;
+  const anyOrigin = config.CORS_ALLOWED_ORIGINS.includes('*');
+  return {
+    // Browsers refuse "*" on a credentialed request, so a wildcard with credentials echoes the caller's origin instead
+    // (`true`). A list is matched exactly; an unlisted origin gets no Access-Control-Allow-Origin, which is what makes
+    // the browser refuse it, while its preflight is still answered rather than falling through to a 404. (A function
+    // answering `false` would skip the preflight and bring that 404 back.)
+    origin: anyOrigin ? (config.CORS_ALLOW_CREDENTIALS ? true : '*') : config.CORS_ALLOWED_ORIGINS,
+    credentials: config.CORS_ALLOW_CREDENTIALS,
+    methods: config.CORS_ALLOWED_METHODS,
+    // Always the configured list: leaving it out would make the plugin allow whatever headers a preflight asks for.
+    allowedHeaders: config.CORS_ALLOWED_HEADERS,
+    // The plugin sends these headers for any key present, so "none" must be an absent key, never undefined or [].
+    ...(config.CORS_EXPOSED_HEADERS.length ? { exposedHeaders: config.CORS_EXPOSED_HEADERS } : {}),
+    ...(config.CORS_MAX_AGE ? { maxAge: config.CORS_MAX_AGE } : {}),
+    // Preflights are answered in onRequest, before any route's authentication: a browser never sends credentials on one.
+    hook: 'onRequest',
+    // An OPTIONS request without Origin and Access-Control-Request-Method is not a preflight: refuse it (400) rather
+    // than answer it with CORS headers.
+    strictPreflight: true,
+  };
+}
+
 /** CORS as Hydra configures it (CORS_* variables); off unless enabled. */
-export function registerCors(app: FastifyInstance, config: Config): void {
-  if (!config.CORS_ENABLED) return;
-  const origins = new Set(config.CORS_ALLOWED_ORIGINS);
-  const anyOrigin = origins.has('*');
-  app.addHook('onRequest', async (request, reply) => {
-    const origin = request.headers.origin;
-    if (!origin || !(anyOrigin || origins.has(origin))) return;
-    reply.header('Access-Control-Allow-Origin', anyOrigin && !config.CORS_ALLOW_CREDENTIALS ? '*' : origin);
-    reply.header('Vary', 'Origin');
-    if (config.CORS_ALLOW_CREDENTIALS) reply.header('Access-Control-Allow-Credentials', 'true');
-    if (config.CORS_EXPOSED_HEADERS.length) reply.header('Access-Control-Expose-Headers', config.CORS_EXPOSED_HEADERS.join(', '));
-    if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
-      reply.header('Access-Control-Allow-Methods', config.CORS_ALLOWED_METHODS.join(', '));
-      reply.header('Access-Control-Allow-Headers', config.CORS_ALLOWED_HEADERS.join(', '));
-      if (config.CORS_MAX_AGE) reply.header('Access-Control-Max-Age', String(config.CORS_MAX_AGE));
-      return reply.code(204).send();
-    }
-  });
+export async function registerCors(app: FastifyInstance, config: Config): Promise<void> {
+  const options = corsOptions(config);
+  if (options) await app.register(fastifyCors, options);
 }

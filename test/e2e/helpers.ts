@@ -91,8 +91,7 @@ export class Resources {
       async () => {
         const resource = await this.get(name);
         const ready = readyOf(resource);
-        const matches =
-          ready?.status === status && (!reason || ready.reason === reason) && ready.observedGeneration === resource.metadata.generation;
+        const matches = ready?.status === status && (!reason || ready.reason === reason) && ready.observedGeneration === resource.metadata.generation;
         if (!matches) throw new Error(`Ready is ${JSON.stringify(ready)} at generation ${resource.metadata.generation}`);
         return resource;
       },
@@ -129,7 +128,7 @@ export class Resources {
 }
 
 export function readyOf(resource: OAuth2ClientResource): Condition | undefined {
-  return resource.status?.conditions?.find((c) => c.type === 'Ready') as Condition | undefined;
+  return resource.status?.conditions?.find((c) => c.type === 'Ready');
 }
 
 export function decoded(secret: V1Secret | undefined, key: string): string | undefined {
@@ -141,7 +140,8 @@ export function decoded(secret: V1Secret | undefined, key: string): string | und
 export function credentialsOf(secret: V1Secret | undefined, idKey = 'CLIENT_ID', secretKey = 'CLIENT_SECRET'): { clientId: string; clientSecret: string } {
   const clientId = decoded(secret, idKey);
   const clientSecret = decoded(secret, secretKey);
-  if (!clientId || !clientSecret) throw new Error(`Secret ${secret?.metadata?.name} lacks ${idKey}/${secretKey}: keys ${Object.keys(secret?.data ?? {}).join(', ')}`);
+  if (!clientId || !clientSecret)
+    throw new Error(`Secret ${secret?.metadata?.name} lacks ${idKey}/${secretKey}: keys ${Object.keys(secret?.data ?? {}).join(', ')}`);
   return { clientId, clientSecret };
 }
 
@@ -222,15 +222,10 @@ export async function refusal(call: Promise<unknown>): Promise<{ code: number; m
 }
 
 /** Runs the envtest kubectl against a kubeconfig; resolves with exit code and output, never rejects on a non-zero exit. */
-export function kubectl(
-  binDir: string,
-  kubeconfig: string,
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
+export function kubectl(binDir: string, kubeconfig: string, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : -1) : 0;
+      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -1) : 0;
       if (error && code === -1) reject(error);
       else resolve({ code, stdout, stderr });
     });

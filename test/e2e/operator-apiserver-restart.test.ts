@@ -58,7 +58,9 @@ describe('operator: kube-apiserver restarted', () => {
     await eventually('the re-created Secret to authenticate', async () => tokenFor(server.url, credentialsOf(recreated), 'old'));
     // Deletes on the OAuth2Client watch, through the finalizer.
     await resources.delete('after');
-    await eventually('the client of the deleted resource gone', async () => ((await server.root.findClient(credentials.clientId)) === undefined ? true : undefined));
+    await eventually('the client of the deleted resource gone', async () =>
+      (await server.root.findClient(credentials.clientId)) === undefined ? true : undefined,
+    );
 
     expect((await fetch(`http://127.0.0.1:${operator.healthPort}/readyz`)).status).toBe(200);
     expect(operator.child.exitCode).toBeNull();

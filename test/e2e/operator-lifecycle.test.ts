@@ -63,7 +63,13 @@ describe('operator: apply, edit, delete', () => {
 
   it('deletionPolicy orphan keeps the client and the Secret; the same resource applied again takes both back', async () => {
     const resources = new Resources(kc, namespace);
-    const spec = { clientName: 'Billing', grantTypes: ['client_credentials'], scope: 'invoices.read', secretName: 'billing-credentials', deletionPolicy: 'orphan' };
+    const spec = {
+      clientName: 'Billing',
+      grantTypes: ['client_credentials'],
+      scope: 'invoices.read',
+      secretName: 'billing-credentials',
+      deletionPolicy: 'orphan',
+    };
     const first = await resources.create('billing', spec);
     await resources.waitReady('billing');
     const secret = await resources.secret('billing-credentials');

@@ -29,7 +29,13 @@ describe('operator: the server database wiped, and changes made directly on the 
 
   const specs = {
     generated: { clientName: 'Generated', grantTypes: ['client_credentials'], scope: 'a.read', secretName: 'generated-credentials' },
-    fixed: { clientName: 'Fixed', grantTypes: ['client_credentials', 'refresh_token'], clientId: 'fixed-id-wipe', scope: 'b.read b.write', secretName: 'fixed-credentials' },
+    fixed: {
+      clientName: 'Fixed',
+      grantTypes: ['client_credentials', 'refresh_token'],
+      clientId: 'fixed-id-wipe',
+      scope: 'b.read b.write',
+      secretName: 'fixed-credentials',
+    },
     web: {
       clientName: 'Web',
       grantTypes: ['authorization_code', 'refresh_token'],
@@ -54,7 +60,12 @@ describe('operator: the server database wiped, and changes made directly on the 
       const secret = await resources.secret(`${name}-credentials`);
       const id = ready.status!.clientId!;
       const { client_secret: _none, ...client } = await server.root.getClient(id);
-      before.set(name, { id, secretResourceVersion: secret!.metadata!.resourceVersion!, client, secret: name === 'spa' ? undefined : credentialsOf(secret).clientSecret });
+      before.set(name, {
+        id,
+        secretResourceVersion: secret!.metadata!.resourceVersion!,
+        client,
+        secret: name === 'spa' ? undefined : credentialsOf(secret).clientSecret,
+      });
     }
     expect(before.get('fixed')!.id).toBe('fixed-id-wipe');
     await tokenFor(server.url, credentialsOf(await resources.secret('generated-credentials')), 'a.read');
@@ -106,7 +117,9 @@ describe('operator: the server database wiped, and changes made directly on the 
     );
     expect(await server.root.getClient(id)).toEqual(original);
     console.log(`drift: reverted ${Date.now() - changedAt} ms after the change (resync ${RESYNC_MS} ms)`);
-    expect(await resources.events('fixed')).toContainEqual(expect.stringMatching(/^Normal Updated: updated client fixed-id-wipe on the server: corrected .*scope/));
+    expect(await resources.events('fixed')).toContainEqual(
+      expect.stringMatching(/^Normal Updated: updated client fixed-id-wipe on the server: corrected .*scope/),
+    );
     // The secret was not touched by the correction.
     await tokenFor(server.url, credentialsOf(await resources.secret('fixed-credentials')), 'b.read');
   });
@@ -170,7 +183,9 @@ describe('operator: the authorization server stopped for a while', () => {
     const end = await errors();
     const firstHalf = middle.reconcileErrors - baseline.reconcileErrors;
     const secondHalf = end.reconcileErrors - middle.reconcileErrors;
-    console.log(`outage ${Date.now() - stoppedAt} ms: reconcile errors ${firstHalf} in the first half, ${secondHalf} in the second; retries ${end.retries - baseline.retries}`);
+    console.log(
+      `outage ${Date.now() - stoppedAt} ms: reconcile errors ${firstHalf} in the first half, ${secondHalf} in the second; retries ${end.retries - baseline.retries}`,
+    );
     expect(firstHalf).toBeGreaterThanOrEqual(4);
     // Two keys with per-item 200 ms·2^n backoff: at most ~8 attempts each in 22 s, whatever the events. Without
     // backoff (a retry every 200 ms) it would be over 200.

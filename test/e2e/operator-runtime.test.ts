@@ -1,7 +1,16 @@
 // The operator's runtime against a real kube-apiserver + etcd: the informer follows a collection and survives an
 // API server restart, two LeaderElectors share one Lease the way client-go replicas do, and the event recorder
 // writes and aggregates real core/v1 Events.
-import { CoordinationV1Api, CoreV1Api, PatchStrategy, V1MicroTime, setHeaderOptions, type KubeConfig, type V1ConfigMap, type V1Lease } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  V1MicroTime,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1ConfigMap,
+  type V1Lease,
+} from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { KubeEventRecorder } from '../../src/operator/runtime/events.js';
 import { Informer } from '../../src/operator/runtime/informer.js';
@@ -21,7 +30,11 @@ function recordCalls(informer: Informer<V1ConfigMap>): string[] {
   return calls;
 }
 
-const cachedNames = (informer: Informer<V1ConfigMap>): string[] => informer.list().map((o) => o.metadata?.name ?? '').sort();
+const cachedNames = (informer: Informer<V1ConfigMap>): string[] =>
+  informer
+    .list()
+    .map((o) => o.metadata?.name ?? '')
+    .sort();
 
 async function serverNames(core: CoreV1Api, namespace: string, labelSelector?: string): Promise<string[]> {
   const list = await core.listNamespacedConfigMap({ namespace, labelSelector });
@@ -268,13 +281,17 @@ describe('LeaderElector', () => {
     const skewed = (): V1MicroTime => new V1MicroTime(Date.now() - 3_600_000);
     let current = await leases.createNamespacedLease({
       namespace,
-      body: { metadata: { name: 'gatehouse-operator' }, spec: { holderIdentity: 'skewed', leaseDurationSeconds: 3, acquireTime: skewed(), renewTime: skewed() } },
+      body: {
+        metadata: { name: 'gatehouse-operator' },
+        spec: { holderIdentity: 'skewed', leaseDurationSeconds: 3, acquireTime: skewed(), renewTime: skewed() },
+      },
     });
     // The skewed holder renews every second; by its renewTime the lease looks expired for an hour.
     const renewals = setInterval(() => {
-      void leases
-        .replaceNamespacedLease({ name: 'gatehouse-operator', namespace, body: { ...current, spec: { ...current.spec, renewTime: skewed() } } })
-        .then((lease) => (current = lease), () => undefined);
+      void leases.replaceNamespacedLease({ name: 'gatehouse-operator', namespace, body: { ...current, spec: { ...current.spec, renewTime: skewed() } } }).then(
+        (lease) => (current = lease),
+        () => undefined,
+      );
     }, 1_000);
     try {
       const standby = replica(namespace, 'replica-a', { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 });

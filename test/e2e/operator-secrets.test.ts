@@ -103,7 +103,7 @@ describe('operator: Secrets', () => {
     expect(fresh.clientSecret).not.toBe(old.clientSecret);
     await eventually('the new secret to work', async () => tokenFor(server.url, fresh, 're.read'));
     expect(await tokenStatus(server.url, old)).toBe(401);
-    expect(recreated!.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'OAuth2Client', name: 'recreate', controller: true })]);
+    expect(recreated.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'OAuth2Client', name: 'recreate', controller: true })]);
     const ready = await resources.waitReady('recreate');
     expect(ready.status?.clientId).toBe(old.clientId);
     expect(await clientsOwnedBy(server, namespace, 'recreate')).toHaveLength(1);
@@ -112,7 +112,11 @@ describe('operator: Secrets', () => {
   it('a Secret the operator did not create is never overwritten (SecretConflict) unless adoptSecret: true', async () => {
     // Say, a Secret left behind by another operator (hydra-maester), with credentials of its own.
     const migrated = { clientId: 'migrated-client', clientSecret: 'migrated-secret-0123456789abcdefghijkl' };
-    const foreign = await resources.createSecret('shared-credentials', { CLIENT_ID: migrated.clientId, CLIENT_SECRET: migrated.clientSecret, NOTE: 'hands off' });
+    const foreign = await resources.createSecret('shared-credentials', {
+      CLIENT_ID: migrated.clientId,
+      CLIENT_SECRET: migrated.clientSecret,
+      NOTE: 'hands off',
+    });
     await resources.create('intruder', { grantTypes: ['client_credentials'], scope: 'in.read', secretName: 'shared-credentials' });
     const conflict = await resources.waitFor('intruder', 'False', 'SecretConflict');
     expect(readyOf(conflict)?.message).toBe(
@@ -133,7 +137,9 @@ describe('operator: Secrets', () => {
     await resources.patchSpec('intruder', { adoptSecret: true });
     const ready = await resources.waitReady('intruder');
     const adopted = await resources.secret('shared-credentials');
-    expect(adopted!.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'OAuth2Client', name: 'intruder', uid: ready.metadata.uid, controller: true })]);
+    expect(adopted!.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'OAuth2Client', name: 'intruder', uid: ready.metadata.uid, controller: true }),
+    ]);
     expect(adopted!.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('gatehouse-operator');
     expect(credentialsOf(adopted)).toEqual(migrated);
     expect(ready.status?.clientId).toBe(migrated.clientId);
@@ -179,7 +185,10 @@ describe('operator: Secrets', () => {
     expect(app.status).toBe(200);
 
     // A template edit follows into the Secret; the credentials stay.
-    await resources.patchSpec('templated', { scope: 'shop.read shop.write', secretTemplate: { labels: { 'app.kubernetes.io/part-of': 'shop', tier: 'backend' } } });
+    await resources.patchSpec('templated', {
+      scope: 'shop.read shop.write',
+      secretTemplate: { labels: { 'app.kubernetes.io/part-of': 'shop', tier: 'backend' } },
+    });
     const updated = await eventually('the Secret to follow the template edit', async () => {
       const now = await resources.secret('templated-credentials');
       return decoded(now, 'SCOPE') === 'shop.read shop.write' && now?.metadata?.labels?.tier === 'backend' ? now : undefined;
@@ -202,7 +211,11 @@ describe('operator: Secrets', () => {
     });
     const before = await operator.metrics();
     const serverWritesBefore = await serverClientWrites(server);
-    const serverReadsBefore = counterSum(await (await fetch(`${server.url}/metrics`)).text(), 'http_request_duration_seconds_count', 'method="GET",route="/clients"');
+    const serverReadsBefore = counterSum(
+      await (await fetch(`${server.url}/metrics`)).text(),
+      'http_request_duration_seconds_count',
+      'method="GET",route="/clients"',
+    );
     const resourceVersions = await Promise.all(names.map(async (name) => (await resources.get(name)).metadata.resourceVersion));
 
     await sleep(20_000);
@@ -236,8 +249,6 @@ describe('operator: Secrets', () => {
     expect(wide.stdout).toMatch(/^byo\s+True\s+Reconciled\s+byo-client\s+byo-credentials\s+/m);
 
     const category = await kubectl(envtestBinDir(), kubeconfigPath(), ['get', 'gatehouse', '-n', namespace, '-o', 'name']);
-    expect(category.stdout.trim().split('\n').sort()).toEqual(
-      ['byo', 'intruder', 'recreate', 'templated'].map((name) => `oauth2client.gatehouse.dev/${name}`),
-    );
+    expect(category.stdout.trim().split('\n').sort()).toEqual(['byo', 'intruder', 'recreate', 'templated'].map((name) => `oauth2client.gatehouse.dev/${name}`));
   });
 });

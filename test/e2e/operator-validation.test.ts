@@ -128,7 +128,12 @@ describe('operator: invalid manifests', () => {
       client_secret: 'their-secret-0123456789abcdefghij',
     });
     const { client_secret: _secret, ...foreignClient } = foreign;
-    await resources.create('squatter', { grantTypes: ['client_credentials'], clientId: 'taken-by-someone-else', scope: 'ours', secretName: 'squatter-credentials' });
+    await resources.create('squatter', {
+      grantTypes: ['client_credentials'],
+      clientId: 'taken-by-someone-else',
+      scope: 'ours',
+      secretName: 'squatter-credentials',
+    });
     // 3. A valid resource created after both, in the same namespace.
     await resources.create('valid', { grantTypes: ['client_credentials'], scope: 'fine', secretName: 'valid-credentials' });
 

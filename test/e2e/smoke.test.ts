@@ -60,9 +60,7 @@ function epochMs(microTime: Date | string | undefined): number {
 async function applyCrd(kc: KubeConfig): Promise<void> {
   // loadYaml maps `x-kubernetes-validations` to the client's typed field; a plain YAML parse would
   // have its CEL rules silently dropped by the client's serializer.
-  const crd = loadYaml<V1CustomResourceDefinition>(
-    readFileSync(join(import.meta.dirname, 'fixtures', 'widget-crd.yaml'), 'utf8'),
-  );
+  const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(import.meta.dirname, 'fixtures', 'widget-crd.yaml'), 'utf8'));
   await KubernetesObjectApi.makeApiClient(kc).patch(crd, undefined, undefined, 'gatehouse-e2e', true, PatchStrategy.ServerSideApply);
   const extensions = kc.makeApiClient(ApiextensionsV1Api);
   await vi.waitFor(
@@ -119,8 +117,7 @@ describe('control plane', () => {
     const watch = await new Watch(kc).watch(
       `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
       {},
-      (type, object: Widget) =>
-        events.push({ type, name: object.metadata.name, resourceVersion: object.metadata.resourceVersion ?? '' }),
+      (type, object: Widget) => events.push({ type, name: object.metadata.name, resourceVersion: object.metadata.resourceVersion ?? '' }),
       (error: unknown) => {
         watchError = error;
       },

@@ -1,5 +1,8 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/process.js';
+import { parse } from 'yaml';
+import { BIN, runCli } from '../support/process.js';
 import { ROOT, SYSTEM_SECRET, startTestServer, type TestServer } from '../support/server.js';
 
 describe('gatehouse CLI against a running server', () => {
@@ -19,9 +22,92 @@ describe('gatehouse CLI against a running server', () => {
     }
   });
 
+  it('prints its version and the Node.js version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const result = await runCli([flag]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toBe(`gatehouse ${version} (node ${process.version})`);
+    }
+  });
+
+  it('prints data as JSON, YAML or a table with -o, and refuses other formats', async () => {
+    const created = await runCli(
+      ['clients', 'create', '--id', 'formats', '--name', 'Formats app', '--grant-type', 'client_credentials', '--scope', 'reports', '-o', 'yaml'],
+      connection,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const client = parse(created.stdout) as { id: string; client_secret: string };
+    expect(client).toMatchObject({ id: 'formats', client_name: 'Formats app', grant_types: ['client_credentials'] });
+    expect(client.client_secret).toHaveLength(43);
+
+    const asJson = await runCli(['clients', 'get', 'formats', '--output', 'json'], connection);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ id: 'formats', scope: 'reports' });
+
+    const table = await runCli(['clients', 'list', '-o', 'table'], connection);
+    expect(table.code, table.stderr).toBe(0);
+    const [header, ...rows] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^CLIENT ID\s+NAME\s+TYPE\s+GRANT TYPES\s+SCOPE$/);
+    expect(rows).toContainEqual(expect.stringMatching(/^formats\s+Formats app\s+confidential\s+client_credentials\s+reports$/));
+
+    const single = await runCli(['clients', 'get', 'formats', '-o', 'table'], connection);
+    expect(single.stdout).toMatch(/^Client ID:\s+formats$/m);
+    expect(single.stdout).not.toContain(client.client_secret);
+
+    const token = await runCli(['token', 'client', '--scope', 'reports', '-o', 'table'], {
+      ...connection,
+      GATEHOUSE_CLIENT_ID: 'formats',
+      GATEHOUSE_CLIENT_SECRET: client.client_secret,
+    });
+    expect(token.code, token.stderr).toBe(0);
+    expect(token.stdout).toMatch(/^Access token:\s+\S+$/m);
+    expect(token.stdout).toMatch(/^Scope:\s+reports$/m);
+
+    for (const args of [
+      ['clients', 'list', '-o', 'xml'],
+      ['token', 'client', '--output=wide'],
+      ['keys', 'rotate', '-o', 'csv'],
+    ]) {
+      const bad = await runCli(args, connection);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toMatch(/--output must be one of table, json, yaml; got "\w+"/);
+    }
+    await runCli(['clients', 'delete', 'formats'], connection);
+  });
+
+  // `script` runs the CLI on a pseudo-terminal: the one way to see the default a person gets.
+  it.skipIf(spawnSync('script', ['--version']).error)('prints a table by default at a terminal', async () => {
+    const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
+    const command = [process.execPath, BIN, 'clients', 'list'].map(quote).join(' ');
+    const stdout = await new Promise<string>((resolve, reject) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...connection }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`script exited with ${code}: ${output}`))));
+    });
+    const lines = stdout.replaceAll('\r', '').trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^CLIENT ID\s+NAME/);
+    expect(lines).toContainEqual(expect.stringMatching(/^root\s+/));
+  });
+
   it('manages a client through create, get, list, update and delete', async () => {
     const created = await runCli(
-      ['clients', 'create', '--id', 'cli-app', '--name', 'CLI app', '--grant-type', 'client_credentials', '--scope', 'reports', '--redirect-uri', 'https://app.example/cb,https://app.example/cb2'],
+      [
+        'clients',
+        'create',
+        '--id',
+        'cli-app',
+        '--name',
+        'CLI app',
+        '--grant-type',
+        'client_credentials',
+        '--scope',
+        'reports',
+        '--redirect-uri',
+        'https://app.example/cb,https://app.example/cb2',
+      ],
       connection,
     );
     expect(created.code, created.stderr).toBe(0);
@@ -36,7 +122,11 @@ describe('gatehouse CLI against a running server', () => {
     const listed = await runCli(['clients', 'list', '--limit', '10'], connection);
     expect((JSON.parse(listed.stdout) as { id: string }[]).map((c) => c.id)).toContain('cli-app');
 
-    const token = await runCli(['token', 'client', '--scope', 'reports'], { ...connection, GATEHOUSE_CLIENT_ID: 'cli-app', GATEHOUSE_CLIENT_SECRET: client.client_secret });
+    const token = await runCli(['token', 'client', '--scope', 'reports'], {
+      ...connection,
+      GATEHOUSE_CLIENT_ID: 'cli-app',
+      GATEHOUSE_CLIENT_SECRET: client.client_secret,
+    });
     expect(token.code, token.stderr).toBe(0);
     expect(await t.root.introspect(token.stdout.trim())).toMatchObject({ active: true, sub: 'cli-app', scope: 'reports' });
 
@@ -99,5 +189,9 @@ describe('gatehouse CLI against a running server', () => {
     const wrongSecret = await runCli(['keys', 'rotate'], { DATABASE_URL: t.databaseUrl, SYSTEM_SECRET: 'a-different-secret-entirely' });
     expect(wrongSecret.code).toBe(1);
     expect(wrongSecret.stderr).toContain('SYSTEM_SECRET');
+
+    const again = await runCli(['keys', 'rotate', '-o', 'json'], { DATABASE_URL: t.databaseUrl, SYSTEM_SECRET });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ kid: expect.stringMatching(/^public:/), retired: [newKid] });
   });
 });

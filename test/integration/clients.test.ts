@@ -53,8 +53,8 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
 
     it('generates a different id and secret for every client', async () => {
       const [a, b] = await Promise.all([createClient(t, {}), createClient(t, {})]);
-      expect(a!.id).not.toBe(b!.id);
-      expect(a!.client_secret).not.toBe(b!.client_secret);
+      expect(a.id).not.toBe(b.id);
+      expect(a.client_secret).not.toBe(b.client_secret);
     });
 
     it('keeps a supplied id and secret, and the secret authenticates', async () => {
@@ -184,7 +184,12 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
       expect(error.reason).toMatch(/JSON/);
     });
 
-    it.each([['a JSON array', '[]'], ['a JSON string', '"client"'], ['JSON null', 'null'], ['a JSON number', '42']])('refuses %s as the body', async (_what, body) => {
+    it.each([
+      ['a JSON array', '[]'],
+      ['a JSON string', '"client"'],
+      ['JSON null', 'null'],
+      ['a JSON number', '42'],
+    ])('refuses %s as the body', async (_what, body) => {
       await expectManagementError(await call('POST', '/clients', { body, headers: { 'content-type': JSON_TYPE } }), 400);
     });
 
@@ -266,7 +271,9 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
     it('keeps the stored secret when none is supplied: the old secret still authenticates', async () => {
       const { id, secret } = await machineClient(t, 'orders.read');
       await issueToken(t, { id, secret }, 'orders.read'); // the verified-credential cache now knows it
-      const response = await call('PUT', `/clients/${id}`, { json: { client_name: 'renamed', grant_types: ['client_credentials'], scope: 'orders.read orders.write' } });
+      const response = await call('PUT', `/clients/${id}`, {
+        json: { client_name: 'renamed', grant_types: ['client_credentials'], scope: 'orders.read orders.write' },
+      });
       expect(response.status).toBe(200);
       const updated = (await response.json()) as OAuth2Client;
       expect(updated).toMatchObject({ id, client_name: 'renamed', scope: 'orders.read orders.write' });
@@ -293,7 +300,14 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
       const created = await createClient(t, { client_name: 'full', scope: 'a', owner: 'o', contacts: ['c'], redirect_uris: ['https://x.example/cb'] });
       const response = await call('PUT', `/clients/${created.id}`, { json: { client_name: 'bare' } });
       expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({ client_name: 'bare', scope: '', owner: '', contacts: [], redirect_uris: [], grant_types: ['authorization_code'] });
+      expect(await response.json()).toMatchObject({
+        client_name: 'bare',
+        scope: '',
+        owner: '',
+        contacts: [],
+        redirect_uris: [],
+        grant_types: ['authorization_code'],
+      });
     });
 
     it('drops the secret of a client turned public, and generates one when it turns confidential again', async () => {
@@ -329,9 +343,13 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
 
     it('validates the body like POST', async () => {
       const created = await createClient(t, {});
-      expect((await expectManagementError(await call('PUT', `/clients/${created.id}`, { json: { client_secret: 'short' } }), 400)).reason).toContain('client_secret');
+      expect((await expectManagementError(await call('PUT', `/clients/${created.id}`, { json: { client_secret: 'short' } }), 400)).reason).toContain(
+        'client_secret',
+      );
       expect((await expectManagementError(await call('PUT', `/clients/${created.id}`, { json: { nope: 1 } }), 400)).reason).toContain('nope');
-      expect((await expectManagementError(await call('PUT', `/clients/${created.id}`, { json: { redirect_uris: ['/relative'] } }), 400)).reason).toContain('redirect_uris');
+      expect((await expectManagementError(await call('PUT', `/clients/${created.id}`, { json: { redirect_uris: ['/relative'] } }), 400)).reason).toContain(
+        'redirect_uris',
+      );
       await expectManagementError(await call('PUT', `/clients/${created.id}`, { body: '{', headers: { 'content-type': JSON_TYPE } }), 400);
       await expectManagementError(await call('PUT', `/clients/${created.id}`, { body: '{}', headers: { 'content-type': 'text/plain' } }), 415);
       await expectManagementError(await call('PUT', '/clients/bad%20id', { json: {} }), 400);

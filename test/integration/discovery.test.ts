@@ -140,7 +140,11 @@ describe.each(DATABASES)('discovery, keys and operations on %s', (kind) => {
       await expectOAuthError(oauth, 401, 'invalid_client');
       const notFound = await fetch(`${t.url}/nowhere`, { headers });
       expect((await expectManagementError(notFound, 404)).request).toBe('req-oauth-1');
-      const tooLarge = await fetch(`${t.url}/clients`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ x: 'x'.repeat(70_000) }) });
+      const tooLarge = await fetch(`${t.url}/clients`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ x: 'x'.repeat(70_000) }),
+      });
       expect((await expectManagementError(tooLarge, 413)).request).toBe('req-oauth-1');
       const badUrl = await fetch(`${t.url}/clients/%E0%A4%A`, { headers });
       expect((await expectManagementError(badUrl, 400)).request).toBe('req-oauth-1');
@@ -211,7 +215,11 @@ describe.each(DATABASES)('logs on %s', (kind) => {
     await managementRequest(t, 'PUT', `/clients/${client.id}`, { token: bearer, json: { client_secret: newSecret, grant_types: ['client_credentials'] } });
     await managementRequest(t, 'POST', '/clients', { token: bearer, json: { client_secret: newSecret.slice(0, 10) } });
     await fetch(`${t.url}/clients?access_token=${token}`, { headers: { authorization: `Bearer ${bearer}`, 'x-request-id': 'log-probe-1' } });
-    await fetch(`${t.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': FORM }, body: `grant_type=client_credentials&client_id=${client.id}&client_secret=${newSecret}` });
+    await fetch(`${t.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: `grant_type=client_credentials&client_id=${client.id}&client_secret=${newSecret}`,
+    });
 
     expect(lines.length).toBeGreaterThan(5);
     for (const line of lines) {

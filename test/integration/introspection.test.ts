@@ -17,7 +17,13 @@ import {
   type Credentials,
 } from './helpers.js';
 
-const INTROSPECTOR_POLICY = { id: 'introspectors', subjects: ['introspector'], effect: 'allow', resources: ['rn:hydra:oauth2:tokens'], actions: ['introspect'] };
+const INTROSPECTOR_POLICY = {
+  id: 'introspectors',
+  subjects: ['introspector'],
+  effect: 'allow',
+  resources: ['rn:hydra:oauth2:tokens'],
+  actions: ['introspect'],
+};
 const FLUSHER_POLICY = { id: 'flushers', subjects: ['flusher'], effect: 'allow', resources: ['rn:hydra:oauth2:tokens'], actions: ['flush'] };
 
 describe.each(DATABASES)('POST /oauth2/introspect on %s', (kind) => {
@@ -140,9 +146,17 @@ describe.each(DATABASES)('POST /oauth2/introspect on %s', (kind) => {
 
     it('refuses a repeated token parameter and a JSON body with 400 invalid_request', async () => {
       const headers = { authorization: `Bearer ${await rootBearer(t)}` };
-      const repeated = await fetch(`${t.url}/oauth2/introspect`, { method: 'POST', headers: { ...headers, 'content-type': FORM }, body: `token=${token}&token=${token}` });
+      const repeated = await fetch(`${t.url}/oauth2/introspect`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': FORM },
+        body: `token=${token}&token=${token}`,
+      });
       await expectOAuthError(repeated, 400, 'invalid_request');
-      const json = await fetch(`${t.url}/oauth2/introspect`, { method: 'POST', headers: { ...headers, 'content-type': JSON_TYPE }, body: JSON.stringify({ token }) });
+      const json = await fetch(`${t.url}/oauth2/introspect`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': JSON_TYPE },
+        body: JSON.stringify({ token }),
+      });
       await expectOAuthError(json, 400, 'invalid_request');
     });
   });
@@ -231,7 +245,8 @@ describe.each(DATABASES)('token expiry and POST /oauth2/flush on %s (ACCESS_TOKE
 
   it('answers malformed JSON (400), a non-JSON body (415) and an oversized body (413) in the management envelope', async () => {
     const token = await rootBearer(t, 'hydra.oauth2.flush');
-    const send = (body: string, contentType: string) => managementRequest(t, 'POST', '/oauth2/flush', { token, body, headers: { 'content-type': contentType } });
+    const send = (body: string, contentType: string) =>
+      managementRequest(t, 'POST', '/oauth2/flush', { token, body, headers: { 'content-type': contentType } });
     await expectManagementError(await send('{', JSON_TYPE), 400);
     await expectManagementError(await send('notAfter', 'text/plain'), 415);
     await expectManagementError(await send(JSON.stringify({ notAfter: 'x'.repeat(70 * 1024) }), JSON_TYPE), 413);

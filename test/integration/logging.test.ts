@@ -1,8 +1,42 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { basic } from '../../src/sdk/client.js';
-import { startTestServer, ROOT, type TestServer } from '../support/server.js';
+import { freePort } from '../support/free-port.js';
+import { startServeProcess, type RunningProcess } from '../support/process.js';
+import { startTestServer, ROOT, SYSTEM_SECRET, type TestServer } from '../support/server.js';
+
+// Generous on purpose: lines are due within about a second; this only has to tell "soon" from "never".
+const DEADLINE_MS = 5_000;
+
+type Entry = Record<string, unknown>;
+
+/** The JSON log lines in a process's stdout (the root client's credentials, if printed, are plain text). */
+function entriesOf(stdout: string): Entry[] {
+  return stdout.split('\n').flatMap((line) => {
+    if (!line.startsWith('{')) return [];
+    try {
+      return [JSON.parse(line) as Entry];
+    } catch {
+      return [];
+    }
+  });
+}
+
+async function eventually<T>(find: () => T | undefined, what: string): Promise<T> {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`${what} did not appear within ${DEADLINE_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('access logs', () => {
   let t: TestServer;
@@ -40,5 +74,89 @@ describe('access logs', () => {
     for (const secret of [created.client_secret!, ROOT.secret, access_token, access_token.split('.')[1]!, 'very-secret-cookie']) {
       expect(log).not.toContain(secret);
     }
+  });
+});
+
+// The server's own stdout logger buffers lines (one access-log line per request is the hot path): they must still
+// come out promptly on a quiet server, and none may be lost when it stops.
+describe('gatehouse serve with JSON logs on stdout', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-logs-'));
+  let running: RunningProcess | undefined;
+  let url = '';
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    running = await startServeProcess(
+      {
+        DATABASE_URL: `sqlite://${join(dir, 'gatehouse.sqlite')}`,
+        SYSTEM_SECRET,
+        FORCE_ROOT_CLIENT_CREDENTIALS: `${ROOT.id}:${ROOT.secret}`,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_FORMAT: 'json',
+        LOG_LEVEL: 'info',
+      },
+      url,
+    );
+  });
+  afterAll(async () => {
+    await running?.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("writes the listening line and a request's access-log line within seconds, while it keeps running", async () => {
+    const listening = await eventually(() => entriesOf(running!.output()).find((entry) => entry.msg === `Server listening at ${url}`), 'the listening line');
+    expect(listening).toMatchObject({ level: 'info', service: 'gatehouse' });
+
+    expect((await fetch(`${url}/health/alive`, { headers: { 'x-request-id': 'flush-probe-1' } })).status).toBe(200);
+    const line = await eventually(() => entriesOf(running!.output()).find((entry) => entry.reqId === 'flush-probe-1'), 'the access-log line');
+    expect(line).toMatchObject({ msg: 'request completed', path: '/health/alive', status: 200 });
+    expect(running!.child.exitCode).toBeNull();
+  });
+
+  it('writes every line still buffered before it exits on SIGTERM', async () => {
+    const ids = ['stop-probe-1', 'stop-probe-2', 'stop-probe-3'];
+    for (const id of ids) expect((await fetch(`${url}/health/alive`, { headers: { 'x-request-id': id } })).status).toBe(200);
+    // At once, so these lines are most likely still in the buffer rather than out with a periodic flush.
+    expect(await running!.stop('SIGTERM')).toBe(0);
+    const entries = entriesOf(running!.output());
+    for (const id of ids)
+      expect(
+        entries.find((entry) => entry.reqId === id),
+        id,
+      ).toMatchObject({ msg: 'request completed' });
+    expect(entries.find((entry) => entry.msg === 'shutting down')).toMatchObject({ signal: 'SIGTERM' });
+  });
+});
+
+describe('the buffered stdout logger in a process of its own', () => {
+  const compiled = fileURLToPath(new URL('../../dist/observability/logger.js', import.meta.url));
+
+  /** Runs a script that logs one line through createLogger (the compiled one) and then does `then`. */
+  function run(then: string): Promise<{ code: number | null; stdout: string; ms: number }> {
+    const script = [
+      `const { createLogger } = await import(${JSON.stringify(compiled)});`,
+      `const log = createLogger({ level: 'info', format: 'json' });`,
+      `log.info({ probe: true }, 'the only line');`,
+      then,
+    ].join('\n');
+    const started = Date.now();
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '--eval', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.on('close', (code) => resolve({ code, stdout, ms: Date.now() - started }));
+    });
+  }
+
+  it.each([
+    ['ends on its own, not held open by the flush timer', '', 0],
+    ['calls process.exit', 'process.exit(3);', 3],
+    ['dies of an uncaught exception', "setTimeout(() => { throw new Error('boom'); }, 10);", 1],
+  ])('writes the line when the process %s', async (_what, then, code) => {
+    const result = await run(then);
+    expect(result.code).toBe(code);
+    expect(result.ms).toBeLessThan(DEADLINE_MS * 2);
+    expect(entriesOf(result.stdout)).toEqual([expect.objectContaining({ msg: 'the only line', probe: true })]);
   });
 });

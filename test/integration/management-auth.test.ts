@@ -247,7 +247,10 @@ describe.each(DATABASES)('RESOURCE_NAME_PREFIX on %s', (kind) => {
   afterAll(async () => t?.close());
 
   it('names resources with the configured prefix, for configured and bootstrap policies alike', async () => {
-    const [acme, hydra] = await Promise.all([machineClient(t, 'hydra.clients', { id: 'acme-reader' }), machineClient(t, 'hydra.clients', { id: 'hydra-reader' })]);
+    const [acme, hydra] = await Promise.all([
+      machineClient(t, 'hydra.clients', { id: 'acme-reader' }),
+      machineClient(t, 'hydra.clients', { id: 'hydra-reader' }),
+    ]);
     expect((await managementRequest(t, 'GET', '/clients', { token: await issueToken(t, acme, 'hydra.clients') })).status).toBe(200);
     const error = await expectManagementError(await managementRequest(t, 'GET', '/clients', { token: await issueToken(t, hydra, 'hydra.clients') }), 403);
     expect(error.reason).toContain('rn:acme:clients');

@@ -134,9 +134,12 @@ describe.each(DATABASES)('POST /oauth2/token (client_credentials) on %s', (kind)
       expect(error.error_description).toContain('grant_type');
     });
 
-    it.each(['authorization_code', 'password', 'urn:ietf:params:oauth:grant-type:device_code'])('refuses grant_type=%s with unsupported_grant_type (for now)', async (grantType) => {
-      await expectOAuthError(await tokenRequest(t, { credentials: orders, form: { grant_type: grantType } }), 400, 'unsupported_grant_type');
-    });
+    it.each(['authorization_code', 'password', 'urn:ietf:params:oauth:grant-type:device_code'])(
+      'refuses grant_type=%s with unsupported_grant_type (for now)',
+      async (grantType) => {
+        await expectOAuthError(await tokenRequest(t, { credentials: orders, form: { grant_type: grantType } }), 400, 'unsupported_grant_type');
+      },
+    );
 
     it('refuses a client without the client_credentials grant with unauthorized_client', async () => {
       const client = await createClient(t, { grant_types: ['authorization_code'], scope: 'a' });
@@ -191,9 +194,12 @@ describe.each(DATABASES)('POST /oauth2/token (client_credentials) on %s', (kind)
       expect(((await response.json()) as { scope: string }).scope).toBe(scope);
     });
 
-    it.each(['orders', 'orders.', 'ordersx.read', 'other.read', 'billing', 'billing.invoices.paid', 'billing.*'])('orders.* billing.invoices does not cover %s', async (scope) => {
-      await expectOAuthError(await tokenRequest(t, { credentials: wild, scope }), 400, 'invalid_scope');
-    });
+    it.each(['orders', 'orders.', 'ordersx.read', 'other.read', 'billing', 'billing.invoices.paid', 'billing.*'])(
+      'orders.* billing.invoices does not cover %s',
+      async (scope) => {
+        await expectOAuthError(await tokenRequest(t, { credentials: wild, scope }), 400, 'invalid_scope');
+      },
+    );
   });
 
   describe('metrics', () => {

@@ -14,9 +14,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const controlPlane = await startControlPlane();
   const { etcdMs, apiServerMs } = controlPlane.timings;
-  console.log(
-    `control plane ready at ${controlPlane.server} (etcd ${(etcdMs / 1000).toFixed(1)} s, kube-apiserver ${(apiServerMs / 1000).toFixed(1)} s)`,
-  );
+  console.log(`control plane ready at ${controlPlane.server} (etcd ${(etcdMs / 1000).toFixed(1)} s, kube-apiserver ${(apiServerMs / 1000).toFixed(1)} s)`);
   project.provide('kubeconfigPath', controlPlane.kubeconfigPath);
   project.provide('envtestBinDir', controlPlane.binDir);
   return () => controlPlane.stop();

@@ -143,13 +143,7 @@ function apiServerArgs(o: { port: number; etcdUrl: string; pki: Pki; certDir: st
   ];
 }
 
-async function launchApiServer(
-  binary: string,
-  workDir: string,
-  args: readonly string[],
-  server: string,
-  tls: TlsClient,
-): Promise<ManagedProcess> {
+async function launchApiServer(binary: string, workDir: string, args: readonly string[], server: string, tls: TlsClient): Promise<ManagedProcess> {
   const proc = startProcess('kube-apiserver', binary, args, join(workDir, 'kube-apiserver.log'));
   try {
     await waitUntilReady(proc, async () => (await httpsStatus(`${server}/readyz`, tls)) === 200, READY_TIMEOUT_MS);
@@ -245,9 +239,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
 
 /** A new namespace with a generated name, so each test starts from an empty one. */
 export async function freshNamespace(kubeConfig: KubeConfig, prefix = 'e2e'): Promise<string> {
-  const namespace = await kubeConfig
-    .makeApiClient(CoreV1Api)
-    .createNamespace({ body: { metadata: { generateName: `${prefix}-` } } });
+  const namespace = await kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { generateName: `${prefix}-` } } });
   const name = namespace.metadata?.name;
   if (!name) throw new Error('the API server returned a namespace without a name');
   return name;

@@ -27,9 +27,11 @@ export async function applyCrds(kubeConfig: KubeConfig): Promise<void> {
         await api.create(object);
       }
       for (let i = 0; i < 100; i++) {
-        const crd = (await api.read({ apiVersion: object.apiVersion!, kind: object.kind!, metadata: { name: object.metadata!.name! } })) as KubernetesObject & {
-          status?: { conditions?: { type: string; status: string }[] };
-        };
+        const crd = await api.read<KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } }>({
+          apiVersion: object.apiVersion!,
+          kind: object.kind!,
+          metadata: { name: object.metadata!.name! },
+        });
         if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -121,8 +123,8 @@ export async function startOperatorProcess(options: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -45,8 +45,23 @@ function signLeaf(dir: string, name: string, subject: string, extensions: readon
   writeFileSync(extFile, `${extensions.join('\n')}\n`);
   openssl(['req', '-new', '-key', key, '-subj', subject, '-out', csr]);
   openssl([
-    'x509', '-req', '-in', csr, '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'),
-    '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '365', '-sha256', '-extfile', extFile, '-out', cert,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    join(dir, 'ca.crt'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-set_serial',
+    `0x${randomBytes(8).toString('hex')}`,
+    '-days',
+    '365',
+    '-sha256',
+    '-extfile',
+    extFile,
+    '-out',
+    cert,
   ]);
   return { cert, key };
 }
@@ -55,8 +70,22 @@ export function generatePki(dir: string, { dnsNames, ipAddresses }: PkiOptions):
   const caKey = ecKey(join(dir, 'ca.key'));
   const caCert = join(dir, 'ca.crt');
   openssl([
-    'req', '-x509', '-new', '-key', caKey, '-subj', '/CN=gatehouse-envtest-ca', '-days', '365', '-sha256',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', caCert,
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    caKey,
+    '-subj',
+    '/CN=gatehouse-envtest-ca',
+    '-days',
+    '365',
+    '-sha256',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    caCert,
   ]);
   const altNames = [...dnsNames.map((name) => `DNS:${name}`), ...ipAddresses.map((ip) => `IP:${ip}`)].join(',');
   const serving = signLeaf(dir, 'apiserver', '/CN=kube-apiserver', [

@@ -55,11 +55,7 @@ export class ProcessExitedError extends Error {
 }
 
 /** Polls until ready() is true; fails fast with the log tail if the process dies meanwhile. */
-export async function waitUntilReady(
-  proc: ManagedProcess,
-  ready: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
+export async function waitUntilReady(proc: ManagedProcess, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!proc.isRunning()) throw new ProcessExitedError(proc, logTail(proc.logPath));

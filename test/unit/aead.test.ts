@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { open, seal } from '../../src/crypto/aead.js';
 import { deriveKey } from '../../src/crypto/keys.js';
 
-const key = randomBytes(32);
+const key = createSecretKey(randomBytes(32));
 
 describe('seal / open (AES-256-GCM)', () => {
   it('round-trips, including empty and non-ASCII plaintext', () => {
@@ -22,7 +22,7 @@ describe('seal / open (AES-256-GCM)', () => {
   });
 
   it('refuses a wrong key', () => {
-    expect(() => open(randomBytes(32), seal(key, 'secret', 'ad'), 'ad')).toThrow(/cannot decrypt/);
+    expect(() => open(createSecretKey(randomBytes(32)), seal(key, 'secret', 'ad'), 'ad')).toThrow(/cannot decrypt/);
   });
 
   it('refuses other associated data (a sealed value moved to another row)', () => {
@@ -49,7 +49,7 @@ describe('seal / open (AES-256-GCM)', () => {
 describe('deriveKey', () => {
   it('derives a deterministic 32-byte key per secret and purpose', () => {
     const a = deriveKey('system-secret-0123456789', 'jwk-encryption');
-    expect(a).toHaveLength(32);
+    expect(a.symmetricKeySize).toBe(32);
     expect(deriveKey('system-secret-0123456789', 'jwk-encryption').equals(a)).toBe(true);
     expect(deriveKey('system-secret-0123456789', 'token-hmac').equals(a)).toBe(false);
     expect(deriveKey('system-secret-0123456780', 'jwk-encryption').equals(a)).toBe(false);

@@ -44,7 +44,13 @@ describe('presentedCredentials', () => {
   });
 
   it('refuses a Basic value without a colon or with broken percent-encoding with invalid_client', () => {
-    expect(thrown(() => presentedCredentials(`Basic ${Buffer.from('nocolon').toString('base64')}`, {}))).toMatchObject({ statusCode: 401, error: 'invalid_client' });
-    expect(thrown(() => presentedCredentials(`Basic ${Buffer.from('a:%E0%A4%A').toString('base64')}`, {}))).toMatchObject({ statusCode: 401, error: 'invalid_client' });
+    expect(thrown(() => presentedCredentials(`Basic ${Buffer.from('nocolon').toString('base64')}`, {}))).toMatchObject({
+      statusCode: 401,
+      error: 'invalid_client',
+    });
+    expect(thrown(() => presentedCredentials(`Basic ${Buffer.from('a:%E0%A4%A').toString('base64')}`, {}))).toMatchObject({
+      statusCode: 401,
+      error: 'invalid_client',
+    });
   });
 });

@@ -51,7 +51,12 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://u:p@db/gatehouse',
       POLICIES: JSON.stringify([{ id: 'p', subjects: ['a'], effect: 'allow', resources: ['r'], actions: ['get'] }]),
     });
-    expect(config).toMatchObject({ PORT: 8080, ACCESS_TOKEN_LIFESPAN: 1_800_000, CORS_ENABLED: true, CORS_ALLOWED_ORIGINS: ['https://a.example', 'https://b.example'] });
+    expect(config).toMatchObject({
+      PORT: 8080,
+      ACCESS_TOKEN_LIFESPAN: 1_800_000,
+      CORS_ENABLED: true,
+      CORS_ALLOWED_ORIGINS: ['https://a.example', 'https://b.example'],
+    });
     expect(config.POLICIES).toEqual([{ id: 'p', description: '', subjects: ['a'], effect: 'allow', resources: ['r'], actions: ['get'], conditions: {} }]);
   });
 
@@ -99,7 +104,16 @@ describe('loadConfig', () => {
   describe('with a YAML file (--config)', () => {
     it('reads settings from the file, under the same names', () => {
       const file = yamlFile(
-        ['PORT: 5000', 'ACCESS_TOKEN_LIFESPAN: 15m', 'POLICIES:', '  - id: p', '    subjects: [a]', '    effect: deny', '    resources: [r]', '    actions: [get]'].join('\n'),
+        [
+          'PORT: 5000',
+          'ACCESS_TOKEN_LIFESPAN: 15m',
+          'POLICIES:',
+          '  - id: p',
+          '    subjects: [a]',
+          '    effect: deny',
+          '    resources: [r]',
+          '    actions: [get]',
+        ].join('\n'),
       );
       const config = loadConfig({}, file);
       expect(config).toMatchObject({ PORT: 5000, ACCESS_TOKEN_LIFESPAN: 900_000 });

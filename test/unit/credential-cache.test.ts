@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { VerifiedCredentialCache } from '../../src/server/client/credential-cache.js';
 
-const key = randomBytes(32);
+const key = createSecretKey(randomBytes(32));
 const HASH = '$scrypt$ln=14,r=8,p=5$salt$hash';
 
 describe('VerifiedCredentialCache', () => {
@@ -64,7 +64,7 @@ describe('VerifiedCredentialCache', () => {
     const cache = new VerifiedCredentialCache(key, 10);
     const secret = 'the-secret-that-must-not-be-held';
     cache.remember('a', secret, HASH);
-    expect(new VerifiedCredentialCache(randomBytes(32), 10).has('a', secret, HASH)).toBe(false);
+    expect(new VerifiedCredentialCache(createSecretKey(randomBytes(32)), 10).has('a', secret, HASH)).toBe(false);
     expect(JSON.stringify([...cache['entries']])).not.toContain(secret);
   });
 });

@@ -111,7 +111,11 @@ describe('desiredClient', () => {
 });
 
 describe('driftedFields', () => {
-  const resource = oauth2Client({ grantTypes: ['authorization_code', 'refresh_token'], redirectUris: ['https://a.example/cb', 'https://b.example/cb'], contacts: ['x@example.test'] });
+  const resource = oauth2Client({
+    grantTypes: ['authorization_code', 'refresh_token'],
+    redirectUris: ['https://a.example/cb', 'https://b.example/cb'],
+    contacts: ['x@example.test'],
+  });
   const desired = desiredClient(resource, 'id-1');
 
   it('is empty when the server holds exactly the desired client', () => {
@@ -124,7 +128,14 @@ describe('driftedFields', () => {
   });
 
   it('names each field that differs', () => {
-    const actual: OAuth2Client = { ...desired, scope: 'admin', client_name: 'Renamed', public: true, redirect_uris: ['https://a.example/cb'], owner: 'someone' };
+    const actual: OAuth2Client = {
+      ...desired,
+      scope: 'admin',
+      client_name: 'Renamed',
+      public: true,
+      redirect_uris: ['https://a.example/cb'],
+      owner: 'someone',
+    };
     expect(driftedFields(desired, actual)).toEqual(['client_name', 'redirect_uris', 'scope', 'owner', 'public']);
   });
 
@@ -147,7 +158,14 @@ describe('driftedFields', () => {
     ['duplicate grant types', { grantTypes: ['client_credentials', 'client_credentials'] }],
     ['duplicate response types', { grantTypes: ['authorization_code'], redirectUris: ['https://a.example/cb'], responseTypes: ['code', 'code'] }],
     ['duplicate contacts (kept by the server)', { contacts: ['a@example.test', 'a@example.test'] }],
-    ['every response type', { grantTypes: ['implicit', 'authorization_code'], redirectUris: ['https://a.example/cb'], responseTypes: ['code', 'token', 'id_token', 'code token', 'code id_token', 'id_token token', 'code id_token token'] }],
+    [
+      'every response type',
+      {
+        grantTypes: ['implicit', 'authorization_code'],
+        redirectUris: ['https://a.example/cb'],
+        responseTypes: ['code', 'token', 'id_token', 'code token', 'code id_token', 'id_token token', 'code id_token token'],
+      },
+    ],
   ] as const)('no drift against what the server stores for it: %s', (_name, spec) => {
     const wanted = desiredClient(oauth2Client(spec as never), 'id-1');
     expect(driftedFields(wanted, asServerStores(wanted))).toEqual([]);
@@ -228,7 +246,15 @@ describe('Secret helpers', () => {
           clientSecretKey: 'client-secret',
           labels: { team: 'a', [MANAGED_BY_LABEL]: 'someone-else' },
           annotations: { 'reloader.example/match': 'true' },
-          extraKeys: { ISSUER: 'issuerUrl', TOKEN_URL: 'tokenEndpoint', AUTH_URL: 'authorizationEndpoint', INTROSPECT: 'introspectionEndpoint', JWKS: 'jwksUri', NAME: 'clientName', SCOPE: 'scope' },
+          extraKeys: {
+            ISSUER: 'issuerUrl',
+            TOKEN_URL: 'tokenEndpoint',
+            AUTH_URL: 'authorizationEndpoint',
+            INTROSPECT: 'introspectionEndpoint',
+            JWKS: 'jwksUri',
+            NAME: 'clientName',
+            SCOPE: 'scope',
+          },
         },
       });
       const secret = desiredSecret(resource, { clientId: 'id-1', clientSecret: 'sec-1' }, ENDPOINTS);
@@ -304,7 +330,9 @@ describe('withCondition', () => {
 
   it('adds the condition with a transition time in whole seconds (metav1.Time)', () => {
     const conditions = withCondition(undefined, ready('True', 'Reconciled', 'ok', 3), at('2025-03-04T05:06:07.891Z'));
-    expect(conditions).toEqual([{ type: 'Ready', status: 'True', observedGeneration: 3, lastTransitionTime: '2025-03-04T05:06:07Z', reason: 'Reconciled', message: 'ok' }]);
+    expect(conditions).toEqual([
+      { type: 'Ready', status: 'True', observedGeneration: 3, lastTransitionTime: '2025-03-04T05:06:07Z', reason: 'Reconciled', message: 'ok' },
+    ]);
   });
 
   it('uses the clock when none is given', () => {

@@ -22,7 +22,7 @@ function fakeApi(): { api: EventsApi; calls: Call[]; failNext: unknown[] } {
       if (failure) throw failure;
       return {} as CoreV1Event;
     },
-  } as unknown as EventsApi;
+  };
   return { api, calls, failNext };
 }
 

@@ -118,7 +118,11 @@ function recordHandlers(informer: Informer<ConfigMap>): string[][] {
   return calls;
 }
 
-const names = (informer: Informer<ConfigMap>): string[] => informer.list().map((o) => o.metadata.name).sort();
+const names = (informer: Informer<ConfigMap>): string[] =>
+  informer
+    .list()
+    .map((o) => o.metadata.name)
+    .sort();
 /** Lets pending promise chains run without moving the fake clock. */
 const settle = async (): Promise<void> => {
   await vi.advanceTimersByTimeAsync(0);
@@ -280,7 +284,10 @@ describe('Informer', () => {
     server.remove('vanish');
     server.put('change', { v: '2' });
     server.put('new', { v: '1' });
-    server.current.send({ type: 'ERROR', object: { kind: 'Status', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version: 103 (200)' } });
+    server.current.send({
+      type: 'ERROR',
+      object: { kind: 'Status', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version: 103 (200)' },
+    });
     await vi.advanceTimersByTimeAsync(200);
 
     expect(server.lists).toHaveLength(2);

@@ -6,14 +6,10 @@ import { WorkQueue, runWorkers } from '../../src/operator/runtime/workqueue.js';
 
 /** The value of one series, read back from the registry the way a scrape would. */
 async function value(registry: Registry, name: string, labels: Record<string, string>): Promise<number | undefined> {
-  const [metric, suffix] = name.endsWith('_count') || name.endsWith('_sum')
-    ? [name.replace(/_(count|sum)$/, ''), name]
-    : [name, undefined];
+  const [metric, suffix] = name.endsWith('_count') || name.endsWith('_sum') ? [name.replace(/_(count|sum)$/, ''), name] : [name, undefined];
   const found = (await registry.getMetricsAsJSON()).find((m) => m.name === metric);
   const series = found?.values.find(
-    (v) =>
-      (suffix === undefined || (v as { metricName?: string }).metricName === suffix) &&
-      Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+    (v) => (suffix === undefined || (v as { metricName?: string }).metricName === suffix) && Object.entries(labels).every(([k, l]) => v.labels[k] === l),
   );
   return series?.value;
 }

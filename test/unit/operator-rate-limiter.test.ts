@@ -33,9 +33,7 @@ describe('ItemExponentialRateLimiter', () => {
     const { baseDelayMs, maxDelayMs } = OPERATOR_RATE_LIMITER_DEFAULTS;
     const limiter = new ItemExponentialRateLimiter<string>(baseDelayMs, maxDelayMs);
     // 200 · 2^10 = 204 800 < 300 000 < 2^11 · 200, so the 12th failure is the first capped one.
-    expect(series(limiter, 'a', 13)).toEqual([
-      200, 400, 800, 1600, 3200, 6400, 12_800, 25_600, 51_200, 102_400, 204_800, 300_000, 300_000,
-    ]);
+    expect(series(limiter, 'a', 13)).toEqual([200, 400, 800, 1600, 3200, 6400, 12_800, 25_600, 51_200, 102_400, 204_800, 300_000, 300_000]);
   });
 
   it('stays finite after thousands of failures', () => {

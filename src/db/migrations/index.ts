@@ -1,4 +1,4 @@
-import type { Migration, MigrationProvider } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './001_initial.js';
 
 // Migrations are imported statically so the compiled package needs no file-system discovery.

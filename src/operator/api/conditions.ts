@@ -21,8 +21,20 @@ export function withCondition(
   now: () => Date = () => new Date(),
 ): Condition[] {
   const existing = conditions?.find((c) => c.type === next.type);
-  const lastTransitionTime = existing && existing.status === next.status ? existing.lastTransitionTime : now().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const updated: Condition = { type: next.type, status: next.status, observedGeneration: next.observedGeneration, lastTransitionTime, reason: next.reason, message: next.message };
+  const lastTransitionTime =
+    existing && existing.status === next.status
+      ? existing.lastTransitionTime
+      : now()
+          .toISOString()
+          .replace(/\.\d{3}Z$/, 'Z');
+  const updated: Condition = {
+    type: next.type,
+    status: next.status,
+    observedGeneration: next.observedGeneration,
+    lastTransitionTime,
+    reason: next.reason,
+    message: next.message,
+  };
   if (updated.observedGeneration === undefined) delete updated.observedGeneration;
   return [...(conditions ?? []).filter((c) => c.type !== next.type), updated];
 }

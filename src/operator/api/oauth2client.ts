@@ -12,7 +12,10 @@ const absoluteUri = z
   .string()
   .max(2048)
   .regex(/^[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+$/, 'must be an absolute URI without spaces or a fragment');
-const webUrl = z.string().max(2048).regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL');
+const webUrl = z
+  .string()
+  .max(2048)
+  .regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL');
 
 /** Values the operator can write into the Secret beside the credentials. */
 export const EXTRA_VALUES = ['issuerUrl', 'tokenEndpoint', 'authorizationEndpoint', 'introspectionEndpoint', 'jwksUri', 'clientName', 'scope'] as const;
@@ -86,15 +89,9 @@ export const oauth2ClientSpec = z
     clientUri: webUrl.optional(),
     logoUri: webUrl.optional(),
     contacts: z.array(z.string().max(255)).max(50).optional(),
-    tokenEndpointAuthMethod: z
-      .enum(['client_secret_basic', 'client_secret_post', 'none'])
-      .optional()
-      .describe('none makes a public client without a secret'),
+    tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional().describe('none makes a public client without a secret'),
     secretName: objectName.describe('Secret that receives the client credentials'),
-    deletionPolicy: z
-      .enum(['delete', 'orphan'])
-      .optional()
-      .describe('delete (default) removes the client from the server with the resource; orphan leaves it'),
+    deletionPolicy: z.enum(['delete', 'orphan']).optional().describe('delete (default) removes the client from the server with the resource; orphan leaves it'),
     metadata: z
       .record(z.string(), z.unknown())
       .optional()
@@ -102,10 +99,7 @@ export const oauth2ClientSpec = z
       .meta({ 'x-kubernetes-preserve-unknown-fields': true }),
     server: serverReference.optional(),
     secretTemplate: secretTemplate.optional(),
-    existingSecret: z
-      .boolean()
-      .optional()
-      .describe('Wait for a Secret named secretName with user-provided credentials; never generate one'),
+    existingSecret: z.boolean().optional().describe('Wait for a Secret named secretName with user-provided credentials; never generate one'),
     adoptSecret: z.boolean().optional().describe('Take over an existing Secret the operator did not create'),
   })
   .strict()

@@ -100,7 +100,10 @@ export class OAuth2ClientController {
       metrics: this.options.metrics.controller.controller(CONTROLLER_NAME),
       onError: (key, error) => {
         const level = error instanceof RetryableError ? 'warn' : 'error';
-        this.options.logger[level]({ key, err: error instanceof RetryableError ? undefined : error, reason: (error as Error).message }, 'reconcile failed; retrying with backoff');
+        this.options.logger[level](
+          { key, err: error instanceof RetryableError ? undefined : error, reason: (error as Error).message },
+          'reconcile failed; retrying with backoff',
+        );
       },
     });
     for (const informer of this.resourceInformers) for (const resource of informer.list()) this.queue.add(keyOf(resource));
@@ -117,7 +120,7 @@ export class OAuth2ClientController {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     await this.workers?.stop();
     this.queue.shutDown();
-    for (const informer of [...this.resourceInformers, ...this.secretInformers]) informer.stop();
+    await Promise.all([...this.resourceInformers, ...this.secretInformers].map((informer) => informer.stop()));
     await this.servers.close();
   }
 
@@ -141,7 +144,12 @@ export class OAuth2ClientController {
       const id = resource.status?.clientId;
       const actual = id ? onServer.get(id) : undefined;
       // Secrets the operator does not manage are not watched: a rotated user Secret is picked up here.
-      const inLine = this.servers.isDefault(resource) && !resource.spec.existingSecret && actual && resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && driftedFields(desiredClient(resource, id!), actual).length === 0;
+      const inLine =
+        this.servers.isDefault(resource) &&
+        !resource.spec.existingSecret &&
+        actual &&
+        resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+        driftedFields(desiredClient(resource, id!), actual).length === 0;
       if (!inLine) {
         this.queue.add(keyOf(resource));
         queued++;

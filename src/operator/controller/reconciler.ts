@@ -98,7 +98,12 @@ export class OAuth2ClientReconciler {
       const found = credentialsIn(resource, existing);
       if (!existing || !found.clientSecret) {
         const what = existing ? `has no ${resource.spec.secretTemplate?.clientSecretKey ?? 'CLIENT_SECRET'} key` : 'does not exist yet';
-        return { reason: 'WaitingForSecret', message: `Secret ${secretName} ${what}; waiting for it (existingSecret: true)`, ready: false, requeueAfterMs: WAIT_FOR_SECRET_MS };
+        return {
+          reason: 'WaitingForSecret',
+          message: `Secret ${secretName} ${what}; waiting for it (existingSecret: true)`,
+          ready: false,
+          requeueAfterMs: WAIT_FOR_SECRET_MS,
+        };
       }
       clientId = resource.spec.clientId ?? found.clientId ?? status.clientId ?? this.newClientId();
       actual = await api.findClient(clientId);
@@ -205,10 +210,12 @@ export class OAuth2ClientReconciler {
       if (error.status === 400) return { reason: 'InvalidSpec', message: `the server refused the client: ${message}`, ready: false };
       if (error.status === 409) return { reason: 'ClientConflict', message: `the server already has this client id: ${message}`, ready: false, retry: true };
       // 429 and 5xx pass; other 4xx mean the operator's own client is refused, which needs a person.
-      if (error.status < 500 && error.status !== 429) return { reason: 'ServerRejected', message: `the server refused the operator's request: ${message}`, ready: false, retry: true };
+      if (error.status < 500 && error.status !== 429)
+        return { reason: 'ServerRejected', message: `the server refused the operator's request: ${message}`, ready: false, retry: true };
       return { reason: 'ServerUnavailable', message: `the authorization server is unavailable: ${message}`, ready: false, retry: true };
     }
-    if (error instanceof GatehouseUnavailableError) return { reason: 'ServerUnavailable', message: `the authorization server is unavailable: ${message}`, ready: false, retry: true };
+    if (error instanceof GatehouseUnavailableError)
+      return { reason: 'ServerUnavailable', message: `the authorization server is unavailable: ${message}`, ready: false, retry: true };
     return { reason: 'KubernetesError', message: `a Kubernetes API call failed: ${message}`, ready: false, retry: true };
   }
 
@@ -247,7 +254,10 @@ export class OAuth2ClientReconciler {
       }
     }
     await this.releaseSecret(resource, orphan);
-    await this.deps.resources.setFinalizers(resource, finalizers.filter((f) => f !== FINALIZER));
+    await this.deps.resources.setFinalizers(
+      resource,
+      finalizers.filter((f) => f !== FINALIZER),
+    );
   }
 
   /**
@@ -296,6 +306,13 @@ function normalize(status: OAuth2ClientStatus): unknown {
     secretRevision: status.secretRevision,
     conditions: [...(status.conditions ?? [])]
       .sort((a, b) => a.type.localeCompare(b.type))
-      .map((c) => ({ type: c.type, status: c.status, observedGeneration: c.observedGeneration, lastTransitionTime: c.lastTransitionTime, reason: c.reason, message: c.message })),
+      .map((c) => ({
+        type: c.type,
+        status: c.status,
+        observedGeneration: c.observedGeneration,
+        lastTransitionTime: c.lastTransitionTime,
+        reason: c.reason,
+        message: c.message,
+      })),
   };
 }

@@ -38,7 +38,14 @@ export function credentialsIn(resource: OAuth2ClientResource, secret: V1Secret |
 }
 
 export function controllerReference(resource: OAuth2ClientResource): V1OwnerReference {
-  return { apiVersion: `${GROUP}/${VERSION}`, kind: KIND, name: resource.metadata.name, uid: resource.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: KIND,
+    name: resource.metadata.name,
+    uid: resource.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** Whether this resource created (controls) the Secret. */

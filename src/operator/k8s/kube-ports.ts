@@ -66,7 +66,14 @@ export class KubeResourcePort implements ResourcePort {
     try {
       const patched = await this.api.patchNamespacedCustomObject(
         // The resourceVersion makes this a compare-and-swap: finalizers someone else set meanwhile are not lost.
-        { group: GROUP, version: VERSION, plural: PLURAL, namespace: resource.metadata.namespace, name: resource.metadata.name, body: { metadata: { finalizers, resourceVersion: resource.metadata.resourceVersion } } },
+        {
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace: resource.metadata.namespace,
+          name: resource.metadata.name,
+          body: { metadata: { finalizers, resourceVersion: resource.metadata.resourceVersion } },
+        },
         mergePatch,
       );
       this.remember(patched as OAuth2ClientResource);

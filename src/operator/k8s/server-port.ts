@@ -51,7 +51,8 @@ export class GatehouseServerPort implements ServerPort {
     if (!secret) throw new ServerSelectionError(`spec.server.credentialsSecretRef: Secret ${name} does not exist`);
     const clientId = decode(secret, clientIdKey);
     const clientSecret = decode(secret, clientSecretKey);
-    if (!clientId || !clientSecret) throw new ServerSelectionError(`spec.server.credentialsSecretRef: Secret ${name} lacks ${clientId ? clientSecretKey : clientIdKey}`);
+    if (!clientId || !clientSecret)
+      throw new ServerSelectionError(`spec.server.credentialsSecretRef: Secret ${name} lacks ${clientId ? clientSecretKey : clientIdKey}`);
     return { url: reference.url, clientId, clientSecret };
   }
 

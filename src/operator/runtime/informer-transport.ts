@@ -1,7 +1,7 @@
 // List and watch requests on a collection path, over node:http(s) with the kubeconfig's TLS and credentials.
-// client-node 1.4's Watch cannot be aborted until the response headers arrive (a hung connect stays hung), reports a
+// client-node's Watch (re-checked on 2.0, where it became abortable and gained an inactivity timeout) still reports a
 // failed watch as a bare status text without the Status body, and its list helpers are per type; the informer needs
-// all three, so it speaks HTTP itself. The informer only sees the two function types below, so tests inject fakes.
+// the Status (410 versus a refusal) and one path for every collection, so it speaks HTTP itself. The informer only sees the two function types below, so tests inject fakes.
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -56,19 +56,13 @@ export interface WatchRequest {
   allowWatchBookmarks: boolean;
 }
 
-export type WatchEvent<T> =
-  | { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK'; object: T }
-  | { type: 'ERROR'; object: KubeStatus };
+export type WatchEvent<T> = { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK'; object: T } | { type: 'ERROR'; object: KubeStatus };
 
 /**
  * Opens one watch and calls onEvent per event. Resolves when the server ends the stream cleanly (its timeoutSeconds),
  * rejects on any failure (a KubeApiError for an HTTP error status), and settles promptly once signal aborts.
  */
-export type WatchFunction<T> = (
-  request: WatchRequest,
-  onEvent: (event: WatchEvent<T>) => void,
-  signal: AbortSignal,
-) => Promise<void>;
+export type WatchFunction<T> = (request: WatchRequest, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal) => Promise<void>;
 
 interface ListBody<T> {
   kind?: string;
@@ -77,12 +71,7 @@ interface ListBody<T> {
   items?: T[];
 }
 
-async function open(
-  kubeConfig: KubeConfig,
-  path: string,
-  query: Record<string, string | undefined>,
-  signal: AbortSignal,
-): Promise<http.IncomingMessage> {
+async function open(kubeConfig: KubeConfig, path: string, query: Record<string, string | undefined>, signal: AbortSignal): Promise<http.IncomingMessage> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   // Appended, not resolved: a server URL may carry a path prefix (API proxies), which new URL(path, base) would drop.
@@ -92,11 +81,7 @@ async function open(
   await kubeConfig.applyToHTTPSOptions(options);
   const client = url.protocol === 'http:' ? http : https;
   const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const request = client.request(
-      url,
-      { ...options, method: 'GET', headers: { ...options.headers, accept: 'application/json' }, signal },
-      resolve,
-    );
+    const request = client.request(url, { ...options, method: 'GET', headers: { ...options.headers, accept: 'application/json' }, signal }, resolve);
     request.once('error', reject);
     request.end();
   });
@@ -138,9 +123,7 @@ export function httpList<T>(kubeConfig: KubeConfig): ListFunction<T> {
     const body = JSON.parse(await readBody(response)) as ListBody<T>;
     // Items of a typed list carry no apiVersion/kind (watch events do); fill them in so cached objects look alike.
     const kind = body.kind?.replace(/List$/, '');
-    const items = (body.items ?? []).map((item) =>
-      kind && body.apiVersion ? ({ apiVersion: body.apiVersion, kind, ...item } as T) : item,
-    );
+    const items = (body.items ?? []).map((item) => (kind && body.apiVersion ? { apiVersion: body.apiVersion, kind, ...item } : item));
     return { items, resourceVersion: body.metadata?.resourceVersion ?? '', continue: body.metadata?.continue || undefined };
   };
 }

@@ -1,17 +1,9 @@
-// A list-then-watch cache of one collection that never gives up: client-node 1.4's own informer stops for good on a
-// non-410 error and has no watchdog, and an operator whose watch silently died stops reconciling without a trace.
+// A list-then-watch cache of one collection that never gives up: client-node's own informer (re-checked on 2.0) still
+// stops for good on a non-410 error and lists without paging, and an operator whose watch silently died stops
+// reconciling without a trace.
 import type { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
-import {
-  KubeApiError,
-  httpList,
-  httpWatch,
-  isGone,
-  type KubeStatus,
-  type ListFunction,
-  type WatchEvent,
-  type WatchFunction,
-} from './informer-transport.js';
+import { KubeApiError, httpList, httpWatch, isGone, type KubeStatus, type ListFunction, type WatchEvent, type WatchFunction } from './informer-transport.js';
 
 import { InformerStore, objectKey, type InformerObject } from './informer-store.js';
 import { sleepUnlessAborted } from './sleep.js';

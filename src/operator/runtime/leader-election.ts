@@ -303,5 +303,4 @@ export class LeaderElector {
       middlewareMergeStrategy: 'append',
     };
   }
-
 }

@@ -37,8 +37,8 @@ const OUTCOMES: readonly ReconcileOutcome[] = ['success', 'error', 'requeue', 'r
 
 // controller-runtime's buckets for reconcile time, and client-go's 10 ns .. 1000 s for queue latencies.
 const RECONCILE_BUCKETS = [
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2,
-  2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10,
+  15, 20, 25, 30, 40, 50, 60,
 ];
 const QUEUE_BUCKETS = Array.from({ length: 12 }, (_, i) => Number(`1e${i - 8}`));
 
@@ -131,7 +131,7 @@ export class ControllerMetrics {
     this.unfinishedWork = new Gauge({
       name: 'workqueue_unfinished_work_seconds',
       help:
-        'How many seconds of work has been done that is in progress and hasn\'t been observed by work_duration. ' +
+        "How many seconds of work has been done that is in progress and hasn't been observed by work_duration. " +
         'Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate ' +
         'at which this increases.',
       labelNames: queue,

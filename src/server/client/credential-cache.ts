@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, type KeyObject } from 'node:crypto';
 
 /**
  * Remembers which (client id, secret, stored hash) triples were verified, so a steady stream of requests from one
@@ -10,7 +10,7 @@ export class VerifiedCredentialCache {
   private readonly entries = new Map<string, string>();
 
   constructor(
-    private readonly key: Buffer,
+    private readonly key: KeyObject,
     private readonly capacity: number,
   ) {}
 

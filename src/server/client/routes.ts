@@ -25,7 +25,10 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
       await guard.require(request, { scope: SCOPE, resource: 'clients', action: 'create' });
       const input = parseOrThrow(clientInputSchema, request.body, 'client');
       const created = await clients.create(input);
-      return reply.code(201).header('Location', `/clients/${encodeURIComponent(created.id)}`).send(created);
+      return reply
+        .code(201)
+        .header('Location', `/clients/${encodeURIComponent(created.id)}`)
+        .send(created);
     });
 
     app.get('/clients', async (request, reply) => {
@@ -68,7 +71,8 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
 
 function clientIdParam(request: FastifyRequest): string {
   const { id } = request.params as { id: string };
-  if (!CLIENT_ID.test(id)) throw badRequest(`"${id.slice(0, 64)}" is not a valid client id`, [{ field: 'id', message: 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -' }]);
+  if (!CLIENT_ID.test(id))
+    throw badRequest(`"${id.slice(0, 64)}" is not a valid client id`, [{ field: 'id', message: 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -' }]);
   return id;
 }
 

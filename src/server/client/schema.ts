@@ -47,13 +47,12 @@ export const clientInputSchema = z
   .object({
     id: z.string().regex(CLIENT_ID, 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -').optional(),
     client_name: z.string().max(255).default(''),
-    client_secret: z
-      .string()
-      .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)
-      .max(512, 'must be at most 512 characters')
-      .optional(),
+    client_secret: z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).max(512, 'must be at most 512 characters').optional(),
     redirect_uris: z.array(redirectUri).max(100).default([]),
-    grant_types: z.array(z.enum(GRANT_TYPES, { message: `must be one of: ${GRANT_TYPES.join(', ')}` })).max(10).default([]),
+    grant_types: z
+      .array(z.enum(GRANT_TYPES, { message: `must be one of: ${GRANT_TYPES.join(', ')}` }))
+      .max(10)
+      .default([]),
     response_types: z.array(normalizedResponseType).max(10).default([]),
     scope: z
       .string()
@@ -95,7 +94,12 @@ export type OAuth2Client = Omit<WireClient, 'client_secret'>;
 
 export const listQuerySchema = z
   .object({
-    limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').default(100).transform((n) => Math.min(n, 500)),
+    limit: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .default(100)
+      .transform((n) => Math.min(n, 500)),
     offset: z.coerce.number().int('must be a whole number').min(0, 'must not be negative').default(0),
   })
   .strict();

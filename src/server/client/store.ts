@@ -77,7 +77,10 @@ export class SqlClientStore implements ClientStore {
   }
 
   async count(): Promise<number> {
-    const row = await this.db.selectFrom('clients').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('clients')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 }

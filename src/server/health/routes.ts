@@ -15,8 +15,6 @@ export function healthRoutes(deps: { checkDatabase: () => Promise<void>; metrics
       }
     });
 
-    app.get('/metrics', async (_request, reply) =>
-      reply.header('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
-    );
+    app.get('/metrics', async (_request, reply) => reply.header('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
   };
 }

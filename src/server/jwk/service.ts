@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
 import { open, seal } from '../../crypto/aead.js';
 import type { KeyStore, StoredKey } from './store.js';
@@ -19,7 +19,7 @@ export interface PublicJwk extends JWK {
 export class KeyService {
   constructor(
     private readonly store: KeyStore,
-    private readonly encryptionKey: Buffer,
+    private readonly encryptionKey: KeyObject,
     private readonly publishRetiredForMs: number,
   ) {}
 

@@ -26,7 +26,10 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
       const { status, reason } = describeFrameworkError(error);
       if (status === 500) request.log.error({ err: error }, 'unhandled error');
       const code = status === 500 ? 'server_error' : 'invalid_request';
-      return reply.code(status).headers(NO_STORE).send(new OAuthError(status, code, reason).toBody());
+      return reply
+        .code(status)
+        .headers(NO_STORE)
+        .send(new OAuthError(status, code, reason).toBody());
     });
 
     app.post('/oauth2/token', async (request, reply) => {
@@ -41,7 +44,10 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
       if (/^bearer /i.test(request.headers.authorization ?? '')) {
         await guard.require(request, { scope: 'hydra.introspect', resource: 'oauth2:tokens', action: 'introspect' });
       } else {
-        await oauth2.authenticateClient(request.headers.authorization, { client_id: form.client_id, client_secret: form.client_secret } as Record<string, string>);
+        await oauth2.authenticateClient(request.headers.authorization, { client_id: form.client_id, client_secret: form.client_secret } as Record<
+          string,
+          string
+        >);
       }
       if (!form.token) throw invalidRequest('The token parameter is missing');
       return reply.headers(NO_STORE).send(await oauth2.introspect(form.token, form.scope));

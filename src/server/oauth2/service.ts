@@ -17,7 +17,6 @@ export interface TokenResponse {
   scope: string;
 }
 
-
 export interface OAuth2Settings {
   issuer: string;
   accessTokenLifespanMs: number;
@@ -68,7 +67,13 @@ export class OAuth2Service {
     return response;
   }
 
-  async issueAccessToken(grant: { clientId: string; subject: string; scopes: string[]; extra: Record<string, unknown>; grantId: string }): Promise<TokenResponse> {
+  async issueAccessToken(grant: {
+    clientId: string;
+    subject: string;
+    scopes: string[];
+    extra: Record<string, unknown>;
+    grantId: string;
+  }): Promise<TokenResponse> {
     const { token, storageKey } = this.opaque.issue();
     const issuedAt = Date.now();
     const expiresAt = issuedAt + this.settings.accessTokenLifespanMs;

@@ -66,11 +66,7 @@ export class SqlTokenStore implements TokenStore {
   }
 
   async flushExpired(notAfter: number, now: number): Promise<number> {
-    const result = await this.db
-      .deleteFrom('access_tokens')
-      .where('expires_at', '<', now)
-      .where('issued_at', '<', notAfter)
-      .executeTakeFirst();
+    const result = await this.db.deleteFrom('access_tokens').where('expires_at', '<', now).where('issued_at', '<', notAfter).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 }

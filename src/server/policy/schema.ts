@@ -6,9 +6,7 @@ const condition = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('CIDRCondition'),
-      options: z
-        .object({ cidr: z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'must be a CIDR such as 10.0.0.0/8') })
-        .strict(),
+      options: z.object({ cidr: z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'must be a CIDR such as 10.0.0.0/8') }).strict(),
     })
     .strict(),
 ]);

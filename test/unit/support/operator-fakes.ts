@@ -142,7 +142,6 @@ export class FakeResources implements ResourcePort {
     if (stored.metadata.deletionTimestamp && finalizers.length === 0) this.store.delete(key);
   }
 
-
   private note(write: Write): void {
     this.writes.push(write);
     this.journal.push(`resource.${write.op} ${write.target}`);
@@ -249,7 +248,11 @@ export class FakeSecrets implements SecretPort {
 }
 
 /** A Secret as a user would create it, with string values. */
-export function userSecret(name: string, values: Record<string, string>, extra: { namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: V1OwnerReference[] } = {}): V1Secret {
+export function userSecret(
+  name: string,
+  values: Record<string, string>,
+  extra: { namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: V1OwnerReference[] } = {},
+): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -405,7 +408,6 @@ export class FakeEvents implements EventPort {
   readonly recorded: RecordedEvent[] = [];
 
   constructor(private readonly journal: Journal = []) {}
-
 
   record(resource: OAuth2ClientResource, type: 'Normal' | 'Warning', reason: string, message: string): void {
     this.recorded.push({ object: keyOf(resource), type, reason, message });

@@ -1,6 +1,6 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import { stringify } from 'yaml';
-import { oauth2ClientCrd } from './crd.js';
+import { oauth2ClientCrd } from '../src/operator/api/crd.js';
 
 /**
  * The CRD manifests, synthesised with cdk8s from the zod schemas. `npm run synth` writes them to crds/, and
