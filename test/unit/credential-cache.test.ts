@@ -67,4 +67,70 @@ describe('VerifiedCredentialCache', () => {
     expect(new VerifiedCredentialCache(createSecretKey(randomBytes(32)), 10).has('a', secret, HASH)).toBe(false);
     expect(JSON.stringify([...cache['entries']])).not.toContain(secret);
   });
+
+  describe('verify', () => {
+    const deferred = () => {
+      let resolve!: (value: boolean) => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<boolean>((ok, fail) => ((resolve = ok), (reject = fail)));
+      return { promise, resolve, reject };
+    };
+
+    it('runs one check for concurrent requests with the same credential and remembers a success', async () => {
+      const cache = new VerifiedCredentialCache(key, 10);
+      const slowHash = deferred();
+      let checks = 0;
+      const check = () => (checks++, slowHash.promise);
+      const answers = Array.from({ length: 32 }, () => cache.verify('a', 's', HASH, check));
+      slowHash.resolve(true);
+      expect(await Promise.all(answers)).toEqual(Array(32).fill(true));
+      expect(checks).toBe(1);
+      expect(await cache.verify('a', 's', HASH, () => Promise.reject(new Error('not called: remembered')))).toBe(true);
+      expect(cache.has('a', 's', HASH)).toBe(true);
+    });
+
+    it('shares a failed check among concurrent callers, remembers nothing, and checks again next time', async () => {
+      const cache = new VerifiedCredentialCache(key, 10);
+      let checks = 0;
+      const wrong = () => (checks++, Promise.resolve(false));
+      expect(await Promise.all([cache.verify('a', 'guess', HASH, wrong), cache.verify('a', 'guess', HASH, wrong)])).toEqual([false, false]);
+      expect(checks).toBe(1);
+      expect(await cache.verify('a', 'guess', HASH, wrong)).toBe(false);
+      expect(checks).toBe(2);
+      expect(cache.size).toBe(0);
+    });
+
+    it('checks different secrets and different stored hashes separately', async () => {
+      const cache = new VerifiedCredentialCache(key, 10);
+      const seen: string[] = [];
+      const checkFor = (label: string) => () => (seen.push(label), Promise.resolve(true));
+      await Promise.all([
+        cache.verify('a', 's1', HASH, checkFor('s1')),
+        cache.verify('a', 's2', HASH, checkFor('s2')),
+        cache.verify('a', 's1', `${HASH}-new`, checkFor('new')),
+      ]);
+      expect(seen.sort()).toEqual(['new', 's1', 's2']);
+    });
+
+    it('hands an error of the check to every waiter and retries on the next call', async () => {
+      const cache = new VerifiedCredentialCache(key, 10);
+      const failing = deferred();
+      const first = cache.verify('a', 's', HASH, () => failing.promise);
+      const second = cache.verify('a', 's', HASH, () => Promise.resolve(true));
+      failing.reject(new Error('scrypt failed'));
+      await expect(first).rejects.toThrow('scrypt failed');
+      await expect(second).rejects.toThrow('scrypt failed');
+      expect(await cache.verify('a', 's', HASH, () => Promise.resolve(true))).toBe(true);
+    });
+
+    it('still shares one check when remembering is turned off (capacity 0)', async () => {
+      const cache = new VerifiedCredentialCache(key, 0);
+      let checks = 0;
+      const check = () => (checks++, Promise.resolve(true));
+      await Promise.all([cache.verify('a', 's', HASH, check), cache.verify('a', 's', HASH, check)]);
+      expect(checks).toBe(1);
+      await cache.verify('a', 's', HASH, check);
+      expect(checks).toBe(2);
+    });
+  });
 });

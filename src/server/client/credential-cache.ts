@@ -8,15 +8,39 @@ import { createHmac, type KeyObject } from 'node:crypto';
  */
 export class VerifiedCredentialCache {
   private readonly entries = new Map<string, string>();
+  /** Verifications under way, so concurrent requests with one credential share a single slow hash. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly key: KeyObject,
     private readonly capacity: number,
   ) {}
 
-  has(clientId: string, secret: string, storedHash: string): boolean {
-    if (this.capacity === 0) return false;
+  /**
+   * Whether the triple is verified: from memory, or by `check` (the slow hash), run at most once at a time per
+   * triple. Without this, a client's first burst after a start (32 connections at once in `npm run bench`) ran 32
+   * scrypts of 16 MiB each, four at a time on the libuv threads, for one answer; a wrong secret sent concurrently is
+   * likewise hashed once. Only successes are remembered.
+   */
+  async verify(clientId: string, secret: string, storedHash: string, check: () => Promise<boolean>): Promise<boolean> {
     const fingerprint = this.fingerprint(clientId, secret, storedHash);
+    if (this.touch(fingerprint)) return true;
+    let pending = this.inFlight.get(fingerprint);
+    if (!pending) {
+      pending = check().finally(() => this.inFlight.delete(fingerprint));
+      this.inFlight.set(fingerprint, pending);
+    }
+    const verified = await pending;
+    if (verified) this.store(fingerprint, clientId);
+    return verified;
+  }
+
+  has(clientId: string, secret: string, storedHash: string): boolean {
+    return this.touch(this.fingerprint(clientId, secret, storedHash));
+  }
+
+  private touch(fingerprint: string): boolean {
+    if (this.capacity === 0) return false;
     const hit = this.entries.get(fingerprint);
     if (hit === undefined) return false;
     // Re-insert so the Map's insertion order doubles as least-recently-used order.
@@ -26,12 +50,16 @@ export class VerifiedCredentialCache {
   }
 
   remember(clientId: string, secret: string, storedHash: string): void {
+    this.store(this.fingerprint(clientId, secret, storedHash), clientId);
+  }
+
+  private store(fingerprint: string, clientId: string): void {
     if (this.capacity === 0) return;
     if (this.entries.size >= this.capacity) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(this.fingerprint(clientId, secret, storedHash), clientId);
+    this.entries.set(fingerprint, clientId);
   }
 
   /** Drops what this process knows of a client at once, rather than waiting for its entries to age out. */

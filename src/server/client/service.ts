@@ -69,10 +69,8 @@ export class ClientService {
       await verifySecret(secret, await dummyHash());
       return undefined;
     }
-    if (this.verified.has(id, secret, client.secretHash)) return client;
-    if (!(await verifySecret(secret, client.secretHash))) return undefined;
-    this.verified.remember(id, secret, client.secretHash);
-    return client;
+    const { secretHash } = client;
+    return (await this.verified.verify(id, secret, secretHash, () => verifySecret(secret, secretHash))) ? client : undefined;
   }
 
   async findById(id: string): Promise<StoredClient | undefined> {
