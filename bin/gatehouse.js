@@ -10,18 +10,28 @@ const script = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 
 /**
- * Memory settings for the long-running commands, measured with `npm run bench` (docs/decisions.md, "Server memory"):
- * - V8's young generation: Node 24 lets each semi-space grow to 64 MiB, which left 185–217 MiB of heap reserved after
- *   the load for no measurable CPU gain over 16 MiB.
+ * Memory settings for the long-running commands, measured with `npm run bench` (docs/decisions.md, "Memory
+ * settings"):
+ * - serve: Node 24 lets each of V8's semi-spaces grow to 64 MiB, which left 185–217 MiB of heap reserved after the
+ *   load for no measurable CPU gain over 16 MiB.
+ * - operator: it spends about 10 ms of CPU per resource and waits on the API servers the rest of the time, so V8's
+ *   memory-saving mode is the better trade there (RSS 217 → 134 MiB with 400 resources, 8 → 11 ms per resource);
+ *   for the server the same mode costs half again the CPU per request.
  * - glibc raises its mmap threshold after the first large free, so every libuv thread that ran a 16 MiB scrypt keeps
  *   those 16 MiB in its arena for good; a fixed threshold (glibc's own initial 128 KiB) returns them, and two arenas
  *   bound the rest.
  * Anything the user set wins. Other commands are short-lived and start as they are.
  */
+const V8_FLAGS = {
+  serve: ['--max-semi-space-size=16'],
+  operator: ['--optimize-for-size'],
+};
+
 function tuned(env, execArgv) {
-  if (!['serve', 'operator'].includes(args[0]) || env.GATEHOUSE_RUNTIME_TUNED) return undefined;
-  const nodeOptions = `${env.NODE_OPTIONS ?? ''} ${execArgv.join(' ')}`;
-  const flags = nodeOptions.includes('--max-semi-space-size') ? [] : ['--max-semi-space-size=16'];
+  const v8Flags = V8_FLAGS[args[0]];
+  if (!v8Flags || env.GATEHOUSE_RUNTIME_TUNED) return undefined;
+  const given = `${env.NODE_OPTIONS ?? ''} ${execArgv.join(' ')}`;
+  const flags = v8Flags.filter((flag) => !given.includes(flag.split('=')[0]));
   return {
     flags,
     env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', ...env, GATEHOUSE_RUNTIME_TUNED: '1' },

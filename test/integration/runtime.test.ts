@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,5 +59,37 @@ describe('the Node.js that runs Gatehouse', () => {
     // The hand-off forwards the signal; the server shuts down cleanly and the launcher reports its exit code.
     expect(await exited).toEqual({ code: 0, signal: null });
     await expect(fetch(`http://127.0.0.1:${port}/health/alive`)).rejects.toThrow();
+  });
+
+  // The launcher re-executes serve in place with its memory settings (docs/decisions.md, "Memory settings").
+  async function launchedServe(extraEnv: Record<string, string>) {
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      DATABASE_URL: 'memory',
+      SYSTEM_SECRET: 'runtime-test-system-secret',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...extraEnv,
+    };
+    delete env.GATEHOUSE_RUNTIME_TUNED;
+    const child = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    await runtimeMajorOf(`http://127.0.0.1:${port}`);
+    const read = (file: string) => readFileSync(`/proc/${child.pid}/${file}`, 'utf8').split('\0');
+    const seen = { argv: read('cmdline'), environment: read('environ') };
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    return seen;
+  }
+
+  it.runIf(process.platform === 'linux')('gives serve its memory settings in the same process, and lets the user override them', async () => {
+    const tuned = await launchedServe({});
+    expect(tuned.argv).toContain('--max-semi-space-size=16');
+    expect(tuned.environment).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072']));
+
+    const overridden = await launchedServe({ NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_ARENA_MAX: '4' });
+    expect(overridden.argv.filter((arg) => arg.startsWith('--max-semi-space-size'))).toEqual([]);
+    expect(overridden.environment).toContain('MALLOC_ARENA_MAX=4');
   });
 });
