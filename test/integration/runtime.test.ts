@@ -64,7 +64,7 @@ describe('the Node.js that runs Gatehouse', () => {
   // The launcher re-executes serve in place with its memory settings (docs/decisions.md, "Memory settings").
   async function launchedServe(extraEnv: Record<string, string>) {
     const port = await freePort();
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: 'memory',
       SYSTEM_SECRET: 'runtime-test-system-secret',
