@@ -89,6 +89,17 @@ describe('VerifiedCredentialCache', () => {
       expect(cache.has('a', 's', HASH)).toBe(true);
     });
 
+    it('remembers a shared success once, so its waiters evict nothing else from a full cache', async () => {
+      const cache = new VerifiedCredentialCache(key, 2);
+      cache.remember('a', 's', HASH);
+      cache.remember('b', 's', HASH);
+      const check = () => Promise.resolve(true);
+      await Promise.all([cache.verify('c', 's', HASH, check), cache.verify('c', 's', HASH, check), cache.verify('c', 's', HASH, check)]);
+      expect(cache.has('c', 's', HASH)).toBe(true);
+      expect(cache.has('b', 's', HASH)).toBe(true);
+      expect(cache.has('a', 's', HASH)).toBe(false);
+    });
+
     it('shares a failed check among concurrent callers, remembers nothing, and checks again next time', async () => {
       const cache = new VerifiedCredentialCache(key, 10);
       let checks = 0;

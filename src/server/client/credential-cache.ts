@@ -27,12 +27,17 @@ export class VerifiedCredentialCache {
     if (this.touch(fingerprint)) return true;
     let pending = this.inFlight.get(fingerprint);
     if (!pending) {
-      pending = check().finally(() => this.inFlight.delete(fingerprint));
+      // Remembered once, by the check itself: each waiter storing it again would, at capacity, evict one unrelated
+      // entry apiece.
+      pending = check()
+        .then((verified) => {
+          if (verified) this.store(fingerprint, clientId);
+          return verified;
+        })
+        .finally(() => this.inFlight.delete(fingerprint));
       this.inFlight.set(fingerprint, pending);
     }
-    const verified = await pending;
-    if (verified) this.store(fingerprint, clientId);
-    return verified;
+    return pending;
   }
 
   has(clientId: string, secret: string, storedHash: string): boolean {
