@@ -116,13 +116,13 @@ export function controlPlanePids(workDir: string): { etcd: number | undefined; a
   return { etcd, apiServer };
 }
 
-/** Resident memory now and its peak, in MiB, from /proc/<pid>/status. */
-export function memoryOf(pid: number | undefined): { rssMiB: number; peakMiB: number } | undefined {
+/** Resident memory now, its peak and its file-backed part (code, mapped files), in MiB, from /proc/<pid>/status. */
+export function memoryOf(pid: number | undefined): { rssMiB: number; peakMiB: number; fileMiB: number } | undefined {
   if (pid === undefined) return undefined;
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+    return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024, fileMiB: kib('RssFile') / 1024 };
   } catch {
     return undefined;
   }

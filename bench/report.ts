@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { LoadResult } from './load.js';
 import { heapOf, memoryOf } from './operator-probes.js';
 import type { RunningServer } from './servers.js';
@@ -112,7 +111,6 @@ export const RSS_TARGET_MIB = 120;
 export async function serverMemoryOf(server: RunningServer): Promise<ServerMemory | undefined> {
   const resident = memoryOf(server.pid);
   if (!resident) return undefined;
-  const fileMiB = statusFieldMiB(server.pid!, 'RssFile');
   const response = await fetch(`${server.url}/metrics`);
   const heap = heapOf(await response.text());
   const round = (mib: number) => Math.round(mib * 10) / 10;
@@ -122,17 +120,8 @@ export async function serverMemoryOf(server: RunningServer): Promise<ServerMemor
     heapUsedMiB: round(heap.heapUsedMiB),
     heapTotalMiB: round(heap.heapTotalMiB),
     externalMiB: round(heap.externalMiB),
-    ...(fileMiB !== undefined && { fileMiB: round(fileMiB) }),
+    ...(Number.isFinite(resident.fileMiB) && { fileMiB: round(resident.fileMiB) }),
   };
-}
-
-function statusFieldMiB(pid: number, field: string): number | undefined {
-  try {
-    const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kib === undefined ? undefined : Number(kib) / 1024;
-  } catch {
-    return undefined;
-  }
 }
 
 export function describeMemory(memory: ServerMemory): string {
