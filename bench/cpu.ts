@@ -31,3 +31,19 @@ export function cpuSecondsOf(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Waits until the process has (nearly) stopped using CPU: autocannon stops sending when its time is up, but the
+ * server still works through what it had accepted (for a slow request such as a client created with an scrypt'd
+ * secret, seconds of it), and that work must not be charged to the next measurement. Returns at once off Linux.
+ */
+export async function untilIdle(pid: number | undefined, { intervalMs = 250, busyShare = 0.1, limitMs = 30_000 } = {}): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  let last = cpuSecondsOf(pid);
+  while (last !== undefined && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    const now = cpuSecondsOf(pid);
+    if (now === undefined || now - last < (busyShare * intervalMs) / 1000) return;
+    last = now;
+  }
+}

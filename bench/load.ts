@@ -8,6 +8,8 @@ export interface LoadSpec {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
+  /** The one status that counts as success; without it, any 2xx does. */
+  expectedStatus?: number;
 }
 
 export interface LoadSettings {
@@ -20,7 +22,7 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   total: number;
-  /** Every response or attempt that was not a 2xx: non-2xx statuses, socket errors and timeouts. */
+  /** Every response or attempt that was not a 2xx (or not the expected status): other statuses, socket errors and timeouts. */
   failures: number;
   failureDetail: string;
 }
@@ -54,21 +56,24 @@ export async function runLoad(children: Children, spec: LoadSpec, settings: Load
   } catch {
     throw new Error(`autocannon printed no JSON report; its output was:\n${stdout.slice(-2000)}`);
   }
-  return summarize(report);
+  return summarize(report, spec.expectedStatus);
 }
 
-function summarize(report: AutocannonJson): LoadResult {
-  const statuses = Object.entries(report.statusCodeStats ?? {})
-    .filter(([status]) => !status.startsWith('2'))
-    .map(([status, { count }]) => `${count}× ${status}`);
+function summarize(report: AutocannonJson, expectedStatus: number | undefined): LoadResult {
+  const wrong = Object.entries(report.statusCodeStats ?? {}).filter(([status]) =>
+    expectedStatus === undefined ? !status.startsWith('2') : status !== String(expectedStatus),
+  );
+  const statuses = wrong.map(([status, { count }]) => `${count}× ${status}`);
   // autocannon's `errors` already includes its `timeouts`.
   if (report.errors) statuses.push(`${report.errors} connection errors (${report.timeouts} timeouts)`);
+  // Without statusCodeStats only autocannon's non2xx is known; with them, a 2xx other than the expected one counts too.
+  const wrongStatuses = report.statusCodeStats ? wrong.reduce((total, [, { count }]) => total + count, 0) : report.non2xx;
   return {
     requestsPerSecond: report.requests.average,
     p50Ms: report.latency.p50,
     p99Ms: report.latency.p99,
     total: report.requests.total,
-    failures: report.non2xx + report.errors,
+    failures: wrongStatuses + report.errors,
     failureDetail: statuses.join(', '),
   };
 }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { previousRunsIn } from './docs.js';
 import type { CpuPhase, PhaseProfile } from './operator-probes.js';
 
-export const TARGETS = { p99Ms: 250, allReadySeconds: 30, rssMiB: 200 } as const;
+export const TARGETS = { p99Ms: 250, allReadySeconds: 30, rssMiB: 200, restoreSeconds: 60 } as const;
 
 export interface OperatorRun {
   date: string;
@@ -12,7 +12,9 @@ export interface OperatorRun {
   machine: string;
   cores: number;
   loadAverage: number;
-  sizes: { sequential: number; burst: number; concurrency: number; idleSeconds: number; workers: number };
+  sizes: { sequential: number; burst: number; concurrency: number; idleSeconds: number; workers: number; heal: number };
+  /** The operator's drift-check period (its default, DRIFT_CHECK_PERIOD unset). */
+  driftCheckSeconds: number;
   sequential: { p50Ms: number; p99Ms: number; maxMs: number; meanMs: number; warmupMs: number };
   burst: {
     allReadySeconds: number;
@@ -20,7 +22,7 @@ export interface OperatorRun {
     appliedSeconds: number;
   };
   /** What the operator and the server did in each measured phase. */
-  profiles: { sequential: PhaseProfile; burst: PhaseProfile };
+  profiles: { sequential: PhaseProfile; burst: PhaseProfile; selfHeal: PhaseProfile };
   rss: { startMiB: number; afterSequentialMiB: number; atReadyMiB: number; peakMiB: number; afterIdleMiB: number };
   /** The operator's V8 heap when the burst was all Ready. */
   heap: { heapUsedMiB: number; heapTotalMiB: number; externalMiB: number };
@@ -35,10 +37,28 @@ export interface OperatorRun {
     serverClients: number;
     /** Any request to the authorization server, for the record (token renewals would show here). */
     serverRequests: number;
+    /** The same by "METHOD route": the drift check's listing shows as GET /clients. */
+    serverRoutes: Record<string, number>;
   };
+  selfHeal: SelfHeal;
   cpu: CpuPhase[];
   /** CPU of one scrypt of a client secret at the server's parameters, measured in the harness after the run. */
   scryptMs: number | undefined;
+}
+
+/** Clients deleted on the server behind the operator's back, and how long until each existed again. */
+export interface SelfHeal {
+  deleted: number;
+  /** Seconds from each deletion (its DELETE answered) until a poll found the client again, for those restored. */
+  restoreSeconds: number[];
+  /** The deletions were spread evenly over this long (one drift-check period), so one lands just after a check. */
+  spreadSeconds: number;
+  /** How long the harness waited after the last deletion before giving up. */
+  timeoutSeconds: number;
+  /** Clients on the server when it started: the drift check lists them 500 per page. */
+  serverClients: number;
+  /** The harness's own requests to the server in the phase (deletions, polls), included in its profile. */
+  harnessRequests: number;
 }
 
 const num = (value: number, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -50,6 +70,34 @@ export function idleWritesOk(run: OperatorRun): { kubernetes: boolean; server: b
     kubernetes: run.idle.operatorKubernetes === 0 && run.idle.apiServer === 0,
     server: run.idle.operatorServer === 0 && run.idle.serverClients === 0,
   };
+}
+
+/** The slowest restore when every deleted client came back, else undefined. */
+export function maxRestoreSeconds(heal: SelfHeal): number | undefined {
+  return heal.restoreSeconds.length === heal.deleted && heal.deleted > 0 ? Math.max(...heal.restoreSeconds) : undefined;
+}
+
+export function idleRequestsPerMinute(run: OperatorRun): number {
+  return (run.idle.serverRequests / run.sizes.idleSeconds) * 60;
+}
+
+function selfHealRow(run: OperatorRun): string {
+  const heal = run.selfHeal;
+  const max = maxRestoreSeconds(heal);
+  const sorted = [...heal.restoreSeconds].sort((a, b) => a - b);
+  const median = sorted.length ? ` median ${num(sorted[Math.ceil(sorted.length / 2) - 1]!, 1)} s;` : '';
+  const value =
+    max === undefined ? `${heal.restoreSeconds.length} of ${heal.deleted} restored ${num(heal.timeoutSeconds)} s after the last deletion` : `${num(max, 1)} s`;
+  return `| ${heal.deleted} clients deleted on the server → all restored, max (deletions spread over ${num(heal.spreadSeconds)} s;${median} drift check every ${num(run.driftCheckSeconds)} s) | ${value} | ≤ ${TARGETS.restoreSeconds} s | ${verdict(max !== undefined && max <= TARGETS.restoreSeconds)} |`;
+}
+
+function idleRequestsRow(run: OperatorRun): string {
+  const routes = Object.entries(run.idle.serverRoutes)
+    .sort(([, a], [, b]) => b - a)
+    .map(([route, n]) => `${route} ×${num(n)}`)
+    .join(', ');
+  const pages = Math.max(1, Math.ceil(run.selfHeal.serverClients / 500));
+  return `| authorization-server requests per minute while idle (${routes || 'none'} in ${run.sizes.idleSeconds} s; drift check every ${num(run.driftCheckSeconds)} s over ${num(run.selfHeal.serverClients)} clients = ${pages} page${pages === 1 ? '' : 's'}) | ${num(idleRequestsPerMinute(run), 1)} | | |`;
 }
 
 export function renderFigures(run: OperatorRun): string {
@@ -64,6 +112,8 @@ export function renderFigures(run: OperatorRun): string {
     `| operator RSS with ${num(sizes.burst)} Ready (peak ${num(run.rss.peakMiB)} MiB, after idle ${num(run.rss.afterIdleMiB)} MiB) | ${num(run.rss.atReadyMiB)} MiB | ≤ ${TARGETS.rssMiB} MiB | ${verdict(run.rss.atReadyMiB <= TARGETS.rssMiB)} |`,
     `| API-server writes in ${sizes.idleSeconds} idle s (operator's counter / kube-apiserver's) | ${run.idle.operatorKubernetes} / ${run.idle.apiServer} | 0 | ${verdict(idle.kubernetes)} |`,
     `| authorization-server writes in ${sizes.idleSeconds} idle s (operator's counter / server's) | ${run.idle.operatorServer} / ${run.idle.serverClients} | 0 | ${verdict(idle.server)} |`,
+    idleRequestsRow(run),
+    selfHealRow(run),
   ].join('\n');
 }
 
@@ -136,6 +186,7 @@ export function renderProfiles(run: OperatorRun): string {
   return [
     profileLine(`${run.sizes.sequential} sequential`, run.profiles.sequential, run.sizes.sequential),
     profileLine(`burst of ${num(run.sizes.burst)}`, run.profiles.burst, run.sizes.burst),
+    `${profileLine(`self-heal of ${run.selfHeal.deleted}`, run.profiles.selfHeal, run.selfHeal.deleted)} (The server requests include the harness's ${num(run.selfHeal.harnessRequests)}: its deletions and polls.)`,
     `- operator memory: RSS ${m(run.rss.startMiB)} after start, ${m(run.rss.afterSequentialMiB)} after the sequential phase, ${m(run.rss.atReadyMiB)} with the burst Ready (V8 heap ${m(run.heap.heapUsedMiB)} used of ${m(run.heap.heapTotalMiB)}, external ${m(run.heap.externalMiB)}), peak ${m(run.rss.peakMiB)}.`,
   ].join('\n');
 }
@@ -155,6 +206,9 @@ interface RunSummary {
   rssMiB: number;
   idleWrites: number;
   otherCpuShare?: number;
+  /** Absent in runs recorded before they were measured; restoreMaxSeconds null when a client was not restored. */
+  restoreMaxSeconds?: number | null;
+  idleRequestsPerMinute?: number;
 }
 
 function summary(run: OperatorRun): RunSummary {
@@ -172,13 +226,17 @@ function summary(run: OperatorRun): RunSummary {
     allReadySeconds: Number(run.burst.allReadySeconds.toFixed(1)),
     rssMiB: Math.round(run.rss.atReadyMiB),
     idleWrites: run.idle.operatorKubernetes + run.idle.operatorServer + run.idle.apiServer + run.idle.serverClients,
+    restoreMaxSeconds: ((max) => (max === undefined ? null : Number(max.toFixed(1))))(maxRestoreSeconds(run.selfHeal)),
+    idleRequestsPerMinute: Number(idleRequestsPerMinute(run).toFixed(1)),
     ...(rest !== undefined && burst?.machineCapacitySeconds ? { otherCpuShare: Number((Math.max(0, rest) / burst.machineCapacitySeconds).toFixed(3)) } : {}),
   };
 }
 
 function historyLine(s: RunSummary): string {
   const other = s.otherCpuShare === undefined ? '' : ` · other work ${Math.round(s.otherCpuShare * 100)} % of the CPUs during the burst`;
-  return `- ${s.date} · \`${s.commit}\` · load ${s.loadAverage.toFixed(2)} · p50 ${s.p50Ms} ms · p99 ${s.p99Ms} ms · all Ready ${s.allReadySeconds} s · RSS ${s.rssMiB} MiB · idle writes ${s.idleWrites}${other}`;
+  const heal = s.restoreMaxSeconds === undefined ? '' : ` · self-heal ${s.restoreMaxSeconds === null ? 'incomplete' : `max ${s.restoreMaxSeconds} s`}`;
+  const idleRate = s.idleRequestsPerMinute === undefined ? '' : ` · idle ${s.idleRequestsPerMinute} server requests/min`;
+  return `- ${s.date} · \`${s.commit}\` · load ${s.loadAverage.toFixed(2)} · p50 ${s.p50Ms} ms · p99 ${s.p99Ms} ms · all Ready ${s.allReadySeconds} s · RSS ${s.rssMiB} MiB · idle writes ${s.idleWrites}${idleRate}${heal}${other}`;
 }
 
 export function renderSection(run: OperatorRun, previous: RunSummary[]): string {
@@ -214,8 +272,8 @@ export function renderSection(run: OperatorRun, previous: RunSummary[]): string 
     '**Method.** A throw-away control plane (etcd + kube-apiserver, as in the e2e tests) with the generated CRDs, `gatehouse serve`',
     'from dist/ on a fresh SQLite database with its default `LOG_LEVEL=info`, and one `gatehouse operator` process from dist/',
     `(leader election off, all namespaces, WORKERS=${sizes.workers}, \`LOG_LEVEL=info\`), all on this machine beside the harness.`,
-    'Each resource is a confidential `client_credentials` OAuth2Client with its own Secret, so each costs the server one scrypt of a',
-    'new secret. The harness talks to kube-apiserver over keep-alive connections, as kubectl does. It watches the resources',
+    'Each resource is a confidential `client_credentials` OAuth2Client with its own Secret, whose secret the operator gets minted by the',
+    'server (`POST /clients/secrets`), so the server stores it under its fast keyed HMAC rather than scrypt. The harness talks to kube-apiserver over keep-alive connections, as kubectl does. It watches the resources',
     'and the managed Secrets of a fresh namespace; a resource counts as done when the watch has delivered both its `Ready=True` status (for its current generation) and its Secret with credentials.',
     `(1) One unmeasured warm-up resource (it pays the operator's first token: ${num(run.sequential.warmupMs)} ms), then ${sizes.sequential} resources created one after`,
     'another, each timed from the create call until it is done; nearest-rank p50/p99.',
@@ -223,7 +281,11 @@ export function renderSection(run: OperatorRun, previous: RunSummary[]): string 
     "the operator's RSS (VmRSS from /proc) is read at that moment. (3) Once the operator's queue is empty and its write counter",
     `has stopped moving (${num(run.idle.settleSeconds, 1)} s after the burst), ${sizes.idleSeconds} s idle: the writes counted by the operator`,
     '(`gatehouse_operator_writes_total`), by kube-apiserver (`apiserver_request_total`, write verbs on oauth2clients, secrets and events) and',
-    'by the authorization server (POST/PUT/DELETE on `/clients` in its request metrics) must not move. CPU is user + system time from',
+    'by the authorization server (POST/PUT/DELETE on `/clients` in its request metrics) must not move; every request the server answered',
+    "in that window (its /metrics excepted; only the operator talks to it then) is counted per minute: the drift check's steady cost.",
+    `(4) ${run.selfHeal.deleted} clients of the burst are deleted on the server through the SDK, one every ${num(run.selfHeal.spreadSeconds / run.selfHeal.deleted, 1)} s, so the deletions`,
+    `cover one drift-check period (${num(run.driftCheckSeconds)} s, the default) and one of them lands just after a check; each is timed from its DELETE until a`,
+    'poll (every 250 ms) finds the client again. CPU is user + system time from',
     '/proc per process; "rest of the machine" is the machine\'s busy time minus those, i.e. work the benchmark did not start.',
     'Runs with other sizes (`npm run bench -- --help`) are not recorded here.',
     '',

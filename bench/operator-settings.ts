@@ -11,6 +11,8 @@ export interface OperatorSettings {
   idleSeconds: number;
   /** The operator's WORKERS. */
   workers: number;
+  /** Clients deleted on the server behind the operator's back, to time the drift check's repair. */
+  heal: number;
   /** Give up on the burst after this long (the run then fails and is not recorded). */
   burstTimeoutSeconds: number;
   /** Directory for the operator's --cpu-prof output, when profiling (never recorded). */
@@ -24,7 +26,7 @@ export interface OperatorSettings {
 
 export const OPERATOR_KEY = 'operator';
 
-export const OPERATOR_DEFAULTS = { sequential: 100, burst: 1000, concurrency: 50, idleSeconds: 60, workers: 4 } as const;
+export const OPERATOR_DEFAULTS = { sequential: 100, burst: 1000, concurrency: 50, idleSeconds: 60, workers: 4, heal: 10 } as const;
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const text = env[name];
@@ -41,6 +43,7 @@ export function readOperatorSettings(env: NodeJS.ProcessEnv = process.env): Oper
     concurrency: integer(env, 'BENCH_OPERATOR_CONCURRENCY', OPERATOR_DEFAULTS.concurrency, 1),
     idleSeconds: integer(env, 'BENCH_IDLE_SECONDS', OPERATOR_DEFAULTS.idleSeconds, 1),
     workers: integer(env, 'BENCH_OPERATOR_WORKERS', OPERATOR_DEFAULTS.workers, 1),
+    heal: integer(env, 'BENCH_OPERATOR_HEAL', OPERATOR_DEFAULTS.heal, 1),
     burstTimeoutSeconds: integer(env, 'BENCH_OPERATOR_TIMEOUT', 900, 10),
   };
   const profileDir = env.BENCH_OPERATOR_PROFILE ? resolve(env.BENCH_OPERATOR_PROFILE) : undefined;
@@ -75,6 +78,7 @@ Operator benchmark (a throw-away kube-apiserver + etcd, gatehouse serve and gate
   BENCH_OPERATOR_CONCURRENCY=50  creates in flight while applying the burst
   BENCH_IDLE_SECONDS=60          idle window in which no write may happen
   BENCH_OPERATOR_WORKERS=4       the operator's WORKERS
+  BENCH_OPERATOR_HEAL=10         clients deleted on the server after the idle window (time until the operator restores them)
   BENCH_OPERATOR_TIMEOUT=900     seconds before the burst counts as failed
   BENCH_OPERATOR_PROFILE=<dir>   run the operator with --cpu-prof into <dir> (summarize: node --import tsx bench/profile.ts <dir>)
   BENCH_OPERATOR_NODE_FLAGS="…" extra node flags for the operator process only (experiments, e.g. --import a patch)

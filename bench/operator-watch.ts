@@ -93,6 +93,11 @@ export class ReadinessTracker {
     return new Map([...this.doneAt].filter(([name]) => name.startsWith(prefix)));
   }
 
+  /** The server-side client id the operator recorded in the resource's status, once it has. */
+  clientIdOf(name: string): string | undefined {
+    return this.resources.list().find((r) => r.metadata.name === name)?.status?.clientId;
+  }
+
   /** Why a resource is not done yet, for error messages: its Ready condition and whether its Secret was seen. */
   describe(name: string): string {
     const resource = this.resources.list().find((r) => r.metadata.name === name);

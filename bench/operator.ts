@@ -8,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { hashSecret } from '../src/crypto/secret-hash.js';
 import { GROUP, KIND, PLURAL, VERSION } from '../src/operator/api/oauth2client.js';
-import { OPERATOR_ENV } from '../src/operator/config.js';
+import { OPERATOR_ENV, operatorConfigSchema } from '../src/operator/config.js';
+import { GatehouseClient } from '../src/sdk/index.js';
 import { loadKubeConfig } from '../src/operator/k8s/kube-config.js';
 import { freshNamespace, startControlPlane, type ControlPlane } from '../test/support/control-plane.js';
 import { applyCrds } from '../test/support/operator-stack.js';
@@ -28,7 +29,17 @@ import {
   sum,
   type CpuPhase,
 } from './operator-probes.js';
-import { idleWritesOk, renderCpu, renderFigures, renderProfiles, TARGETS, writeOperatorSection, type OperatorRun } from './operator-report.js';
+import {
+  idleWritesOk,
+  maxRestoreSeconds,
+  renderCpu,
+  renderFigures,
+  renderProfiles,
+  TARGETS,
+  writeOperatorSection,
+  type OperatorRun,
+  type SelfHeal,
+} from './operator-report.js';
 import type { OperatorSettings } from './operator-settings.js';
 import { ReadinessTracker, SECRET_SUFFIX } from './operator-watch.js';
 import { freePort, startGatehouse, waitUntilReady, type Gatehouse } from './servers.js';
@@ -36,6 +47,11 @@ import { freePort, startGatehouse, waitUntilReady, type Gatehouse } from './serv
 const SEQUENTIAL_TIMEOUT_MS = 60_000;
 const SETTLE_QUIET_MS = 3_000;
 const SETTLE_LIMIT_MS = 120_000;
+/** How often the harness looks for the deleted clients on the server while they are being restored. */
+const RESTORE_POLL_MS = 250;
+
+/** The operator's drift-check period: its default, as the benchmark leaves DRIFT_CHECK_PERIOD unset. */
+const DRIFT_CHECK_MS = operatorConfigSchema.shape.driftCheck.parse(undefined);
 
 function git(root: string, ...args: string[]): string {
   try {
@@ -217,6 +233,7 @@ export class OperatorBenchmark {
     const [calls0, calls1] = [serverCalls(srv0), serverCalls(srv1)];
     const idleCalls = [...calls1].map(([route, n]) => [route, n - (calls0.get(route) ?? 0)] as const).filter(([, n]) => n > 0);
     idle.serverRequests = idleCalls.reduce((total, [, n]) => total + n, 0);
+    const idleRoutes = Object.fromEntries(idleCalls);
     if (idleCalls.length) console.log(`  requests to the authorization server while idle: ${idleCalls.map(([route, n]) => `${route} ×${n}`).join(', ')}`);
     if (idle.apiServer)
       console.log(
@@ -227,16 +244,38 @@ export class OperatorBenchmark {
       );
     const afterIdle = memoryOf(operator.child.pid);
 
+    // (4) Self-heal: clients deleted on the server behind the operator's back, which only its drift check notices.
+    const healCount = Math.min(s.heal, s.burst);
+    // Spread over the burst's names, so neither only the first nor only the last reconciled ones are picked.
+    const victims = Array.from({ length: healCount }, (_, k) => `burst-${String(Math.floor(((k + 0.5) * s.burst) / healCount)).padStart(5, '0')}`);
+    const [opHeal0, srvHeal0] = [op1, srv1];
+    before = cpuSnapshot(pids);
+    console.log(`  self-heal: deleting ${healCount} clients on the server over ${(DRIFT_CHECK_MS / 1000).toFixed(0)} s (one drift-check period)`);
+    const selfHeal = await this.selfHeal(server, tracker, victims);
+    cpu.push(cpuPhase(`self-heal of ${healCount}`, before, cpuSnapshot(pids)));
+    const [opHeal1, srvHeal1] = await Promise.all([operatorMetrics(), serverMetrics()]);
+    const healProfile = phaseProfile(opHeal0, opHeal1, srvHeal0, srvHeal1);
+    const maxRestore = maxRestoreSeconds(selfHeal);
+    console.log(
+      maxRestore === undefined
+        ? `  self-heal: only ${selfHeal.restoreSeconds.length} of ${healCount} clients were restored within ${selfHeal.timeoutSeconds} s of the last deletion`
+        : `  self-heal: all ${healCount} restored; restore times ${[...selfHeal.restoreSeconds]
+            .sort((a, b) => a - b)
+            .map((t) => t.toFixed(1))
+            .join(', ')} s`,
+    );
+
     const run: OperatorRun = {
       date: new Date().toISOString(),
       commit: `${git(this.root, 'rev-parse', '--short', 'HEAD') || 'unknown'}${git(this.root, 'status', '--porcelain', '--', 'src') ? '+dirty' : ''}`,
       machine: `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'} · ${os.availableParallelism()} CPUs (nproc) · ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM · Node ${process.version}`,
       cores: os.availableParallelism(),
       loadAverage,
-      sizes: { sequential: s.sequential, burst: s.burst, concurrency: s.concurrency, idleSeconds: s.idleSeconds, workers: s.workers },
+      sizes: { sequential: s.sequential, burst: s.burst, concurrency: s.concurrency, idleSeconds: s.idleSeconds, workers: s.workers, heal: healCount },
+      driftCheckSeconds: DRIFT_CHECK_MS / 1000,
       sequential,
       burst,
-      profiles: { sequential: sequentialProfile, burst: burstProfile },
+      profiles: { sequential: sequentialProfile, burst: burstProfile, selfHeal: healProfile },
       rss: {
         startMiB: startMemory?.rssMiB ?? NaN,
         afterSequentialMiB: afterSequentialMemory?.rssMiB ?? NaN,
@@ -245,7 +284,8 @@ export class OperatorBenchmark {
         afterIdleMiB: afterIdle?.rssMiB ?? NaN,
       },
       heap: heapOf(opAfter),
-      idle,
+      idle: { ...idle, serverRoutes: idleRoutes },
+      selfHeal,
       cpu,
       scryptMs: undefined,
     };
@@ -262,6 +302,7 @@ export class OperatorBenchmark {
       run.rss.atReadyMiB > TARGETS.rssMiB && 'RSS',
       !idleOk.kubernetes && 'idle API-server writes',
       !idleOk.server && 'idle authorization-server writes',
+      (maxRestore === undefined || maxRestore > TARGETS.restoreSeconds) && 'self-heal',
     ].filter(Boolean);
     if (missed.length) console.log(`Targets missed: ${missed.join(', ')}.`);
     if (s.writeDocs) {
@@ -300,6 +341,69 @@ export class OperatorBenchmark {
     });
     await waitUntilReady('gatehouse operator', `http://127.0.0.1:${healthPort}/readyz`);
     return { child, healthPort };
+  }
+
+  /**
+   * Deletes the victims' clients on the server one by one, evenly over one drift-check period (the checks' phase is
+   * unknown, so one deletion lands just after a check and waits nearly a whole period: the worst case), and polls
+   * until each exists again. Restored clients keep their id: the operator recreates the one in the resource's status.
+   */
+  private async selfHeal(server: Gatehouse, tracker: ReadinessTracker, victims: string[]): Promise<SelfHeal> {
+    const timeoutMs = 2 * DRIFT_CHECK_MS + 60_000;
+    const sdk = new GatehouseClient({ endpoint: server.url, clientId: server.rootId, clientSecret: server.rootSecret, scope: 'hydra.*' });
+    try {
+      const ids = victims.map((name) => {
+        const id = tracker.clientIdOf(name);
+        if (!id) throw new Error(`${name} has no client id in its status; cannot delete its client`);
+        return id;
+      });
+      const { total: serverClients } = await sdk.listClients({ limit: 1 });
+      let harnessRequests = 1;
+      const deletedAt = new Map<string, number>();
+      const restoreSeconds = new Map<string, number>();
+      const spacingMs = DRIFT_CHECK_MS / ids.length;
+      const start = performance.now();
+      let deleting = true;
+      let deletionError: unknown;
+      void (async () => {
+        try {
+          for (const [k, id] of ids.entries()) {
+            const wait = start + k * spacingMs - performance.now();
+            if (wait > 0) await sleep(wait);
+            await sdk.deleteClient(id);
+            harnessRequests++;
+            deletedAt.set(id, performance.now());
+          }
+        } catch (error) {
+          deletionError = error;
+        } finally {
+          deleting = false;
+        }
+      })();
+      for (;;) {
+        if (deletionError) throw deletionError;
+        const pending = [...deletedAt.keys()].filter((id) => !restoreSeconds.has(id));
+        const lastDeletion = Math.max(...deletedAt.values());
+        if (!deleting && (pending.length === 0 || performance.now() - lastDeletion > timeoutMs)) break;
+        const found = await Promise.all(pending.map((id) => sdk.findClient(id)));
+        harnessRequests += pending.length;
+        const now = performance.now();
+        pending.forEach((id, i) => {
+          if (found[i]) restoreSeconds.set(id, (now - deletedAt.get(id)!) / 1000);
+        });
+        await sleep(RESTORE_POLL_MS);
+      }
+      return {
+        deleted: ids.length,
+        restoreSeconds: [...restoreSeconds.values()],
+        spreadSeconds: DRIFT_CHECK_MS / 1000,
+        timeoutSeconds: timeoutMs / 1000,
+        serverClients,
+        harnessRequests,
+      };
+    } finally {
+      await sdk.close();
+    }
   }
 
   /** Until the work queue is empty, no worker is busy and the write counter has not moved for a while. */

@@ -5,12 +5,24 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt } from './build.js';
 import { Children } from './children.js';
-import { cpuSecondsOf } from './cpu.js';
+import { cpuSecondsOf, untilIdle } from './cpu.js';
 import { writeServerSection } from './docs.js';
 import { OperatorBenchmark } from './operator.js';
 import { OPERATOR_HELP, readOperatorSettings, splitOnly, type OperatorSettings } from './operator-settings.js';
 import { runLoad } from './load.js';
-import { baselineOf, describeMemory, flagged, renderTable, serverMemoryOf, summarize, type Row, type RunInfo } from './report.js';
+import {
+  baselineOf,
+  creationAftermath,
+  describeCreation,
+  describeMemory,
+  flagged,
+  renderTable,
+  serverMemoryOf,
+  summarize,
+  type Row,
+  type RunInfo,
+  type ServerMemory,
+} from './report.js';
 import { bareScenario, gatehouseScenarios, type Scenario } from './scenarios.js';
 import { startBareServer, startGatehouse } from './servers.js';
 import { HELP, readSettings, type Settings } from './settings.js';
@@ -47,9 +59,12 @@ async function measure(children: Children, scenario: Scenario, settings: Setting
   process.stdout.write(`  ${scenario.title}: `);
   let warmup = { failures: 0, failureDetail: '' };
   if (settings.warmupSeconds > 0) warmup = await runLoad(children, scenario.spec, { ...load, durationSeconds: settings.warmupSeconds });
+  await untilIdle(scenario.serverPid);
   const cpuBefore = cpuSecondsOf(scenario.serverPid);
   const result = await runLoad(children, scenario.spec, { ...load, durationSeconds: settings.durationSeconds });
   const cpuAfter = cpuSecondsOf(scenario.serverPid);
+  // Requests still being answered belong to no scenario; the next one starts on an idle server.
+  await untilIdle(scenario.serverPid);
   const serverCpuSeconds = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
   const row = { scenario, result, serverCpuSeconds, warmupFailures: warmup.failures, warmupDetail: warmup.failureDetail };
   const errors = flagged(row);
@@ -78,11 +93,20 @@ async function main(settings: Settings, children: Children, dataDir: string): Pr
   console.log(`${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s per scenario\n`);
 
   const rows: Row[] = [];
+  // The recorded memory is read after the read scenarios and before the creation ones, which grow the database by
+  // thousands of clients; so it stays comparable with runs recorded before those existed.
+  let memory: ServerMemory | undefined;
+  let memoryRead = false;
   // Bare first and last, so a change in background load during the run is visible (see baselineOf).
-  for (const scenario of [bareScenario(bare, 'first'), ...served, bareScenario(bare, 'last')]) rows.push(await measure(children, scenario, settings));
-  const memory = await serverMemoryOf(gatehouse);
+  for (const scenario of [bareScenario(bare, 'first'), ...served, bareScenario(bare, 'last')]) {
+    if (scenario.createsClients && !memoryRead) [memory, memoryRead] = [await serverMemoryOf(gatehouse), true];
+    rows.push(await measure(children, scenario, settings));
+  }
+  const afterCreation = memoryRead ? await creationAftermath(gatehouse) : undefined;
+  if (!memoryRead) memory = await serverMemoryOf(gatehouse);
   await children.stopAll();
-  if (memory) console.log(`gatehouse serve after the load: ${describeMemory(memory)}`);
+  if (memory) console.log(`gatehouse serve after the ${memoryRead ? 'read scenarios' : 'load'}: ${describeMemory(memory)}`);
+  if (afterCreation) console.log(`gatehouse serve after the creation scenarios: ${describeCreation(afterCreation)}`);
 
   const baseline = baselineOf(rows);
   const table = renderTable(rows, baseline, settings.durationSeconds);
@@ -97,7 +121,7 @@ async function main(settings: Settings, children: Children, dataDir: string): Pr
     return 1;
   }
   if (settings.writeDocs) {
-    writeServerSection(join(root, 'docs/benchmarks.md'), info, table, baseline, summarize(info, rows, baseline, memory));
+    writeServerSection(join(root, 'docs/benchmarks.md'), info, table, baseline, summarize(info, rows, baseline, memory, afterCreation));
     console.log('Wrote docs/benchmarks.md (server section).');
   } else {
     console.log(

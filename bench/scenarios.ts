@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CLIENT_SECRET_PREFIX } from '../src/crypto/minted-secret.js';
 import { GatehouseClient, basic } from '../src/sdk/index.js';
 import type { LoadSpec } from './load.js';
 import type { Gatehouse, RunningServer } from './servers.js';
@@ -11,15 +12,34 @@ export interface Scenario {
   serverPid: number | undefined;
   /** Share of the bare server's requests/s this scenario must reach (issue 2), if it has a target. */
   target?: number;
+  /** Requests/s this scenario must reach whatever the bare server does, if it has such a target. */
+  minRequestsPerSecond?: number;
+  /** It creates clients: the database grows, so it runs after every scenario that reads them. */
+  createsClients?: boolean;
 }
 
 /** The Gatehouse scenarios, in the order they run; BENCH_ONLY picks from these. */
-export const SCENARIO_KEYS = ['token', 'introspect', 'get-client', 'list-clients'];
+export const SCENARIO_KEYS = ['token', 'introspect', 'get-client', 'list-clients', 'create-minted', 'create-chosen'];
 
 const FILLER_CLIENTS = 200;
 /** The fillers, the machine client and the root client. */
 export const CLIENT_COUNT = FILLER_CLIENTS + 2;
 const FORM = 'application/x-www-form-urlencoded';
+const JSON_TYPE = 'application/json';
+/** Client creations per second the server must reach when it mints the secret (Ory Hydra v2: 211–240/s here). */
+export const CREATE_MINTED_TARGET = 1000;
+/**
+ * A confidential machine client as a deployment registers it; without an id, so the server generates one and the
+ * same body creates a new client every time.
+ */
+const CREATED_CLIENT = {
+  client_name: 'benchmark created client',
+  grant_types: ['client_credentials'],
+  scope: 'bench.read',
+  owner: 'benchmark',
+};
+/** A secret of the caller's choosing (43 characters), which the server did not mint and so stores under scrypt. */
+const CHOSEN_SECRET = 'benchmark-chosen-client-secret-0123456789ab';
 
 export function bareScenario(server: RunningServer, when: 'first' | 'last'): Scenario {
   return { key: 'bare', title: `bare node:http GET, constant JSON (${when})`, spec: { url: server.url }, serverPid: server.pid };
@@ -48,6 +68,17 @@ export async function gatehouseScenarios(server: Gatehouse): Promise<Scenario[]>
     const introspection = await machineSdk.introspect(token.access_token).finally(() => machineSdk.close());
     if (!introspection.active) throw new Error('the benchmark token introspects as inactive; the introspection scenario would measure the wrong path');
     const bearer = `Bearer ${await sdk.accessToken()}`;
+    const mintedBody = JSON.stringify(CREATED_CLIENT);
+    const chosenBody = JSON.stringify({ ...CREATED_CLIENT, client_secret: CHOSEN_SECRET });
+    await checkCreation(
+      sdk,
+      server.url,
+      bearer,
+      mintedBody,
+      (secret) => secret.startsWith(CLIENT_SECRET_PREFIX),
+      `a secret starting with ${CLIENT_SECRET_PREFIX}`,
+    );
+    await checkCreation(sdk, server.url, bearer, chosenBody, (secret) => secret === CHOSEN_SECRET, 'the supplied secret');
 
     return [
       {
@@ -86,10 +117,60 @@ export async function gatehouseScenarios(server: Gatehouse): Promise<Scenario[]>
         title: `GET /clients?limit=100 (${CLIENT_COUNT} clients, bearer)`,
         spec: { url: `${server.url}/clients?limit=100`, headers: { authorization: bearer } },
       },
+      // Last: each request adds a client, and the scenarios above expect CLIENT_COUNT of them.
+      {
+        key: 'create-minted',
+        serverPid: server.pid,
+        title: 'POST /clients (no secret: server-minted, bearer)',
+        minRequestsPerSecond: CREATE_MINTED_TARGET,
+        createsClients: true,
+        spec: {
+          url: `${server.url}/clients`,
+          method: 'POST',
+          headers: { authorization: bearer, 'content-type': JSON_TYPE },
+          body: mintedBody,
+          expectedStatus: 201,
+        },
+      },
+      {
+        key: 'create-chosen',
+        serverPid: server.pid,
+        title: `POST /clients (chosen ${CHOSEN_SECRET.length}-char secret: scrypt, bearer)`,
+        createsClients: true,
+        spec: {
+          url: `${server.url}/clients`,
+          method: 'POST',
+          headers: { authorization: bearer, 'content-type': JSON_TYPE },
+          body: chosenBody,
+          expectedStatus: 201,
+        },
+      },
     ];
   } finally {
     await sdk.close();
   }
+}
+
+/**
+ * One creation with a scenario's exact request before it is measured, so a body the server refuses or a secret
+ * stored the other way fails the run up front instead of measuring the wrong path. The client is deleted again so
+ * the read scenarios still see CLIENT_COUNT clients.
+ */
+async function checkCreation(
+  sdk: GatehouseClient,
+  url: string,
+  bearer: string,
+  body: string,
+  secretOk: (secret: string) => boolean,
+  expected: string,
+): Promise<void> {
+  const response = await fetch(`${url}/clients`, { method: 'POST', headers: { authorization: bearer, 'content-type': JSON_TYPE }, body });
+  const text = await response.text();
+  if (response.status !== 201) throw new Error(`POST /clients with ${body} answered ${response.status}, not 201: ${text.slice(0, 300)}`);
+  const created = JSON.parse(text) as { id: string; client_secret?: string };
+  await sdk.deleteClient(created.id);
+  if (!created.client_secret || !secretOk(created.client_secret))
+    throw new Error(`POST /clients with ${body} did not return ${expected}; the creation scenario would measure the wrong path`);
 }
 
 /**

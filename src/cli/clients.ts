@@ -69,8 +69,15 @@ export async function clientsCommand(args: string[], print: (text: string) => vo
         await sdk.deleteClient(required(id, 'delete'));
         print(`deleted client ${id}`);
         return 0;
+      case 'mint-secret': {
+        if (id) throw new UsageError(`unexpected argument(s): ${id}`);
+        const clientSecret = await sdk.mintClientSecret();
+        // The bare secret unless -o asks for a document, so `SECRET=$(gatehouse clients mint-secret)` just works.
+        print(values.output === undefined || format === 'table' ? clientSecret : serialize(format, { client_secret: clientSecret }));
+        return 0;
+      }
       default:
-        throw new UsageError(`unknown clients command "${action}"; use create, get, list, update or delete`);
+        throw new UsageError(`unknown clients command "${action}"; use create, get, list, update, delete or mint-secret`);
     }
   } finally {
     await sdk.close();

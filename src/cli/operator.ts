@@ -12,6 +12,7 @@ const FLAGS = {
   selector: 'selector',
   workers: 'workers',
   resync: 'resync',
+  'drift-check': 'driftCheck',
   'health-port': 'healthPort',
   'health-host': 'healthHost',
   'leader-elect': 'leaderElect',

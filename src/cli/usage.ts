@@ -11,7 +11,7 @@ Usage: gatehouse <command> [options]
 Commands:
   serve            run the authorization server
   migrate          apply database migrations (needed for PostgreSQL)
-  clients          create | get | list | update | delete OAuth 2.0 clients on a running server
+  clients          create | get | list | update | delete OAuth 2.0 clients on a running server, or mint a secret
   token client     print a client-credentials access token
   keys rotate      add a new ID-token signing key and retire the current one
   operator         run the Kubernetes operator for OAuth2Client resources
@@ -31,7 +31,7 @@ optional YAML file with the same keys; the environment wins.
   migrate: `Usage: gatehouse migrate [--config FILE]
 
 Applies pending database migrations to DATABASE_URL and exits.`,
-  clients: `Usage: gatehouse clients <create|get|list|update|delete> [options]
+  clients: `Usage: gatehouse clients <create|get|list|update|delete|mint-secret> [options]
 
 Talks to a running server, authenticating with client credentials.
 Connection (or GATEHOUSE_ENDPOINT, GATEHOUSE_CLIENT_ID, GATEHOUSE_CLIENT_SECRET):
@@ -39,11 +39,13 @@ Connection (or GATEHOUSE_ENDPOINT, GATEHOUSE_CLIENT_ID, GATEHOUSE_CLIENT_SECRET)
   --client-id ID         management client id
   --client-secret SECRET management client secret
 Commands:
-  create [fields]        prints the new client, with its secret (shown only once)
+  create [fields]        prints the new client, with its secret (minted by the server unless --secret; shown once)
   get <id>
   list [--limit N] [--offset N]
   update <id> [fields]   replaces the client; the secret is kept unless --secret is given
   delete <id>
+  mint-secret            prints a secret minted by the server and stored nowhere yet; a client created or
+                         updated with it (--secret) is checked in microseconds, a chosen secret costs an scrypt
 Fields:
   --file FILE            JSON body of the client (fields below override it)
   --id ID  --name NAME  --secret SECRET  --scope "a b"  --owner OWNER  --public
@@ -69,7 +71,9 @@ Each option also reads an environment variable (in brackets); options win.
   --namespaces a,b         namespaces to watch; all when empty [WATCH_NAMESPACES]
   --selector LABELS        only resources matching this label selector [RESOURCE_SELECTOR]
   --workers N              concurrent reconciles (4) [WORKERS]
-  --resync DURATION        how often every resource is compared with the server (5m) [RESYNC_PERIOD]
+  --resync DURATION        how often every resource is reconciled again (5m) [RESYNC_PERIOD]
+  --drift-check DURATION   how often the server's clients are listed to restore lost or changed ones; writes
+                           nothing when nothing drifted (30s) [DRIFT_CHECK_PERIOD]
   --health-port N          /healthz, /readyz, /metrics (8081) [HEALTH_PORT]
   --health-host HOST       (0.0.0.0) [HEALTH_HOST]
   --leader-elect BOOL      elect a leader through a Lease (true) [LEADER_ELECT]

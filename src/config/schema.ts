@@ -32,7 +32,20 @@ export const configSchema = z
       .string()
       .default('sqlite://.data/gatehouse.sqlite')
       .refine((v) => v === 'memory' || v.startsWith('sqlite://') || /^postgres(ql)?:\/\//.test(v), 'must be memory, sqlite://<path> or postgres://…'),
-    SYSTEM_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    // Several secrets, comma-separated, while it is rotated: the first protects new values, all of them verify.
+    SYSTEM_SECRET: z
+      .string()
+      .superRefine((value, ctx) => {
+        const secrets = value.split(',').map((secret) => secret.trim());
+        const short = secrets.map((secret, index) => (secret.length < 16 ? index + 1 : 0)).filter(Boolean);
+        if (!short.length) return;
+        const message =
+          secrets.length === 1
+            ? 'must be at least 16 characters'
+            : `each of its comma-separated secrets must be at least 16 characters; number ${short.join(', ')} of ${secrets.length} is not`;
+        ctx.addIssue({ code: 'custom', message });
+      })
+      .optional(),
     COOKIE_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     ISSUER: absoluteUrl.default('http://localhost:4444'),
     CONSENT_URL: absoluteUrl.default('http://localhost:3000/consent'),

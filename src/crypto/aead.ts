@@ -11,6 +11,21 @@ export function seal(key: KeyObject, plaintext: string, associatedData: string):
   return [VERSION, nonce, body, cipher.getAuthTag()].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
 }
 
+/**
+ * Opens with the first of `keys` that fits (SYSTEM_SECRET rotation); `byFirst` says whether that was the first key,
+ * the one new values are sealed with.
+ */
+export function openWithAny(keys: readonly KeyObject[], sealed: string, associatedData: string): { plaintext: string; byFirst: boolean } {
+  for (const [index, key] of keys.entries()) {
+    try {
+      return { plaintext: open(key, sealed, associatedData), byFirst: index === 0 };
+    } catch (error) {
+      if (index === keys.length - 1) throw error;
+    }
+  }
+  throw new Error('no key to open the sealed value with');
+}
+
 export function open(key: KeyObject, sealed: string, associatedData: string): string {
   const [version, nonce, body, tag] = sealed.split('.');
   if (version !== VERSION || !nonce || body === undefined || !tag) throw new Error('sealed value has an unknown format');

@@ -113,6 +113,25 @@ export function openApiDocument() {
           },
         },
       },
+      '/clients/secrets': {
+        post: {
+          summary:
+            'Mint a client secret without storing it, for a client created later (needs scope hydra.clients and the create action on the clients resource). ' +
+            'A minted secret is stored under a fast keyed hash when a client is created or updated with it; any other secret under scrypt.',
+          security: bearer,
+          responses: {
+            200: {
+              description: 'a fresh secret: gatehouse_cs_ followed by 256 random bits and a check value, base64url',
+              content: content({
+                type: 'object',
+                properties: { client_secret: { type: 'string', pattern: '^gatehouse_cs_[A-Za-z0-9_-]{55}$' } },
+                required: ['client_secret'],
+              }),
+            },
+            ...management,
+          },
+        },
+      },
       '/clients/{id}': {
         parameters: [idParameter],
         get: {

@@ -20,6 +20,7 @@ export const operatorConfigSchema = z
     selector: z.string().optional(),
     workers: z.coerce.number().int().min(1).max(64).default(4),
     resync: durationSetting('5m'),
+    driftCheck: durationSetting('30s'),
     healthPort: z.coerce.number().int().min(0).max(65535).default(8081),
     healthHost: z.string().default('0.0.0.0'),
     leaderElect: z
@@ -45,6 +46,7 @@ export const OPERATOR_ENV: Record<keyof OperatorConfig, string> = {
   selector: 'RESOURCE_SELECTOR',
   workers: 'WORKERS',
   resync: 'RESYNC_PERIOD',
+  driftCheck: 'DRIFT_CHECK_PERIOD',
   healthPort: 'HEALTH_PORT',
   healthHost: 'HEALTH_HOST',
   leaderElect: 'LEADER_ELECT',

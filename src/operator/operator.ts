@@ -46,6 +46,7 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
       ...(config.selector ? { selector: config.selector } : {}),
       workers: config.workers,
       resyncMs: config.resync,
+      driftCheckMs: config.driftCheck,
       logger,
       metrics: { controller: metrics, writes },
     });

@@ -64,6 +64,14 @@ export class GatehouseClient {
     return this.managed<OAuth2Client>('POST', '/clients', client);
   }
 
+  /**
+   * A secret minted by the server and stored nowhere yet, for a client created later with it as client_secret: the
+   * server then stores it under its fast keyed hash, where a secret of one's own choosing costs an scrypt.
+   */
+  async mintClientSecret(): Promise<string> {
+    return (await this.managed<{ client_secret: string }>('POST', '/clients/secrets')).client_secret;
+  }
+
   getClient(id: string): Promise<OAuth2Client> {
     return this.managed<OAuth2Client>('GET', `/clients/${encodeURIComponent(id)}`);
   }

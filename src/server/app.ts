@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { openDatabase, migrateToLatest, pendingMigrations, ping, type DatabaseHandle } from '../db/database.js';
-import { deriveKey } from '../crypto/keys.js';
+import { Keyring } from '../crypto/keys.js';
+import { KeyedSecretHash } from '../crypto/keyed-secret-hash.js';
+import { SecretMinter } from '../crypto/minted-secret.js';
 import { OpaqueTokens } from '../crypto/opaque-token.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
@@ -11,6 +13,7 @@ import { ManagementGuard } from './auth/guard.js';
 import { bootstrapRootClient, checkSystemSecret, resolveSystemSecret, type RootClientResult } from './bootstrap.js';
 import { VerifiedCredentialCache } from './client/credential-cache.js';
 import { clientRoutes } from './client/routes.js';
+import { ClientSecrets } from './client/secrets.js';
 import { ClientService } from './client/service.js';
 import { SqlClientStore } from './client/store.js';
 import { discoveryRoutes } from './discovery/routes.js';
@@ -50,27 +53,28 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   try {
     await prepareSchema(database, options.migrate ?? false);
     const { secret, generatedAt } = resolveSystemSecret(config.SYSTEM_SECRET, database.sqlitePath, config.DATABASE_URL === 'memory');
-    await checkSystemSecret(database.db, secret);
+    const keyring = new Keyring(secret);
+    await checkSystemSecret(database.db, keyring.secrets);
 
     const metrics = new Metrics({ processMetrics: options.processMetrics ?? false });
     const clients = new ClientService(
       new SqlClientStore(database.db, database.kind),
-      new VerifiedCredentialCache(deriveKey(secret, 'credential-cache'), config.CREDENTIAL_CACHE_SIZE),
+      new ClientSecrets(
+        new SecretMinter(keyring.all('secret-check')),
+        new KeyedSecretHash(keyring.all('secret-storage')),
+        new VerifiedCredentialCache(keyring.primary('credential-cache'), config.CREDENTIAL_CACHE_SIZE),
+      ),
     );
     const policyStore = new SqlPolicyStore(database.db);
     const policies = new PolicyService(policyStore, config.POLICIES);
     const oauth2 = new OAuth2Service(
       clients,
       new SqlTokenStore(database.db),
-      new OpaqueTokens(deriveKey(secret, 'token-hmac')),
+      new OpaqueTokens(keyring.all('token-hmac')),
       { issuer: config.ISSUER.replace(/\/+$/, ''), accessTokenLifespanMs: config.ACCESS_TOKEN_LIFESPAN },
       metrics,
     );
-    const keys = new KeyService(
-      new SqlKeyStore(database.db),
-      deriveKey(secret, 'jwk-encryption'),
-      Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN),
-    );
+    const keys = new KeyService(new SqlKeyStore(database.db), keyring.all('jwk-encryption'), Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN));
     const guard = new ManagementGuard(oauth2, policies, config.RESOURCE_NAME_PREFIX);
 
     const rootClient = await bootstrapRootClient({
@@ -80,6 +84,17 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       resourcePrefix: config.RESOURCE_NAME_PREFIX,
     });
     await keys.ensureSigningKey();
+    const resealed = await keys.resealUnderFirstSecret();
+    if (resealed) logger.info({ resealed }, 'sealed signing keys again under the first SYSTEM_SECRET');
+    const underPrevious = await clients.countSecretsUnderPreviousSystemSecrets();
+    if (underPrevious) {
+      logger.warn(
+        { clients: underPrevious, systemSecrets: keyring.secrets.length },
+        keyring.secrets.length > 1
+          ? 'client secrets still hashed under a previous SYSTEM_SECRET: keep it listed until these clients authenticate once (they are re-hashed then) or get new secrets'
+          : 'client secrets hashed under a SYSTEM_SECRET that is no longer configured: these clients cannot authenticate until it is listed again (after the current one) or they get new secrets',
+      );
+    }
     await policies.reload();
 
     // Fastify's own logger type, so that the instance's type is the plain FastifyInstance the route plugins take.

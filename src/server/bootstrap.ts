@@ -36,20 +36,36 @@ export function resolveSystemSecret(
   return { secret, generatedAt: file };
 }
 
-/** Refuses to start with a SYSTEM_SECRET other than the one the database was set up with, instead of failing later. */
-export async function checkSystemSecret(db: Kysely<Database>, secret: string): Promise<void> {
-  const verifier = createHmac('sha256', secret).update('gatehouse system secret verifier').digest('base64url');
+/**
+ * Refuses to start when none of the configured system secrets is one the database knows, instead of failing later
+ * on every sealed key and token. The database keeps a verifier of each secret configured at the last start. A
+ * rotation rolls out in three steps, each compatible with its neighbours: "old,new" (new known, old still signs),
+ * "new,old" (new signs), "new" — so replicas one step apart always share the secret that signs.
+ */
+export async function checkSystemSecret(db: Kysely<Database>, secrets: readonly string[]): Promise<void> {
+  const verifiers = secrets.map((secret) => createHmac('sha256', secret).update('gatehouse system secret verifier').digest('base64url'));
+  const configured = verifiers.join(',');
   await db
     .insertInto('gatehouse_meta')
-    .values({ key: 'system_secret_verifier', value: verifier })
+    .values({ key: 'system_secret_verifier', value: configured })
     .onConflict((oc) => oc.column('key').doNothing())
     .execute();
   const row = await db.selectFrom('gatehouse_meta').select('value').where('key', '=', 'system_secret_verifier').executeTakeFirstOrThrow();
-  const a = Buffer.from(row.value);
-  const b = Buffer.from(verifier);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) {
-    throw new ConfigError('invalid configuration: environment variable SYSTEM_SECRET: differs from the secret this database was initialised with');
+  const known = row.value.split(',');
+  if (!verifiers.some((verifier) => known.some((stored) => sameString(stored, verifier)))) {
+    throw new ConfigError(
+      secrets.length > 1
+        ? 'invalid configuration: environment variable SYSTEM_SECRET: none of its secrets is one this database was initialised with'
+        : 'invalid configuration: environment variable SYSTEM_SECRET: differs from the secret this database was initialised with (when rotating, list the new secret first and the old one after it, separated by a comma)',
+    );
   }
+  if (row.value !== configured) await db.updateTable('gatehouse_meta').set({ value: configured }).where('key', '=', 'system_secret_verifier').execute();
+}
+
+function sameString(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 export interface RootClientResult {

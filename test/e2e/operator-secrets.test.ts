@@ -65,6 +65,8 @@ describe('operator: Secrets', () => {
     const token = await tokenFor(server.url, { clientId: 'byo-client', clientSecret: 'byo-secret-from-the-vault-0123456789' }, 'byo.read');
     expect(await server.root.introspect(token)).toMatchObject({ active: true, client_id: 'byo-client' });
     expect(await server.root.getClient('byo-client')).toMatchObject({ owner: `gatehouse.dev/${namespace}/byo`, scope: 'byo.read' });
+    // The server did not mint this secret and cannot vouch for it, so it sits under the slow hash.
+    expect(server.storedSecretHash('byo-client')).toMatch(/^\$scrypt\$/);
     // The Secret is the user's: not one byte, label, annotation or owner reference changed.
     const after = await resources.secret('byo-credentials');
     expect(after!.metadata?.resourceVersion).toBe(userSecret.metadata?.resourceVersion);

@@ -39,7 +39,7 @@ describe('gatehouse CLI against a running server', () => {
     expect(created.code, created.stderr).toBe(0);
     const client = parse(created.stdout) as { id: string; client_secret: string };
     expect(client).toMatchObject({ id: 'formats', client_name: 'Formats app', grant_types: ['client_credentials'] });
-    expect(client.client_secret).toHaveLength(43);
+    expect(client.client_secret).toMatch(/^gatehouse_cs_[A-Za-z0-9_-]{55}$/);
 
     const asJson = await runCli(['clients', 'get', 'formats', '--output', 'json'], connection);
     expect(JSON.parse(asJson.stdout)).toMatchObject({ id: 'formats', scope: 'reports' });
@@ -113,7 +113,7 @@ describe('gatehouse CLI against a running server', () => {
     expect(created.code, created.stderr).toBe(0);
     const client = JSON.parse(created.stdout) as { id: string; client_secret: string; redirect_uris: string[] };
     expect(client).toMatchObject({ id: 'cli-app', redirect_uris: ['https://app.example/cb', 'https://app.example/cb2'] });
-    expect(client.client_secret).toHaveLength(43);
+    expect(client.client_secret).toMatch(/^gatehouse_cs_[A-Za-z0-9_-]{55}$/);
 
     const fetched = await runCli(['clients', 'get', 'cli-app'], connection);
     expect(JSON.parse(fetched.stdout)).toMatchObject({ id: 'cli-app', client_name: 'CLI app' });
@@ -138,6 +138,26 @@ describe('gatehouse CLI against a running server', () => {
     expect(gone.code).toBe(1);
     expect(gone.stderr.trim().split('\n')).toHaveLength(1);
     expect(gone.stderr).toContain('HTTP 404');
+  });
+
+  it('mints a secret that a client created with it authenticates with, bare for $(…) and as a document with -o', async () => {
+    const minted = await runCli(['clients', 'mint-secret'], connection);
+    expect(minted.code, minted.stderr).toBe(0);
+    const secret = minted.stdout.trim();
+    expect(secret).toMatch(/^gatehouse_cs_[A-Za-z0-9_-]{55}$/);
+    const asJson = await runCli(['clients', 'mint-secret', '-o', 'json'], connection);
+    expect(JSON.parse(asJson.stdout)).toEqual({ client_secret: expect.stringMatching(/^gatehouse_cs_[A-Za-z0-9_-]{55}$/) });
+    const created = await runCli(
+      ['clients', 'create', '--id', 'cli-minted', '--secret', secret, '--grant-type', 'client_credentials', '-o', 'json'],
+      connection,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const token = await runCli(['token', 'client'], { ...connection, GATEHOUSE_CLIENT_ID: 'cli-minted', GATEHOUSE_CLIENT_SECRET: secret });
+    expect(token.code, token.stderr).toBe(0);
+    expect(token.stdout).toContain('gatehouse_at_');
+    const extra = await runCli(['clients', 'mint-secret', 'unexpected'], connection);
+    expect(extra.code).not.toBe(0);
+    expect(extra.stderr).toContain('unexpected argument');
   });
 
   it('reports mistakes as one line and a non-zero exit', async () => {

@@ -46,7 +46,7 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
       const client = (await response.json()) as OAuth2Client;
       expect(client.id).toMatch(UUID_V4);
       expect(response.headers.get('location')).toBe(`/clients/${client.id}`);
-      expect(client.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(client.client_secret).toMatch(/^gatehouse_cs_[A-Za-z0-9_-]{55}$/);
       expect(Buffer.from(client.client_secret!, 'base64url')).toHaveLength(32);
       expect(client).toMatchObject({ client_name: 'generated', grant_types: ['client_credentials'], public: false });
     });
@@ -318,7 +318,7 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
       await expectOAuthError(await tokenRequest(t, { credentials: { id, secret } }), 401, 'invalid_client');
       const back = await call('PUT', `/clients/${id}`, { json: { public: false, grant_types: ['client_credentials'] } });
       const generated = ((await back.json()) as OAuth2Client).client_secret;
-      expect(generated).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(generated).toMatch(/^gatehouse_cs_[A-Za-z0-9_-]{55}$/);
       await issueToken(t, { id, secret: generated! });
     });
 

@@ -233,3 +233,10 @@ export async function startServerWithOwnIssuer(kind: DatabaseKind, env: Record<s
     }
   }
 }
+
+/** The stored secret hash of a client, read from the database (id is a constant of the test, never input). */
+export async function secretHashOf(t: TestServer, id: string): Promise<string | null> {
+  const [row] = await withDatabase(t, (query) => query(`SELECT secret_hash FROM clients WHERE id = '${id}'`));
+  expect(row, `client ${id} in the database`).toBeDefined();
+  return row!.secret_hash as string | null;
+}

@@ -25,7 +25,7 @@ describe('gatehouse serve on SQLite survives SIGKILL', () => {
     const rootId = /client id:\s+(\S+)/.exec(printed)?.[1];
     const rootSecret = /client secret:\s+(\S+)/.exec(printed)?.[1];
     expect(rootId, printed).toBeDefined();
-    expect(rootSecret, printed).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(rootSecret, printed).toMatch(/^gatehouse_cs_[A-Za-z0-9_-]{55}$/);
     expect(printed).toContain('Generated a system secret');
 
     const root = new GatehouseClient({ endpoint: url, clientId: rootId!, clientSecret: rootSecret! });

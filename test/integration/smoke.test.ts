@@ -10,7 +10,7 @@ describe.each(DATABASES)('server smoke on %s', (kind) => {
 
   it('creates a client whose credentials yield a token that introspects as active', async () => {
     const created = await t.root.createClient({ grant_types: ['client_credentials'], scope: 'orders.read' });
-    expect(created.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(created.client_secret).toMatch(/^gatehouse_cs_[A-Za-z0-9_-]{55}$/);
     const token = await t.root.clientCredentialsToken('orders.read', { clientId: created.id, clientSecret: created.client_secret! });
     expect(token.token_type).toBe('bearer');
     const introspection = await t.root.introspect(token.access_token);

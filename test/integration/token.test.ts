@@ -16,7 +16,7 @@ import {
   type Credentials,
 } from './helpers.js';
 
-const TOKEN_FORMAT = /^[0-9a-f]{12}[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/;
+const TOKEN_FORMAT = /^gatehouse_at_[0-9a-f]{12}[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/;
 
 /** Base64 of an arbitrary `user:password` string, without the RFC 6749 form-encoding step. */
 const rawBasic = (text: string) => `Basic ${Buffer.from(text).toString('base64')}`;

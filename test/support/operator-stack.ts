@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
 import { KubernetesObjectApi, loadAllYaml, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { GatehouseClient } from '../../src/sdk/client.js';
 import { freePort } from './free-port.js';
@@ -46,6 +47,8 @@ export interface ServerUnderTest {
   start(): Promise<void>;
   /** Stops the server, deletes its database (a wipe), and starts it again empty but for the root client. */
   wipe(): Promise<void>;
+  /** The stored form of a client's secret, read from the database file: how the server chose to hash it. */
+  storedSecretHash(clientId: string): string | undefined;
 }
 
 /** A real `gatehouse serve` process on SQLite, with a fixed port so it can be stopped and started again. */
@@ -73,6 +76,15 @@ export async function startServer(): Promise<ServerUnderTest> {
     },
     async start() {
       process ??= await startServeProcess(env, url);
+    },
+    storedSecretHash(clientId) {
+      const db = new SQLite(join(dir, 'gatehouse.sqlite'), { readonly: true });
+      try {
+        const row = db.prepare('select secret_hash from clients where id = ?').get(clientId) as { secret_hash: string | null } | undefined;
+        return row?.secret_hash ?? undefined;
+      } finally {
+        db.close();
+      }
     },
     async wipe() {
       await server.stop();

@@ -101,6 +101,48 @@ describe('loadConfig', () => {
     for (const variable of ['PORT', 'LOG_LEVEL', 'SYSTEM_SECRET']) expect(message).toContain(variable);
   });
 
+  describe('SYSTEM_SECRET with several comma-separated secrets (rotation)', () => {
+    const first = 'the-new-system-secret-value';
+    const second = 'the-old-system-secret-value';
+    const prefix = 'invalid configuration: environment variable SYSTEM_SECRET: ';
+
+    it('accepts a list of long secrets, and keeps the value as given', () => {
+      expect(loadConfig({ SYSTEM_SECRET: `${first},${second}` }).SYSTEM_SECRET).toBe(`${first},${second}`);
+      expect(loadConfig({ SYSTEM_SECRET: `${first}, ${second}` }).SYSTEM_SECRET).toBe(`${first}, ${second}`);
+      expect(loadConfig({ SYSTEM_SECRET: `${first},${second},${'x'.repeat(16)}` }).SYSTEM_SECRET).toBe(`${first},${second},${'x'.repeat(16)}`);
+    });
+
+    it('accepts a single secret of exactly 16 characters, and refuses 15', () => {
+      expect(loadConfig({ SYSTEM_SECRET: 'x'.repeat(16) }).SYSTEM_SECRET).toBe('x'.repeat(16));
+      expect(failure({ SYSTEM_SECRET: 'x'.repeat(15) }).message).toBe(`${prefix}must be at least 16 characters`);
+    });
+
+    it.each([
+      ['the second', `${'x'.repeat(16)},short-one`, 'number 2 of 2'],
+      ['the first', `short-one,${'x'.repeat(16)}`, 'number 1 of 2'],
+      ['several', `short-one,${'x'.repeat(16)},other-short`, 'number 1, 3 of 3'],
+      ['one of 15 characters', `${'x'.repeat(16)},${'y'.repeat(15)}`, 'number 2 of 2'],
+    ])('names %s short secret by its position', (_what, value, position) => {
+      expect(failure({ SYSTEM_SECRET: value }).message).toBe(`${prefix}each of its comma-separated secrets must be at least 16 characters; ${position} is not`);
+    });
+
+    it('never repeats a secret in its message', () => {
+      const { message } = failure({ SYSTEM_SECRET: `${first},short-one` });
+      expect(message).not.toContain(first);
+      expect(message).not.toContain('short-one');
+    });
+
+    it('measures each secret without the spaces around it', () => {
+      expect(failure({ SYSTEM_SECRET: `${first},      short-one       ` }).message).toContain('number 2 of 2');
+      expect(failure({ SYSTEM_SECRET: `   short-one    ` }).message).toBe(`${prefix}must be at least 16 characters`);
+    });
+
+    it('counts an empty entry (a stray comma) as a short secret', () => {
+      expect(failure({ SYSTEM_SECRET: `${first},` }).message).toContain('number 2 of 2');
+      expect(failure({ SYSTEM_SECRET: `${first},,${second}` }).message).toContain('number 2 of 3');
+    });
+  });
+
   describe('with a YAML file (--config)', () => {
     it('reads settings from the file, under the same names', () => {
       const file = yamlFile(

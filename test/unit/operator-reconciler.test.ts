@@ -9,7 +9,19 @@ import { ServerSelectionError } from '../../src/operator/controller/ports.js';
 import { FINALIZER, RetryableError, WAIT_FOR_SECRET_MS } from '../../src/operator/controller/reconciler.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, ORPHANED_FROM } from '../../src/operator/controller/secret.js';
 import { GatehouseApiError, GatehouseUnavailableError } from '../../src/sdk/errors.js';
-import { ENDPOINTS, b64, keyOf, oauth2Client, unb64, userSecret, world, type ResourceOptions, type SpecInput, type World } from './support/operator-fakes.js';
+import {
+  ENDPOINTS,
+  MINTED_SECRET,
+  b64,
+  keyOf,
+  oauth2Client,
+  unb64,
+  userSecret,
+  world,
+  type ResourceOptions,
+  type SpecInput,
+  type World,
+} from './support/operator-fakes.js';
 
 const KEY = 'team-a/shop';
 const NS = 'team-a';
@@ -77,7 +89,6 @@ describe('first reconcile of a new resource', () => {
     expect(w.journal).toEqual([
       `resource.setFinalizers ${KEY}`,
       `secret.create ${NS}/${SECRET}`,
-      'event.Normal SecretCreated',
       'server.createClient generated-id-1',
       'event.Normal Created',
       `resource.patchStatus ${KEY}`,
@@ -97,7 +108,7 @@ describe('first reconcile of a new resource', () => {
     expect(Object.keys(secret.data ?? {}).sort()).toEqual(['CLIENT_ID', 'CLIENT_SECRET']);
     expect(secret.data?.CLIENT_ID).toBe(b64('generated-id-1'));
     // 32 random bytes, base64url: 43 characters of the URL-safe alphabet.
-    expect(secretData(w).CLIENT_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(secretData(w).CLIENT_SECRET).toMatch(MINTED_SECRET);
   });
 
   it('creates the client on the server with the Secret’s id and secret, owned by gatehouse.dev/<ns>/<name>', async () => {
@@ -147,13 +158,23 @@ describe('first reconcile of a new resource', () => {
     expect(w.resources.writes.filter((write) => write.op === 'patchStatus')).toHaveLength(1);
   });
 
-  it('records the Normal events SecretCreated and Created, and no warning', async () => {
+  it('records one Normal event, Created, for the Secret and the client together, and no warning', async () => {
     const w = applied();
     await w.reconciler.reconcile(KEY);
     expect(w.events.recorded).toEqual([
-      { object: KEY, type: 'Normal', reason: 'SecretCreated', message: `created Secret ${SECRET} with the client credentials` },
-      { object: KEY, type: 'Normal', reason: 'Created', message: 'created client generated-id-1 on the server' },
+      { object: KEY, type: 'Normal', reason: 'Created', message: `created client generated-id-1 on the server and Secret ${SECRET} with its credentials` },
     ]);
+  });
+
+  it('records SecretCreated on its own when the client cannot be created yet, and Created alone once it is', async () => {
+    const w = applied();
+    w.server.failures.createClient = new GatehouseUnavailableError('connection refused');
+    await expect(w.reconciler.reconcile(KEY)).rejects.toBeInstanceOf(RetryableError);
+    expect(w.events.reasons()).toEqual(['Normal/SecretCreated', 'Warning/ServerUnavailable']);
+    delete w.server.failures.createClient;
+    w.clearRecords();
+    await w.reconciler.reconcile(KEY);
+    expect(w.events.recorded).toEqual([{ object: KEY, type: 'Normal', reason: 'Created', message: 'created client generated-id-1 on the server' }]);
   });
 
   it('uses a fixed spec.clientId instead of generating one', async () => {
@@ -183,7 +204,7 @@ describe('first reconcile of a new resource', () => {
     const data = secretData(w);
     expect(data).toEqual({
       'client-id': 'generated-id-1',
-      'client-secret': expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      'client-secret': expect.stringMatching(MINTED_SECRET),
       ISSUER: ENDPOINTS.issuerUrl,
       TOKEN_URL: ENDPOINTS.tokenEndpoint,
       NAME: 'Shop',
@@ -350,7 +371,7 @@ describe('spec changes', () => {
     w.resources.editSpec(KEY, (spec) => (spec.tokenEndpointAuthMethod = 'client_secret_basic'));
     await w.reconciler.reconcile(KEY);
     const secret = secretData(w).CLIENT_SECRET;
-    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(secret).toMatch(MINTED_SECRET);
     expect(w.server.writes.at(-1)?.body).toMatchObject({ public: false, client_secret: secret });
     expect(w.server.stored('generated-id-1')?.client_secret).toBe(secret);
     await expectQuiet(w);
@@ -418,7 +439,7 @@ describe('drift and loss on the server, and changes to the Secret', () => {
 
     const now = secretData(w);
     expect(now.CLIENT_ID).toBe(old.CLIENT_ID);
-    expect(now.CLIENT_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(now.CLIENT_SECRET).toMatch(MINTED_SECRET);
     expect(now.CLIENT_SECRET).not.toBe(old.CLIENT_SECRET);
     // The old secret cannot be recovered from the server (it stores a hash), so the new one is pushed.
     expect(w.server.writes).toEqual([

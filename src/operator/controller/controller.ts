@@ -25,6 +25,8 @@ export interface ControllerOptions {
   selector?: string;
   workers: number;
   resyncMs: number;
+  /** How often the default server's clients are listed to find lost or drifted ones (a cheaper, narrower resync). */
+  driftCheckMs: number;
   logger: Logger;
   metrics: { controller: ControllerMetrics; writes: WriteCounter };
 }
@@ -44,6 +46,7 @@ export class OAuth2ClientController {
   private readonly reconciler: OAuth2ClientReconciler;
   private workers: Workers | undefined;
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
+  private driftCheckTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: ControllerOptions) {
     const { kubeConfig, namespaces, selector, logger } = options;
@@ -107,8 +110,10 @@ export class OAuth2ClientController {
       },
     });
     for (const informer of this.resourceInformers) for (const resource of informer.list()) this.queue.add(keyOf(resource));
-    this.resyncTimer = setInterval(() => void this.resync(), this.options.resyncMs);
+    this.resyncTimer = setInterval(() => void this.resync('full'), this.options.resyncMs);
     this.resyncTimer.unref();
+    this.driftCheckTimer = setInterval(() => void this.resync('drift'), this.options.driftCheckMs);
+    this.driftCheckTimer.unref();
   }
 
   hasSynced(): boolean {
@@ -118,6 +123,7 @@ export class OAuth2ClientController {
   /** Finishes in-flight reconciles, then stops watching. */
   async stop(): Promise<void> {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.driftCheckTimer) clearInterval(this.driftCheckTimer);
     await this.workers?.stop();
     this.queue.shutDown();
     await Promise.all([...this.resourceInformers, ...this.secretInformers].map((informer) => informer.stop()));
@@ -125,37 +131,41 @@ export class OAuth2ClientController {
   }
 
   /**
-   * Pages through the default server's clients once and queues every resource whose client is missing, drifted
-   * or owned elsewhere, plus every resource on another server. A wiped database is repaired within one resync.
+   * Pages through the default server's clients once and queues every resource whose client is missing, drifted or
+   * owned elsewhere, so a client deleted or changed on the server is restored within one drift check (30 s by
+   * default) at the cost of one list request per 500 clients and no writes when nothing drifted. The full resync
+   * also queues what the listing cannot judge: resources on another server, and those whose user-managed Secret
+   * (existingSecret, not watched) may have changed.
    */
-  async resync(): Promise<void> {
+  async resync(scope: 'full' | 'drift' = 'full'): Promise<void> {
     const resources = this.resourceInformers.flatMap((informer) => informer.list());
     let onServer: Map<string, OAuth2Client>;
     try {
       onServer = new Map();
       for await (const client of this.servers.defaultClient.allClients(500)) onServer.set(client.id, client);
     } catch (error) {
-      this.options.logger.warn({ reason: (error as Error).message }, 'resync could not list the server; queueing every resource');
+      this.options.logger.warn({ scope, reason: (error as Error).message }, 'resync could not list the server; queueing every resource');
       for (const resource of resources) this.queue.add(keyOf(resource));
       return;
     }
     let queued = 0;
     for (const resource of resources) {
+      const onDefaultServer = this.servers.isDefault(resource);
       const id = resource.status?.clientId;
       const actual = id ? onServer.get(id) : undefined;
-      // Secrets the operator does not manage are not watched: a rotated user Secret is picked up here.
       const inLine =
-        this.servers.isDefault(resource) &&
-        !resource.spec.existingSecret &&
+        onDefaultServer &&
         actual &&
         resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
         driftedFields(desiredClient(resource, id!), actual).length === 0;
-      if (!inLine) {
+      const unjudged = !onDefaultServer || Boolean(resource.spec.existingSecret);
+      if (scope === 'full' ? !inLine || unjudged : !inLine && onDefaultServer) {
         this.queue.add(keyOf(resource));
         queued++;
       }
     }
-    this.options.logger.info({ resources: resources.length, serverClients: onServer.size, queued }, 'resync done');
+    const level = scope === 'drift' && queued === 0 ? 'debug' : 'info';
+    this.options.logger[level]({ scope, resources: resources.length, serverClients: onServer.size, queued }, 'resync done');
   }
 
   private wireHandlers(): void {

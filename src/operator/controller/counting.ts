@@ -41,6 +41,8 @@ export function countingSecrets(inner: SecretPort, writes: WriteCounter): Secret
 
 export function countingServers(inner: ServerPort, writes: WriteCounter): ServerPort {
   const wrap = (api: ServerApi): ServerApi => ({
+    // Minting stores nothing, so it is not a write.
+    mintClientSecret: () => api.mintClientSecret(),
     findClient: (id) => api.findClient(id),
     createClient: (client) => {
       writes.inc({ target: 'server', verb: 'create_client' });

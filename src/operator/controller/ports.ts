@@ -22,6 +22,8 @@ export interface SecretPort {
 
 /** The slice of the SDK the reconciler uses; GatehouseClient implements it. */
 export interface ServerApi {
+  /** A fresh secret minted by the server, not stored until a client is created or updated with it. */
+  mintClientSecret(): Promise<string>;
   findClient(id: string): Promise<OAuth2Client | undefined>;
   createClient(client: OAuth2ClientInput): Promise<OAuth2Client>;
   updateClient(id: string, client: OAuth2ClientInput): Promise<OAuth2Client>;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import { randomToken } from '../../crypto/random.js';
 import { GatehouseApiError, GatehouseUnavailableError } from '../../sdk/errors.js';
 import { withCondition, type ReadyReason } from '../api/conditions.js';
 import { oauth2ClientSpec, type OAuth2ClientResource, type OAuth2ClientStatus } from '../api/oauth2client.js';
@@ -29,6 +28,7 @@ export interface ReconcilerDeps {
   servers: ServerPort;
   events: EventPort;
   newClientId?: () => string;
+  /** Where new secrets come from; by default the server mints them (stored under its fast hash, not scrypt). */
   newSecret?: () => string;
 }
 
@@ -40,11 +40,12 @@ type Outcome = { reason: ReadyReason; message: string; ready: boolean; requeueAf
  */
 export class OAuth2ClientReconciler {
   private readonly newClientId: () => string;
-  private readonly newSecret: () => string;
+  private readonly newSecret: (api: ServerApi) => Promise<string>;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.newClientId = deps.newClientId ?? randomUUID;
-    this.newSecret = deps.newSecret ?? (() => randomToken(32));
+    const { newSecret } = deps;
+    this.newSecret = newSecret ? async () => newSecret() : (api) => api.mintClientSecret();
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -93,6 +94,7 @@ export class OAuth2ClientReconciler {
     let clientId: string;
     let clientSecret: string | undefined;
     let secret: V1Secret;
+    let secretCreated = false;
     let actual: OAuth2Client | undefined;
     if (resource.spec.existingSecret) {
       const found = credentialsIn(resource, existing);
@@ -123,14 +125,29 @@ export class OAuth2ClientReconciler {
       // Before anything is written: a client id that belongs to someone else must not end up in our Secret.
       actual = await api.findClient(clientId);
       if (actual && actual.owner !== ownerOf(resource)) return clientConflict(clientId, actual);
-      clientSecret = isPublic(resource.spec) ? undefined : found.clientId === clientId && found.clientSecret ? found.clientSecret : this.newSecret();
+      clientSecret = isPublic(resource.spec) ? undefined : found.clientId === clientId && found.clientSecret ? found.clientSecret : await this.newSecret(api);
       secret = await this.ensureSecret(resource, existing, desiredSecret(resource, { clientId, clientSecret }, endpoints));
+      secretCreated = !existing;
       if (renamedFrom) await this.deps.secrets.delete(namespace, renamedFrom.metadata!.name!);
     }
     if (status.clientId && status.clientId !== clientId) await this.retireClient(resource, api, status.clientId);
     status.clientId = clientId;
 
-    await this.syncServerClient(resource, api, actual, clientId, clientSecret, secret, status);
+    // A new resource's Secret and client get one Event together (an Event is an API-server write like any other);
+    // a Secret re-created for an existing client, or whose client could not be created yet, gets its own.
+    const secretEvent = () => this.deps.events.record(resource, 'Normal', 'SecretCreated', `created Secret ${secretName} with the client credentials`);
+    if (secretCreated && actual) secretEvent();
+    let clientCreated: boolean;
+    try {
+      clientCreated = await this.syncServerClient(resource, api, actual, clientId, clientSecret, secret, status);
+    } catch (error) {
+      if (secretCreated && !actual) secretEvent();
+      throw error;
+    }
+    if (clientCreated) {
+      const credentials = secretCreated ? ` and Secret ${secretName} with its credentials` : '';
+      this.deps.events.record(resource, 'Normal', 'Created', `created client ${clientId} on the server${credentials}`);
+    }
     return { reason: 'Reconciled', message: `client ${clientId} is in line with the resource; credentials in Secret ${secretName}`, ready: true };
   }
 
@@ -154,11 +171,7 @@ export class OAuth2ClientReconciler {
   }
 
   private async ensureSecret(resource: OAuth2ClientResource, existing: V1Secret | undefined, desired: V1Secret): Promise<V1Secret> {
-    if (!existing) {
-      const created = await this.deps.secrets.create(desired);
-      this.deps.events.record(resource, 'Normal', 'SecretCreated', `created Secret ${resource.spec.secretName} with the client credentials`);
-      return created;
-    }
+    if (!existing) return this.deps.secrets.create(desired);
     if (controls(resource, existing) && secretUpToDate(existing, desired)) return existing;
     const merged: V1Secret = {
       ...existing,
@@ -175,7 +188,7 @@ export class OAuth2ClientReconciler {
     return replaced;
   }
 
-  /** Creates or corrects the server's client (already known not to belong to anyone else). */
+  /** Creates or corrects the server's client (already known not to belong to anyone else); whether it created it. */
   private async syncServerClient(
     resource: OAuth2ClientResource,
     api: ServerApi,
@@ -184,23 +197,25 @@ export class OAuth2ClientReconciler {
     clientSecret: string | undefined,
     secret: V1Secret,
     status: OAuth2ClientStatus,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const desired = desiredClient(resource, clientId);
     // The Secret's identity and version stand for "the secret the server has": a changed Secret means push it again.
     const revision = `${secret.metadata?.uid ?? ''}/${secret.metadata?.resourceVersion ?? ''}`;
+    const pushSecret = Boolean(clientSecret) && status.secretRevision !== revision;
     if (!actual) {
       await api.createClient({ ...desired, ...(clientSecret ? { client_secret: clientSecret } : {}) });
-      this.deps.events.record(resource, 'Normal', 'Created', `created client ${clientId} on the server`);
-    } else {
-      const drift = driftedFields(desired, actual);
-      const pushSecret = Boolean(clientSecret) && status.secretRevision !== revision;
-      if (drift.length || pushSecret) {
-        await api.updateClient(clientId, { ...desired, ...(pushSecret && clientSecret ? { client_secret: clientSecret } : {}) });
-        const what = [drift.length ? `corrected ${drift.join(', ')}` : '', pushSecret ? 'set the secret from the Secret' : ''].filter(Boolean).join('; ');
-        this.deps.events.record(resource, 'Normal', 'Updated', `updated client ${clientId} on the server: ${what}`);
-      }
+      // Only once the server has it: a create whose answer was lost must push the secret again.
+      status.secretRevision = revision;
+      return true;
+    }
+    const drift = driftedFields(desired, actual);
+    if (drift.length || pushSecret) {
+      await api.updateClient(clientId, { ...desired, ...(pushSecret && clientSecret ? { client_secret: clientSecret } : {}) });
+      const what = [drift.length ? `corrected ${drift.join(', ')}` : '', pushSecret ? 'set the secret from the Secret' : ''].filter(Boolean).join('; ');
+      this.deps.events.record(resource, 'Normal', 'Updated', `updated client ${clientId} on the server: ${what}`);
     }
     status.secretRevision = revision;
+    return false;
   }
 
   private describeFailure(error: unknown): Outcome {

@@ -14,10 +14,11 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
     // Fastify parses text/plain by default (it is what a bare curl -d or fetch of a string sends); these endpoints
     // take JSON only, so such a body is a 415 rather than a confusing "expected object" 400.
     app.removeContentTypeParser('text/plain');
-    // Some generated HTTP clients send `Content-Type: application/json` on every call, DELETE without a body too.
+    // Some generated HTTP clients send `Content-Type: application/json` on every call, also on a DELETE or on the
+    // body-less POST that mints a secret.
     const parseJson = app.getDefaultJsonParser('error', 'error');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-      if (request.method === 'DELETE' && body === '') return done(null, undefined);
+      if (body === '' && (request.method === 'DELETE' || request.routeOptions.url === '/clients/secrets')) return done(null, undefined);
       return parseJson(request, body as string, done);
     });
 
@@ -29,6 +30,13 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
         .code(201)
         .header('Location', `/clients/${encodeURIComponent(created.id)}`)
         .send(created);
+    });
+
+    // A secret for a client that does not exist yet (the operator writes it to a Secret before registering the
+    // client). Nothing is stored: the secret is stored when a client is created or updated with it.
+    app.post('/clients/secrets', async (request, reply) => {
+      await guard.require(request, { scope: SCOPE, resource: 'clients', action: 'create' });
+      return reply.header('Cache-Control', 'no-store').send({ client_secret: clients.mintSecret() });
     });
 
     app.get('/clients', async (request, reply) => {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { hashSecret, verifySecret } from '../../crypto/secret-hash.js';
-import { randomToken } from '../../crypto/random.js';
+import { KEYED_SCHEME } from '../../crypto/keyed-secret-hash.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import type { VerifiedCredentialCache } from './credential-cache.js';
 import type { ClientInput, OAuth2Client } from './schema.js';
+import type { ClientSecrets } from './secrets.js';
 import type { ClientStore, StoredClient } from './store.js';
 
 export type ClientWithSecret = OAuth2Client & { client_secret?: string };
@@ -11,13 +10,18 @@ export type ClientWithSecret = OAuth2Client & { client_secret?: string };
 export class ClientService {
   constructor(
     private readonly store: ClientStore,
-    private readonly verified: VerifiedCredentialCache,
+    private readonly secrets: ClientSecrets,
   ) {}
+
+  /** A secret minted by this server, stored nowhere: for callers that must hold the secret before the client exists. */
+  mintSecret(): string {
+    return this.secrets.mint();
+  }
 
   async create(input: ClientInput): Promise<ClientWithSecret> {
     const { client_secret: suppliedSecret, id, ...fields } = input;
-    const secret = fields.public ? undefined : (suppliedSecret ?? randomToken(32));
-    const client: StoredClient = { ...fields, id: id ?? randomUUID(), secretHash: secret ? await hashSecret(secret) : null };
+    const secret = fields.public ? undefined : (suppliedSecret ?? this.secrets.mint());
+    const client: StoredClient = { ...fields, id: id ?? randomUUID(), secretHash: secret ? await this.secrets.protect(secret) : null };
     if ((await this.store.create(client)) === 'duplicate') throw conflict(`a client with id "${client.id}" already exists`);
     return withSecret(client, secret);
   }
@@ -45,46 +49,53 @@ export class ClientService {
     let secretHash: string | null = null;
     if (!fields.public) {
       // A client turning confidential needs a secret; one is generated and shown once, as on create.
-      secret = suppliedSecret ?? (existing.secretHash ? undefined : randomToken(32));
-      secretHash = secret ? await hashSecret(secret) : existing.secretHash;
+      secret = suppliedSecret ?? (existing.secretHash ? undefined : this.secrets.mint());
+      secretHash = secret ? await this.secrets.protect(secret) : existing.secretHash;
     }
     const updated: StoredClient = { ...fields, id, secretHash };
     if (!(await this.store.update(updated))) throw notFound(`client "${id}"`);
-    if (secretHash !== existing.secretHash) this.verified.forget(id);
+    if (secretHash !== existing.secretHash) this.secrets.forget(id);
     return withSecret(updated, secret);
   }
 
   async delete(id: string): Promise<void> {
     if (!(await this.store.delete(id))) throw notFound(`client "${id}"`);
-    this.verified.forget(id);
+    this.secrets.forget(id);
   }
 
   /**
-   * The client when `secret` is its secret, else undefined. Unknown clients cost a slow hash too, so response
-   * time does not reveal which client ids exist.
+   * The client when `secret` is its secret, else undefined. An unknown client costs what a real check of the
+   * presented secret would, so neither response time nor CPU reveals which client ids exist.
    */
   async authenticate(id: string, secret: string): Promise<StoredClient | undefined> {
     const client = await this.store.get(id);
     if (!client?.secretHash) {
-      await verifySecret(secret, await dummyHash());
+      await this.secrets.verifyUnknown(secret);
       return undefined;
     }
-    const { secretHash } = client;
-    return (await this.verified.verify(id, secret, secretHash, () => verifySecret(secret, secretHash))) ? client : undefined;
+    const { verified, rehashed } = await this.secrets.verify(id, secret, client.secretHash);
+    if (!verified) return undefined;
+    // Conditional on the hash still being the one verified: a secret changed meanwhile must not be overwritten.
+    if (rehashed && (await this.store.replaceSecretHash(id, client.secretHash, rehashed))) return { ...client, secretHash: rehashed };
+    return client;
   }
 
   async findById(id: string): Promise<StoredClient | undefined> {
     return this.store.get(id);
   }
 
+  /**
+   * Clients whose secret is stored in fast form under a system secret that is no longer the first: each needs that
+   * secret to stay in SYSTEM_SECRET until it next authenticates (and is re-hashed) or gets a new secret.
+   */
+  countSecretsUnderPreviousSystemSecrets(): Promise<number> {
+    return this.store.countSecretHashesOutside(`$${KEYED_SCHEME}$`, this.secrets.currentKeyedPrefix);
+  }
+
   count(): Promise<number> {
     return this.store.count();
   }
 }
-
-// A hash of a random secret nobody knows, verified against when the client does not exist (see authenticate).
-let dummy: Promise<string> | undefined;
-const dummyHash = () => (dummy ??= hashSecret(randomToken(32)));
 
 /** The wire shape, id first, as Hydra's clients expect to read it. */
 function withoutSecret(client: StoredClient): OAuth2Client {

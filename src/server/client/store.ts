@@ -13,9 +13,13 @@ export interface ClientStore {
   get(id: string): Promise<StoredClient | undefined>;
   list(limit: number, offset: number): Promise<{ clients: StoredClient[]; total: number }>;
   update(client: StoredClient): Promise<boolean>;
+  /** Swaps the stored secret hash only while it is still `from`; whether it did. */
+  replaceSecretHash(id: string, from: string, to: string): Promise<boolean>;
   /** Deletes the client and every token issued to it, in one transaction. */
   delete(id: string): Promise<boolean>;
   count(): Promise<number>;
+  /** Secrets stored in the form `scheme` (a prefix such as "$hmac-sha256$") but not beginning with `current`. */
+  countSecretHashesOutside(scheme: string, current: string): Promise<number>;
 }
 
 export class SqlClientStore implements ClientStore {
@@ -68,12 +72,33 @@ export class SqlClientStore implements ClientStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  async replaceSecretHash(id: string, from: string, to: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('clients')
+      .set({ secret_hash: to, updated_at: Date.now() })
+      .where('id', '=', id)
+      .where('secret_hash', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async delete(id: string): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('access_tokens').where('client_id', '=', id).execute();
       const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) === 1;
     });
+  }
+
+  async countSecretHashesOutside(scheme: string, current: string): Promise<number> {
+    // substr, not LIKE: key ids are base64url, and "_" is a LIKE wildcard.
+    const row = await this.db
+      .selectFrom('clients')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where(sql<string>`substr(secret_hash, 1, ${scheme.length})`, '=', scheme)
+      .where(sql<string>`substr(secret_hash, 1, ${current.length})`, '!=', current)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async count(): Promise<number> {

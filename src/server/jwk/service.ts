@@ -1,6 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
-import { open, seal } from '../../crypto/aead.js';
+import { openWithAny, seal } from '../../crypto/aead.js';
+import { ConfigError } from '../../config/load.js';
 import type { KeyStore, StoredKey } from './store.js';
 
 export const ID_TOKEN_SET = 'hydra.openid.id-token';
@@ -19,9 +20,34 @@ export interface PublicJwk extends JWK {
 export class KeyService {
   constructor(
     private readonly store: KeyStore,
-    private readonly encryptionKey: KeyObject,
+    /** The first seals; all of them open (SYSTEM_SECRET rotation). */
+    private readonly encryptionKeys: readonly KeyObject[],
     private readonly publishRetiredForMs: number,
   ) {}
+
+  /**
+   * Seals again, under the first system secret, every private key still sealed under another one, so the old
+   * secret can be dropped from SYSTEM_SECRET without losing a key. Returns how many were re-sealed.
+   */
+  async resealUnderFirstSecret(): Promise<number> {
+    let resealed = 0;
+    for (const key of await this.store.listSet(ID_TOKEN_SET)) {
+      let opened: { plaintext: string; byFirst: boolean };
+      try {
+        opened = openWithAny(this.encryptionKeys, key.private_jwk_sealed, key.kid);
+      } catch {
+        throw new ConfigError(
+          `invalid configuration: environment variable SYSTEM_SECRET: signing key ${key.kid} is sealed under a system secret that is not configured; ` +
+            'list every secret still in use (during a rotation: the old and the new one, comma-separated)',
+        );
+      }
+      const { plaintext, byFirst } = opened;
+      if (byFirst) continue;
+      await this.store.replaceSealed(key.kid, key.private_jwk_sealed, seal(this.encryptionKeys[0]!, plaintext, key.kid));
+      resealed++;
+    }
+    return resealed;
+  }
 
   /** Creates the first key of the set when there is none; safe to call at every start. */
   async ensureSigningKey(): Promise<string> {
@@ -54,7 +80,7 @@ export class KeyService {
     const keys = await this.store.listSet(ID_TOKEN_SET);
     const active = keys.find((key) => key.retired_at === null);
     if (!active) throw new Error(`no active key in set ${ID_TOKEN_SET}`);
-    const jwk = JSON.parse(open(this.encryptionKey, active.private_jwk_sealed, active.kid)) as JWK;
+    const jwk = JSON.parse(openWithAny(this.encryptionKeys, active.private_jwk_sealed, active.kid).plaintext) as JWK;
     return { kid: active.kid, key: (await importJWK(jwk, ALGORITHM)) as CryptoKey };
   }
 
@@ -69,7 +95,7 @@ export class KeyService {
       algorithm: ALGORITHM,
       public_jwk: JSON.stringify(publicJwk),
       // The kid is bound as associated data, so a sealed key copied onto another row fails to open.
-      private_jwk_sealed: seal(this.encryptionKey, JSON.stringify(privateJwk), kid),
+      private_jwk_sealed: seal(this.encryptionKeys[0]!, JSON.stringify(privateJwk), kid),
       created_at: Date.now(),
       retired_at: null,
     };

@@ -9,6 +9,8 @@ export interface KeyStore {
   retireAllExcept(setId: string, kid: string, at: number): Promise<void>;
   /** Removes retired keys of the set whose retirement lies before `before`. */
   deleteRetiredBefore(setId: string, before: number): Promise<number>;
+  /** Replaces a key's sealed private half only while it is still `from`. */
+  replaceSealed(kid: string, from: string, to: string): Promise<void>;
 }
 
 export class SqlKeyStore implements KeyStore {
@@ -40,5 +42,9 @@ export class SqlKeyStore implements KeyStore {
       .where('retired_at', '<', before)
       .executeTakeFirst();
     return Number(result.numDeletedRows);
+  }
+
+  async replaceSealed(kid: string, from: string, to: string): Promise<void> {
+    await this.db.updateTable('json_web_keys').set({ private_jwk_sealed: to }).where('kid', '=', kid).where('private_jwk_sealed', '=', from).execute();
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * In-memory stand-ins for the reconciler's ports (src/operator/controller/ports.ts). They behave like the real
  * things where the reconciler's decisions depend on it, and record every write so tests can assert "exactly these
@@ -274,6 +275,9 @@ export function userSecret(
 type ServerMethod = 'findClient' | 'createClient' | 'updateClient' | 'deleteClient';
 type StoredClient = OAuth2Client & { client_secret?: string };
 
+/** What the server's minted secrets look like (src/crypto/minted-secret.ts). */
+export const MINTED_SECRET = /^gatehouse_cs_[A-Za-z0-9_-]{55}$/;
+
 export class FakeServer implements ServerApi {
   readonly writes: Write[] = [];
 
@@ -309,6 +313,12 @@ export class FakeServer implements ServerApi {
 
   count(): number {
     return this.clients.size;
+  }
+
+  /** Minting stores nothing on the server, so it is a read, not a write. The shape of the server's. */
+  async mintClientSecret(): Promise<string> {
+    this.reads.push('(mint secret)');
+    return `gatehouse_cs_${randomBytes(42).toString('base64url').slice(0, 55)}`;
   }
 
   async findClient(id: string): Promise<OAuth2Client | undefined> {

@@ -1,0 +1,73 @@
+import { isKeyedHash, type KeyedSecretHash } from '../../crypto/keyed-secret-hash.js';
+import type { SecretMinter } from '../../crypto/minted-secret.js';
+import { randomToken } from '../../crypto/random.js';
+import { hashSecret, verifySecret } from '../../crypto/secret-hash.js';
+import type { VerifiedCredentialCache } from './credential-cache.js';
+
+export interface SecretCheck {
+  verified: boolean;
+  /** A better stored form for the secret just verified: the fast form for a minted secret, or the first key's. */
+  rehashed?: string;
+}
+
+/**
+ * How client secrets are made, stored and checked. A secret this server minted (or one carrying a valid check value
+ * of its system secret) is stored under the fast keyed hash; any other secret, chosen by a person and perhaps
+ * guessable, under scrypt. Verification follows the stored form.
+ */
+export class ClientSecrets {
+  private dummyScrypt: Promise<string> | undefined;
+
+  constructor(
+    private readonly minter: SecretMinter,
+    private readonly keyed: KeyedSecretHash,
+    private readonly verifiedCache: VerifiedCredentialCache,
+  ) {}
+
+  mint(): string {
+    return this.minter.mint();
+  }
+
+  isMinted(secret: string): boolean {
+    return this.minter.isMinted(secret);
+  }
+
+  async protect(secret: string): Promise<string> {
+    return this.minter.isMinted(secret) ? this.keyed.hash(secret) : hashSecret(secret);
+  }
+
+  async verify(clientId: string, secret: string, stored: string): Promise<SecretCheck> {
+    if (isKeyedHash(stored)) {
+      const { verified, rehash } = this.keyed.verify(secret, stored);
+      if (verified) return rehash ? { verified, rehashed: this.keyed.hash(secret) } : { verified };
+      // Not the secret. One the server did not mint costs what it costs for an unknown client (an scrypt), or the
+      // speed of the answer would tell which ids exist. (Whether it was minted is not a precondition of the match
+      // above: a secret minted under a system secret since rotated away has a check value no key here recognises.)
+      if (!this.minter.isMinted(secret)) await this.scryptOfNothing(secret);
+      return { verified: false };
+    }
+    const verified = await this.verifiedCache.verify(clientId, secret, stored, () => verifySecret(secret, stored));
+    // A minted secret found under scrypt (stored before minting existed) moves to the fast form on its first use.
+    return verified && this.minter.isMinted(secret) ? { verified, rehashed: this.keyed.hash(secret) } : { verified };
+  }
+
+  /** For a client that does not exist: the work a real check of the presented secret's scheme would do. */
+  async verifyUnknown(secret: string): Promise<void> {
+    if (this.minter.isMinted(secret)) this.keyed.verifyNothing(secret);
+    else await this.scryptOfNothing(secret);
+  }
+
+  /** How stored secrets in fast form begin when hashed under the first system secret. */
+  get currentKeyedPrefix(): string {
+    return this.keyed.currentPrefix;
+  }
+
+  forget(clientId: string): void {
+    this.verifiedCache.forget(clientId);
+  }
+
+  private async scryptOfNothing(secret: string): Promise<void> {
+    // A hash of a random secret nobody knows.
+    await verifySecret(secret, await (this.dummyScrypt ??= hashSecret(randomToken(32))));
+  }
+}
