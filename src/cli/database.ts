@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { openDatabase, migrateToLatest } from '../db/database.js';
 import { Keyring } from '../crypto/keys.js';
-import { checkSystemSecret, resolveSystemSecret } from '../server/bootstrap.js';
+import { systemSecretsFor, resolveSystemSecret } from '../server/bootstrap.js';
 import { KeyService } from '../server/jwk/service.js';
 import { SqlKeyStore } from '../server/jwk/store.js';
 import { chooseFormat, outputOption, serialize } from './output.js';
@@ -44,8 +44,8 @@ export async function keysCommand(args: string[], print: (text: string) => void,
   try {
     await migrateToLatest(database.db);
     const { secret } = resolveSystemSecret(config.SYSTEM_SECRET, database.sqlitePath, config.DATABASE_URL === 'memory');
-    const keyring = new Keyring(secret);
-    await checkSystemSecret(database.db, keyring.secrets);
+    // Checked, not recorded: which secrets the database knows is the server's to say, at its start.
+    const keyring = new Keyring(await systemSecretsFor(database.db, secret));
     const keys = new KeyService(new SqlKeyStore(database.db), keyring.all('jwk-encryption'), Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN));
     const rotation = await keys.rotate();
     const { kid, retired } = rotation;

@@ -16,6 +16,12 @@ export class Metrics {
     labelNames: ['grant_type'] as const,
     registers: [this.registry],
   });
+  readonly secretHashes = new Counter({
+    name: 'gatehouse_client_secret_hashes_total',
+    help: 'Client-secret hash computations, by scheme (scrypt, hmac-sha256) and purpose (verify: a stored hash; dummy: for an unknown client or a secret that cannot match, so the answer takes as long)',
+    labelNames: ['scheme', 'purpose'] as const,
+    registers: [this.registry],
+  });
   readonly clientAuthFailures = new Counter({
     name: 'gatehouse_client_auth_failures_total',
     help: 'Failed client authentications, by reason (missing, invalid)',

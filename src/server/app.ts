@@ -10,7 +10,7 @@ import { OpaqueTokens } from '../crypto/opaque-token.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { ManagementGuard } from './auth/guard.js';
-import { bootstrapRootClient, checkSystemSecret, resolveSystemSecret, type RootClientResult } from './bootstrap.js';
+import { bootstrapRootClient, recordSystemSecrets, resolveSystemSecret, systemSecretsFor, type RootClientResult } from './bootstrap.js';
 import { VerifiedCredentialCache } from './client/credential-cache.js';
 import { clientRoutes } from './client/routes.js';
 import { ClientSecrets } from './client/secrets.js';
@@ -53,8 +53,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   try {
     await prepareSchema(database, options.migrate ?? false);
     const { secret, generatedAt } = resolveSystemSecret(config.SYSTEM_SECRET, database.sqlitePath, config.DATABASE_URL === 'memory');
-    const keyring = new Keyring(secret);
-    await checkSystemSecret(database.db, keyring.secrets);
+    const keyring = new Keyring(await systemSecretsFor(database.db, secret));
 
     const metrics = new Metrics({ processMetrics: options.processMetrics ?? false });
     const clients = new ClientService(
@@ -63,6 +62,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         new SecretMinter(keyring.all('secret-check')),
         new KeyedSecretHash(keyring.all('secret-storage')),
         new VerifiedCredentialCache(keyring.primary('credential-cache'), config.CREDENTIAL_CACHE_SIZE),
+        (scheme, purpose) => metrics.secretHashes.inc({ scheme, purpose }),
       ),
     );
     const policyStore = new SqlPolicyStore(database.db);
@@ -86,6 +86,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await keys.ensureSigningKey();
     const resealed = await keys.resealUnderFirstSecret();
     if (resealed) logger.info({ resealed }, 'sealed signing keys again under the first SYSTEM_SECRET');
+    // Only now, with every key open under these secrets, do they become what the next start is checked against.
+    await recordSystemSecrets(database.db, keyring.secrets);
     const underPrevious = await clients.countSecretsUnderPreviousSystemSecrets();
     if (underPrevious) {
       logger.warn(

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.js';
+import { splitSystemSecrets } from '../crypto/keys.js';
 import { randomToken } from '../crypto/random.js';
 import { ConfigError } from '../config/load.js';
 import { clientInputSchema } from './client/schema.js';
@@ -37,29 +38,54 @@ export function resolveSystemSecret(
 }
 
 /**
- * Refuses to start when none of the configured system secrets is one the database knows, instead of failing later
- * on every sealed key and token. The database keeps a verifier of each secret configured at the last start. A
- * rotation rolls out in three steps, each compatible with its neighbours: "old,new" (new known, old still signs),
- * "new,old" (new signs), "new" — so replicas one step apart always share the secret that signs.
+ * The system secrets to use, refusing when none of them is one the database knows, instead of failing later on every
+ * sealed key and token. The database keeps a verifier of each secret configured at the last successful start
+ * (recordSystemSecrets). A rotation rolls out in three steps, each compatible with its neighbours: "old,new" (new
+ * known, old still signs), "new,old" (new signs), "new" — so replicas one step apart always share the secret that
+ * signs. A value the database knows as a whole is one secret, even with a comma or surrounding spaces in it: that
+ * is how it was used before lists existed.
  */
-export async function checkSystemSecret(db: Kysely<Database>, secrets: readonly string[]): Promise<void> {
-  const verifiers = secrets.map((secret) => createHmac('sha256', secret).update('gatehouse system secret verifier').digest('base64url'));
-  const configured = verifiers.join(',');
-  await db
-    .insertInto('gatehouse_meta')
-    .values({ key: 'system_secret_verifier', value: configured })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .execute();
-  const row = await db.selectFrom('gatehouse_meta').select('value').where('key', '=', 'system_secret_verifier').executeTakeFirstOrThrow();
-  const known = row.value.split(',');
-  if (!verifiers.some((verifier) => known.some((stored) => sameString(stored, verifier)))) {
+export async function systemSecretsFor(db: Kysely<Database>, configured: string): Promise<string[]> {
+  const known = (await storedVerifiers(db)) ?? [];
+  const listed = splitSystemSecrets(configured);
+  if (known.length === 0) return listed;
+  if (listed.length !== 1 || listed[0] !== configured) {
+    if (known.some((stored) => sameString(stored, verifierOf(configured)))) return [configured];
+  }
+  if (!listed.some((secret) => known.some((stored) => sameString(stored, verifierOf(secret))))) {
     throw new ConfigError(
-      secrets.length > 1
+      listed.length > 1
         ? 'invalid configuration: environment variable SYSTEM_SECRET: none of its secrets is one this database was initialised with'
         : 'invalid configuration: environment variable SYSTEM_SECRET: differs from the secret this database was initialised with (when rotating, list the new secret first and the old one after it, separated by a comma)',
     );
   }
-  if (row.value !== configured) await db.updateTable('gatehouse_meta').set({ value: configured }).where('key', '=', 'system_secret_verifier').execute();
+  return listed;
+}
+
+/** Remembers the secrets of a start that got everything open (keys re-sealed): the next start is checked against them. */
+export async function recordSystemSecrets(db: Kysely<Database>, secrets: readonly string[]): Promise<void> {
+  const value = secrets.map(verifierOf).join(',');
+  const known = await storedVerifiers(db);
+  if (known === undefined) {
+    await db
+      .insertInto('gatehouse_meta')
+      .values({ key: SYSTEM_SECRET_VERIFIER, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  } else if (known.join(',') !== value) {
+    await db.updateTable('gatehouse_meta').set({ value }).where('key', '=', SYSTEM_SECRET_VERIFIER).execute();
+  }
+}
+
+const SYSTEM_SECRET_VERIFIER = 'system_secret_verifier';
+
+async function storedVerifiers(db: Kysely<Database>): Promise<string[] | undefined> {
+  const row = await db.selectFrom('gatehouse_meta').select('value').where('key', '=', SYSTEM_SECRET_VERIFIER).executeTakeFirst();
+  return row?.value.split(',');
+}
+
+function verifierOf(secret: string): string {
+  return createHmac('sha256', secret).update('gatehouse system secret verifier').digest('base64url');
 }
 
 function sameString(a: string, b: string): boolean {

@@ -166,6 +166,38 @@ describe('first reconcile of a new resource', () => {
     ]);
   });
 
+  it('asks the server to mint the secret, and generates one itself when the server has no minting call (404, 405)', async () => {
+    const minted = applied();
+    await minted.reconciler.reconcile(KEY);
+    expect(minted.server.reads).toContain('(mint secret)');
+    expect(secretData(minted).CLIENT_SECRET).toMatch(MINTED_SECRET);
+    for (const status of [404, 405]) {
+      const w = applied();
+      w.server.failures.mintClientSecret = new GatehouseApiError(status, { error: { reason: 'no such route' } }, undefined);
+      await w.reconciler.reconcile(KEY);
+      expect(ready(w)?.status).toBe('True');
+      const secret = secretData(w).CLIENT_SECRET!;
+      expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(w.server.stored('generated-id-1')?.client_secret).toBe(secret);
+    }
+  });
+
+  it('retries when minting fails otherwise, before anything is written to the Secret', async () => {
+    const w = applied();
+    w.server.failures.mintClientSecret = new GatehouseUnavailableError('connection refused');
+    await expect(w.reconciler.reconcile(KEY)).rejects.toBeInstanceOf(RetryableError);
+    expect(w.secrets.current(NS, SECRET)).toBeUndefined();
+    expect(ready(w)?.reason).toBe('ServerUnavailable');
+  });
+
+  it('records SecretCreated when a later step fails after the Secret was created (retiring the old client)', async () => {
+    const w = applied({ clientId: 'new-id' }, { status: { clientId: 'old-id' } });
+    w.server.seed({ id: 'old-id', owner: OWNER, grant_types: ['client_credentials'] });
+    w.server.failures.deleteClient = new GatehouseUnavailableError('connection reset');
+    await expect(w.reconciler.reconcile(KEY)).rejects.toBeInstanceOf(RetryableError);
+    expect(w.events.reasons()).toEqual(['Normal/SecretCreated', 'Warning/ServerUnavailable']);
+  });
+
   it('records SecretCreated on its own when the client cannot be created yet, and Created alone once it is', async () => {
     const w = applied();
     w.server.failures.createClient = new GatehouseUnavailableError('connection refused');

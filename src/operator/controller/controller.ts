@@ -10,8 +10,8 @@ import type { ControllerMetrics } from '../runtime/metrics.js';
 import { defaultControllerRateLimiter, OPERATOR_RATE_LIMITER_DEFAULTS } from '../runtime/rate-limiter.js';
 import { WorkQueue, runWorkers, type Workers } from '../runtime/workqueue.js';
 import { countingEvents, countingResources, countingSecrets, countingServers, type WriteCounter } from './counting.js';
-import { desiredClient, driftedFields } from './desired.js';
 import { OAuth2ClientReconciler, RetryableError } from './reconciler.js';
+import { resourcesToQueue, type ResyncScope } from './resync.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from './secret.js';
 
 export const CONTROLLER_NAME = 'oauth2client';
@@ -47,6 +47,7 @@ export class OAuth2ClientController {
   private workers: Workers | undefined;
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
   private driftCheckTimer: ReturnType<typeof setInterval> | undefined;
+  private resyncing = false;
 
   constructor(private readonly options: ControllerOptions) {
     const { kubeConfig, namespaces, selector, logger } = options;
@@ -131,41 +132,40 @@ export class OAuth2ClientController {
   }
 
   /**
-   * Pages through the default server's clients once and queues every resource whose client is missing, drifted or
-   * owned elsewhere, so a client deleted or changed on the server is restored within one drift check (30 s by
-   * default) at the cost of one list request per 500 clients and no writes when nothing drifted. The full resync
-   * also queues what the listing cannot judge: resources on another server, and those whose user-managed Secret
-   * (existingSecret, not watched) may have changed.
+   * Pages through the default server's clients once and queues what resourcesToQueue picks: a client deleted or
+   * changed on the server is restored within one drift check (30 s by default), at the cost of one list request per
+   * 500 clients and no writes when nothing drifted. A pass still running when the next is due makes it skip.
    */
-  async resync(scope: 'full' | 'drift' = 'full'): Promise<void> {
-    const resources = this.resourceInformers.flatMap((informer) => informer.list());
-    let onServer: Map<string, OAuth2Client>;
+  async resync(scope: ResyncScope = 'full'): Promise<void> {
+    if (this.resyncing) return;
+    this.resyncing = true;
     try {
-      onServer = new Map();
+      await this.resyncOnce(scope);
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  private async resyncOnce(scope: ResyncScope): Promise<void> {
+    const resources = this.resourceInformers.flatMap((informer) => informer.list());
+    const onServer = new Map<string, OAuth2Client>();
+    try {
       for await (const client of this.servers.defaultClient.allClients(500)) onServer.set(client.id, client);
     } catch (error) {
-      this.options.logger.warn({ scope, reason: (error as Error).message }, 'resync could not list the server; queueing every resource');
+      const reason = (error as Error).message;
+      // The drift check is a shortcut; the full resync is the backstop that reconciles everything regardless.
+      if (scope === 'drift') {
+        this.options.logger.warn({ scope, reason }, 'drift check could not list the server; trying again at the next one');
+        return;
+      }
+      this.options.logger.warn({ scope, reason }, 'resync could not list the server; queueing every resource');
       for (const resource of resources) this.queue.add(keyOf(resource));
       return;
     }
-    let queued = 0;
-    for (const resource of resources) {
-      const onDefaultServer = this.servers.isDefault(resource);
-      const id = resource.status?.clientId;
-      const actual = id ? onServer.get(id) : undefined;
-      const inLine =
-        onDefaultServer &&
-        actual &&
-        resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
-        driftedFields(desiredClient(resource, id!), actual).length === 0;
-      const unjudged = !onDefaultServer || Boolean(resource.spec.existingSecret);
-      if (scope === 'full' ? !inLine || unjudged : !inLine && onDefaultServer) {
-        this.queue.add(keyOf(resource));
-        queued++;
-      }
-    }
-    const level = scope === 'drift' && queued === 0 ? 'debug' : 'info';
-    this.options.logger[level]({ scope, resources: resources.length, serverClients: onServer.size, queued }, 'resync done');
+    const queued = resourcesToQueue(scope, resources, onServer, (resource) => this.servers.isDefault(resource));
+    for (const resource of queued) this.queue.add(keyOf(resource));
+    const level = scope === 'drift' && queued.length === 0 ? 'debug' : 'info';
+    this.options.logger[level]({ scope, resources: resources.length, serverClients: onServer.size, queued: queued.length }, 'resync done');
   }
 
   private wireHandlers(): void {

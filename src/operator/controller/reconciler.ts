@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
+import { randomToken } from '../../crypto/random.js';
 import { GatehouseApiError, GatehouseUnavailableError } from '../../sdk/errors.js';
 import { withCondition, type ReadyReason } from '../api/conditions.js';
 import { oauth2ClientSpec, type OAuth2ClientResource, type OAuth2ClientStatus } from '../api/oauth2client.js';
@@ -45,7 +46,7 @@ export class OAuth2ClientReconciler {
   constructor(private readonly deps: ReconcilerDeps) {
     this.newClientId = deps.newClientId ?? randomUUID;
     const { newSecret } = deps;
-    this.newSecret = newSecret ? async () => newSecret() : (api) => api.mintClientSecret();
+    this.newSecret = newSecret ? async () => newSecret() : mintedOrLocal;
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -128,10 +129,7 @@ export class OAuth2ClientReconciler {
       clientSecret = isPublic(resource.spec) ? undefined : found.clientId === clientId && found.clientSecret ? found.clientSecret : await this.newSecret(api);
       secret = await this.ensureSecret(resource, existing, desiredSecret(resource, { clientId, clientSecret }, endpoints));
       secretCreated = !existing;
-      if (renamedFrom) await this.deps.secrets.delete(namespace, renamedFrom.metadata!.name!);
     }
-    if (status.clientId && status.clientId !== clientId) await this.retireClient(resource, api, status.clientId);
-    status.clientId = clientId;
 
     // A new resource's Secret and client get one Event together (an Event is an API-server write like any other);
     // a Secret re-created for an existing client, or whose client could not be created yet, gets its own.
@@ -139,6 +137,9 @@ export class OAuth2ClientReconciler {
     if (secretCreated && actual) secretEvent();
     let clientCreated: boolean;
     try {
+      if (renamedFrom) await this.deps.secrets.delete(namespace, renamedFrom.metadata!.name!);
+      if (status.clientId && status.clientId !== clientId) await this.retireClient(resource, api, status.clientId);
+      status.clientId = clientId;
       clientCreated = await this.syncServerClient(resource, api, actual, clientId, clientSecret, secret, status);
     } catch (error) {
       if (secretCreated && !actual) secretEvent();
@@ -296,6 +297,19 @@ export class OAuth2ClientReconciler {
         ownerReferences: (secret.metadata?.ownerReferences ?? []).filter((ref) => ref.uid !== resource.metadata.uid),
       },
     });
+  }
+}
+
+/**
+ * A secret minted by the server (stored there under its fast hash), or generated here when the server has no minting
+ * call (an older Gatehouse, or another Hydra-compatible server a resource names): it then costs an scrypt there.
+ */
+async function mintedOrLocal(api: ServerApi): Promise<string> {
+  try {
+    return await api.mintClientSecret();
+  } catch (error) {
+    if (error instanceof GatehouseApiError && (error.status === 404 || error.status === 405)) return randomToken(32);
+    throw error;
   }
 }
 

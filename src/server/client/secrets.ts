@@ -4,6 +4,11 @@ import { randomToken } from '../../crypto/random.js';
 import { hashSecret, verifySecret } from '../../crypto/secret-hash.js';
 import type { VerifiedCredentialCache } from './credential-cache.js';
 
+const REHASH_INTERVAL_MS = 10 * 60_000;
+
+/** Told of every hash computed to check a secret: scrypt is the server's costliest work, worth watching. */
+export type HashObserver = (scheme: 'scrypt' | 'hmac-sha256', purpose: 'verify' | 'dummy') => void;
+
 export interface SecretCheck {
   verified: boolean;
   /** A better stored form for the secret just verified: the fast form for a minted secret, or the first key's. */
@@ -17,19 +22,21 @@ export interface SecretCheck {
  */
 export class ClientSecrets {
   private dummyScrypt: Promise<string> | undefined;
+  /**
+   * When each client was last moved to the first system secret's key. While replicas with two orders of the same
+   * secrets run side by side (a rotation rolling out), each would move it back to its own first key on every request.
+   */
+  private readonly movedToFirstKey = new Map<string, number>();
 
   constructor(
     private readonly minter: SecretMinter,
     private readonly keyed: KeyedSecretHash,
     private readonly verifiedCache: VerifiedCredentialCache,
+    private readonly observe: HashObserver = () => {},
   ) {}
 
   mint(): string {
     return this.minter.mint();
-  }
-
-  isMinted(secret: string): boolean {
-    return this.minter.isMinted(secret);
   }
 
   async protect(secret: string): Promise<string> {
@@ -39,22 +46,30 @@ export class ClientSecrets {
   async verify(clientId: string, secret: string, stored: string): Promise<SecretCheck> {
     if (isKeyedHash(stored)) {
       const { verified, rehash } = this.keyed.verify(secret, stored);
-      if (verified) return rehash ? { verified, rehashed: this.keyed.hash(secret) } : { verified };
+      this.observe('hmac-sha256', 'verify');
+      if (verified) return rehash && this.mayMove(clientId) ? { verified, rehashed: this.keyed.hash(secret) } : { verified };
       // Not the secret. One the server did not mint costs what it costs for an unknown client (an scrypt), or the
       // speed of the answer would tell which ids exist. (Whether it was minted is not a precondition of the match
       // above: a secret minted under a system secret since rotated away has a check value no key here recognises.)
       if (!this.minter.isMinted(secret)) await this.scryptOfNothing(secret);
       return { verified: false };
     }
-    const verified = await this.verifiedCache.verify(clientId, secret, stored, () => verifySecret(secret, stored));
+    const verified = await this.verifiedCache.verify(clientId, secret, stored, () => {
+      this.observe('scrypt', 'verify');
+      return verifySecret(secret, stored);
+    });
     // A minted secret found under scrypt (stored before minting existed) moves to the fast form on its first use.
     return verified && this.minter.isMinted(secret) ? { verified, rehashed: this.keyed.hash(secret) } : { verified };
   }
 
   /** For a client that does not exist: the work a real check of the presented secret's scheme would do. */
   async verifyUnknown(secret: string): Promise<void> {
-    if (this.minter.isMinted(secret)) this.keyed.verifyNothing(secret);
-    else await this.scryptOfNothing(secret);
+    if (this.minter.isMinted(secret)) {
+      this.keyed.verifyNothing(secret);
+      this.observe('hmac-sha256', 'dummy');
+    } else {
+      await this.scryptOfNothing(secret);
+    }
   }
 
   /** How stored secrets in fast form begin when hashed under the first system secret. */
@@ -66,8 +81,18 @@ export class ClientSecrets {
     this.verifiedCache.forget(clientId);
   }
 
+  private mayMove(clientId: string, now = Date.now()): boolean {
+    const last = this.movedToFirstKey.get(clientId);
+    if (last !== undefined && now - last < REHASH_INTERVAL_MS) return false;
+    // Bounded: forgetting early only allows one more move.
+    if (this.movedToFirstKey.size >= 10_000) this.movedToFirstKey.clear();
+    this.movedToFirstKey.set(clientId, now);
+    return true;
+  }
+
   private async scryptOfNothing(secret: string): Promise<void> {
-    // A hash of a random secret nobody knows.
+    this.observe('scrypt', 'dummy');
+    // Against a hash of a random secret nobody knows: the full cost of a real scrypt check, and never a match.
     await verifySecret(secret, await (this.dummyScrypt ??= hashSecret(randomToken(32))));
   }
 }

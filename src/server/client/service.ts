@@ -53,7 +53,7 @@ export class ClientService {
       secretHash = secret ? await this.secrets.protect(secret) : existing.secretHash;
     }
     const updated: StoredClient = { ...fields, id, secretHash };
-    if (!(await this.store.update(updated))) throw notFound(`client "${id}"`);
+    if (!(await this.store.update(updated, secretHash !== existing.secretHash))) throw notFound(`client "${id}"`);
     if (secretHash !== existing.secretHash) this.secrets.forget(id);
     return withSecret(updated, secret);
   }
@@ -65,7 +65,8 @@ export class ClientService {
 
   /**
    * The client when `secret` is its secret, else undefined. An unknown client costs what a real check of the
-   * presented secret would, so neither response time nor CPU reveals which client ids exist.
+   * presented secret would, so neither response time nor CPU reveals which client ids exist (except to a holder of
+   * a genuine minted secret, who can tell scrypt-stored clients apart: docs/security.md).
    */
   async authenticate(id: string, secret: string): Promise<StoredClient | undefined> {
     const client = await this.store.get(id);

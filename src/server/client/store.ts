@@ -12,7 +12,8 @@ export interface ClientStore {
   create(client: StoredClient): Promise<'created' | 'duplicate'>;
   get(id: string): Promise<StoredClient | undefined>;
   list(limit: number, offset: number): Promise<{ clients: StoredClient[]; total: number }>;
-  update(client: StoredClient): Promise<boolean>;
+  /** Replaces the client's fields; its stored secret hash only when `secretChanged` (a re-hash may be racing). */
+  update(client: StoredClient, secretChanged: boolean): Promise<boolean>;
   /** Swaps the stored secret hash only while it is still `from`; whether it did. */
   replaceSecretHash(id: string, from: string, to: string): Promise<boolean>;
   /** Deletes the client and every token issued to it, in one transaction. */
@@ -62,8 +63,9 @@ export class SqlClientStore implements ClientStore {
     return { clients: rows.map(fromRow), total };
   }
 
-  async update(client: StoredClient): Promise<boolean> {
-    const { id, ...changes } = toRow(client);
+  async update(client: StoredClient, secretChanged: boolean): Promise<boolean> {
+    const { id, secret_hash, ...fields } = toRow(client);
+    const changes = secretChanged ? { ...fields, secret_hash } : fields;
     const result = await this.db
       .updateTable('clients')
       .set({ ...changes, updated_at: Date.now() })
@@ -75,7 +77,8 @@ export class SqlClientStore implements ClientStore {
   async replaceSecretHash(id: string, from: string, to: string): Promise<boolean> {
     const result = await this.db
       .updateTable('clients')
-      .set({ secret_hash: to, updated_at: Date.now() })
+      // updated_at stays: nothing about the client changed, only how its secret is stored.
+      .set({ secret_hash: to })
       .where('id', '=', id)
       .where('secret_hash', '=', from)
       .executeTakeFirst();

@@ -272,7 +272,7 @@ export function userSecret(
 // ---------------------------------------------------------------------------------------------------------------
 // The authorization server
 
-type ServerMethod = 'findClient' | 'createClient' | 'updateClient' | 'deleteClient';
+type ServerMethod = 'mintClientSecret' | 'findClient' | 'createClient' | 'updateClient' | 'deleteClient';
 type StoredClient = OAuth2Client & { client_secret?: string };
 
 /** What the server's minted secrets look like (src/crypto/minted-secret.ts). */
@@ -318,6 +318,7 @@ export class FakeServer implements ServerApi {
   /** Minting stores nothing on the server, so it is a read, not a write. The shape of the server's. */
   async mintClientSecret(): Promise<string> {
     this.reads.push('(mint secret)');
+    this.maybeFail('mintClientSecret');
     return `gatehouse_cs_${randomBytes(42).toString('base64url').slice(0, 55)}`;
   }
 
