@@ -1,7 +1,8 @@
 // Sees, through watches, when each OAuth2Client of the benchmark namespace is done: Ready=True for its current
 // generation and its Secret holding credentials. Watches rather than polling, so observing costs kube-apiserver
 // almost nothing and the time is known within an event's delivery.
-import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { KubeClient } from '../src/operator/runtime/kube-client.js';
 import { GROUP, PLURAL, VERSION, type OAuth2ClientResource } from '../src/operator/api/oauth2client.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../src/operator/controller/secret.js';
 import { Informer } from '../src/operator/runtime/informer.js';
@@ -23,15 +24,15 @@ export class ReadinessTracker {
   private readonly waiters = new Map<string, (at: number) => void>();
   private countWaiters: CountWaiter[] = [];
 
-  constructor(kubeConfig: KubeConfig, namespace: string) {
+  constructor(kube: KubeClient, namespace: string) {
     this.resources = new Informer<OAuth2ClientResource>({
       name: 'bench-oauth2clients',
-      kubeConfig,
+      kube,
       path: `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
     });
     this.secrets = new Informer<V1Secret>({
       name: 'bench-secrets',
-      kubeConfig,
+      kube,
       path: `/api/v1/namespaces/${namespace}/secrets`,
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
     });

@@ -5,12 +5,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { hashSecret } from '../src/crypto/secret-hash.js';
 import { GROUP, KIND, PLURAL, VERSION } from '../src/operator/api/oauth2client.js';
 import { OPERATOR_ENV, operatorConfigSchema } from '../src/operator/config.js';
 import { GatehouseClient } from '../src/sdk/index.js';
-import { loadKubeConfig } from '../src/operator/k8s/kube-config.js';
+import { loadKubeClient } from '../src/operator/runtime/kube-client.js';
 import { freshNamespace, startControlPlane, type ControlPlane } from '../test/support/control-plane.js';
 import { applyCrds } from '../test/support/operator-stack.js';
 import { ensureBuilt } from './build.js';
@@ -125,7 +125,8 @@ export class OperatorBenchmark {
     const cp = (this.controlPlane = await startControlPlane());
     console.log(`  control plane ready in ${(cp.timings.totalMs / 1000).toFixed(1)} s`);
     // Keep-alive connections, as kubectl and the operator use: a TLS handshake per create would be charged to kube-apiserver.
-    const kc = loadKubeConfig(cp.kubeconfigPath);
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfigPath);
     await applyCrds(kc);
     const server = await startGatehouse(this.children, this.root, { dataDir: this.dataDir, logLevel: 'info', nodeFlags: [] });
     const namespace = await freshNamespace(kc, 'bench');
@@ -137,7 +138,7 @@ export class OperatorBenchmark {
     const serverMetrics = async () => (await fetch(`${server.url}/metrics`)).text();
 
     const startMemory = memoryOf(operator.child.pid);
-    const tracker = (this.tracker = new ReadinessTracker(kc, namespace));
+    const tracker = (this.tracker = new ReadinessTracker(await loadKubeClient(cp.kubeconfigPath), namespace));
     await tracker.start();
     const custom = kc.makeApiClient(CustomObjectsApi);
     const create = (name: string) =>

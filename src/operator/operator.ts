@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { OAuth2ClientController } from './controller/controller.js';
-import { loadKubeConfig } from './k8s/kube-config.js';
+import { loadKubeClient } from './runtime/kube-client.js';
 import type { OperatorConfig } from './config.js';
 import { startHealthServer } from './health.js';
 import { LeaderElector } from './runtime/leader-election.js';
@@ -24,7 +24,7 @@ export interface RunningOperator {
  * lostLeadership, as controller-runtime exits, so a fresh process starts from a clean cache.
  */
 export async function startOperator(config: OperatorConfig, logger: Logger): Promise<RunningOperator> {
-  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const kube = await loadKubeClient(config.kubeconfig);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = new ControllerMetrics(registry);
@@ -40,7 +40,7 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
   let standby = config.leaderElect;
   const startController = async () => {
     controller = new OAuth2ClientController({
-      kubeConfig,
+      kube,
       server: { url: config.serverUrl, clientId: config.clientId, clientSecret: config.clientSecret },
       namespaces: config.namespaces,
       ...(config.selector ? { selector: config.selector } : {}),
@@ -68,7 +68,7 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
   let elector: LeaderElector | undefined;
   if (config.leaderElect) {
     elector = new LeaderElector({
-      kubeConfig,
+      kube,
       namespace: config.leaseNamespace,
       name: config.leaseName,
       identity: config.identity,

@@ -16,7 +16,8 @@ import { KubeEventRecorder } from '../../src/operator/runtime/events.js';
 import { Informer } from '../../src/operator/runtime/informer.js';
 import { LeaderElector, type LeaderElectorOptions } from '../../src/operator/runtime/leader-election.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
-import { freshNamespace, kubeConfig } from '../support/e2e.js';
+import { freshNamespace, kubeClient, kubeConfig } from '../support/e2e.js';
+import { loadKubeClient, type KubeClient } from '../../src/operator/runtime/kube-client.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -67,7 +68,7 @@ describe('Informer on the shared control plane', () => {
   test('lists in pages, then sees ConfigMaps added, updated and deleted', async () => {
     namespace = await freshNamespace(kc);
     for (let i = 0; i < 7; i++) await core.createNamespacedConfigMap({ namespace, body: configMap(`pre-${i}`, '1') });
-    informer = new Informer<V1ConfigMap>({ name: 'configmaps', kubeConfig: kc, path: `/api/v1/namespaces/${namespace}/configmaps`, pageSize: 3 });
+    informer = new Informer<V1ConfigMap>({ name: 'configmaps', kube: await kubeClient(), path: `/api/v1/namespaces/${namespace}/configmaps`, pageSize: 3 });
     const calls = recordCalls(informer);
     await informer.start();
 
@@ -97,7 +98,7 @@ describe('Informer on the shared control plane', () => {
     namespace = await freshNamespace(kc);
     informer = new Informer<V1ConfigMap>({
       name: 'selected',
-      kubeConfig: kc,
+      kube: await kubeClient(),
       path: `/api/v1/namespaces/${namespace}/configmaps`,
       labelSelector: 'gatehouse.dev/managed=true',
     });
@@ -132,7 +133,11 @@ describe('Informer across a kube-apiserver restart (a control plane of its own)'
     const core = kc.makeApiClient(CoreV1Api);
     const namespace = await freshNamespace(kc);
     for (const name of ['stays', 'changes', 'doomed']) await core.createNamespacedConfigMap({ namespace, body: configMap(name, '1') });
-    informer = new Informer<V1ConfigMap>({ name: 'restart', kubeConfig: kc, path: `/api/v1/namespaces/${namespace}/configmaps` });
+    informer = new Informer<V1ConfigMap>({
+      name: 'restart',
+      kube: await loadKubeClient(controlPlane.kubeconfigPath),
+      path: `/api/v1/namespaces/${namespace}/configmaps`,
+    });
     const calls = recordCalls(informer);
     await informer.start();
     expect(cachedNames(informer)).toEqual(['changes', 'doomed', 'stays']);
@@ -161,11 +166,13 @@ describe('Informer across a kube-apiserver restart (a control plane of its own)'
 
 describe('LeaderElector', () => {
   let kc: KubeConfig;
+  let kube: KubeClient;
   let leases: CoordinationV1Api;
   const electors: LeaderElector[] = [];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     kc = kubeConfig();
+    kube = await kubeClient();
     leases = kc.makeApiClient(CoordinationV1Api);
   });
 
@@ -182,7 +189,7 @@ describe('LeaderElector', () => {
   function replica(namespace: string, identity: string, timings: Partial<LeaderElectorOptions> = {}): Replica {
     const r: Replica = { identity, stoppedLeading: 0, elector: undefined as unknown as LeaderElector };
     r.elector = new LeaderElector({
-      kubeConfig: kc,
+      kube,
       namespace,
       name: 'gatehouse-operator',
       identity,
@@ -340,7 +347,7 @@ describe('KubeEventRecorder', () => {
     const namespace = await freshNamespace(kc);
     const created = await core.createNamespacedConfigMap({ namespace, body: configMap('subject', '1') });
     const subject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'subject', namespace, uid: created.metadata?.uid ?? '' } };
-    const recorder = new KubeEventRecorder({ kubeConfig: kc });
+    const recorder = new KubeEventRecorder({ kube: await kubeClient() });
 
     recorder.record(subject, 'Normal', 'Created', 'created client abc on the server');
     recorder.record(subject, 'Normal', 'Created', 'created client abc on the server');
@@ -367,7 +374,7 @@ describe('KubeEventRecorder', () => {
     const kc = kubeConfig();
     const core = kc.makeApiClient(CoreV1Api);
     const namespace = await freshNamespace(kc);
-    const recorder = new KubeEventRecorder({ kubeConfig: kc });
+    const recorder = new KubeEventRecorder({ kube: await kubeClient() });
     const nowhere = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ghost', namespace: 'no-such-namespace', uid: 'u' } };
 
     expect(() => recorder.record(nowhere, 'Warning', 'Lost', 'no namespace to write into')).not.toThrow();

@@ -47,7 +47,8 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
       expect(client.id).toMatch(UUID_V4);
       expect(response.headers.get('location')).toBe(`/clients/${client.id}`);
       expect(client.client_secret).toMatch(/^gatehouse_cs_[A-Za-z0-9_-]{55}$/);
-      expect(Buffer.from(client.client_secret!, 'base64url')).toHaveLength(32);
+      // 256 random bits, then a 72-bit check value: 41 bytes behind the prefix.
+      expect(Buffer.from(client.client_secret!.slice('gatehouse_cs_'.length), 'base64url')).toHaveLength(41);
       expect(client).toMatchObject({ client_name: 'generated', grant_types: ['client_credentials'], public: false });
     });
 
@@ -400,7 +401,7 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
   });
 
   describe('secrets at rest', () => {
-    it('stores only a salted scrypt hash of supplied and generated secrets', async () => {
+    it('stores only salted hashes: scrypt for supplied secrets, the keyed HMAC for generated ones', async () => {
       const supplied = `plain-${'q'.repeat(40)}`;
       const a = await createClient(t, { id: uniqueId('at-rest'), client_secret: supplied });
       const b = await createClient(t, { id: uniqueId('at-rest') });
@@ -409,9 +410,10 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
       const dump = JSON.stringify(rows);
       expect(dump).not.toContain(supplied);
       expect(dump).not.toContain(b.client_secret!);
-      const hashes = rows.filter((row) => [a.id, b.id, c.id].includes(row.id as string)).map((row) => row.secret_hash as string);
-      expect(hashes).toHaveLength(3);
-      for (const hash of hashes) expect(hash).toMatch(/^\$scrypt\$ln=\d+,r=\d+,p=\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+      const hashOf = (id: string) => rows.find((row) => row.id === id)?.secret_hash as string;
+      const hashes = [a.id, b.id, c.id].map(hashOf);
+      for (const id of [a.id, c.id]) expect(hashOf(id)).toMatch(/^\$scrypt\$ln=\d+,r=\d+,p=\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+      expect(hashOf(b.id)).toMatch(/^\$hmac-sha256\$k=[A-Za-z0-9_-]+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
       // Salted: the same secret hashes differently for two clients.
       expect(new Set(hashes).size).toBe(3);
     });

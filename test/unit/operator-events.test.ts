@@ -1,8 +1,16 @@
 // The event recorder's aggregation, rate limit and failure handling against a fake Events API on a fake clock; the
 // e2e suite checks the same recorder against a real API server.
-import { ApiException, KubeConfig, type CoreV1Event } from '@kubernetes/client-node';
+import type { CoreV1Event } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { KubeEventRecorder, type EventsApi, type InvolvedObject } from '../../src/operator/runtime/events.js';
+import { KubeApiError, type KubeClient } from '../../src/operator/runtime/kube-client.js';
+
+/** The recorder is given its calls (api); the connection itself is never used. */
+const UNUSED_KUBE: KubeClient = {
+  server: 'https://unused.invalid',
+  request: () => Promise.reject(new Error('not used')),
+  open: () => Promise.reject(new Error('not used')),
+};
 
 type Call = { verb: 'create'; namespace: string; body: CoreV1Event } | { verb: 'patch'; namespace: string; name: string; body: unknown };
 
@@ -45,7 +53,7 @@ describe('KubeEventRecorder', () => {
   });
 
   const recorder = (options: Partial<ConstructorParameters<typeof KubeEventRecorder>[0]> = {}): KubeEventRecorder =>
-    new KubeEventRecorder({ kubeConfig: new KubeConfig(), api: fake.api, ...options });
+    new KubeEventRecorder({ kube: UNUSED_KUBE, api: fake.api, ...options });
 
   test('creates a complete core/v1 Event, then patches count and lastTimestamp for identical repeats', async () => {
     const events = recorder({ host: 'operator-0' });
@@ -95,7 +103,7 @@ describe('KubeEventRecorder', () => {
     vi.setSystemTime(new Date('2030-01-01T00:10:00Z'));
     events.record(client, 'Warning', 'ServerUnavailable', 'down');
     await events.flush();
-    fake.failNext.push(new ApiException(404, 'Not Found', '{}', {}));
+    fake.failNext.push(new KubeApiError(404, { reason: 'NotFound' }, 'HTTP 404: Not Found'));
     events.record(client, 'Warning', 'ServerUnavailable', 'down');
     await events.flush();
     expect(fake.calls.map((c) => c.verb)).toEqual(['create', 'create', 'patch', 'create']);
@@ -125,7 +133,7 @@ describe('KubeEventRecorder', () => {
 
   test('API failures are swallowed: record() never throws and flush() still resolves', async () => {
     const events = recorder();
-    fake.failNext.push(new ApiException(403, 'Forbidden', '{}', {}), new Error('ECONNREFUSED'));
+    fake.failNext.push(new KubeApiError(403, { reason: 'Forbidden' }, 'HTTP 403: Forbidden'), new Error('ECONNREFUSED'));
     expect(() => events.record(client, 'Normal', 'A', 'a')).not.toThrow();
     expect(() => events.record(client, 'Normal', 'B', 'b')).not.toThrow();
     events.record(client, 'Normal', 'C', 'c');

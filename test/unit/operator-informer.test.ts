@@ -1,7 +1,6 @@
 // The informer against an in-memory fake of list and watch, on fake timers: every recovery path (error, clean end,
 // 410 Gone as an event and as a status, the watchdog) is driven deterministically, which a real API server cannot do
 // (its watch cache answers old resourceVersions instead of 410).
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import {
   Informer,
@@ -135,7 +134,7 @@ describe('Informer', () => {
   function makeInformer(options: Partial<InformerOptions<ConfigMap>> = {}): Informer<ConfigMap> {
     informer = new Informer<ConfigMap>({
       name: 'configmaps',
-      kubeConfig: new KubeConfig(),
+      kube: { server: 'https://unused.invalid', request: () => Promise.reject(new Error('not used')), open: () => Promise.reject(new Error('not used')) },
       path: PATH,
       listFactory: server.list,
       watchFactory: server.watch,

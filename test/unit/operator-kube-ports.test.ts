@@ -1,37 +1,30 @@
-import { KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { KubeSecretPort } from '../../src/operator/k8s/kube-ports.js';
 import { OwnWrites } from '../../src/operator/k8s/own-writes.js';
+import { KubeApiError, type KubeClient } from '../../src/operator/runtime/kube-client.js';
 
 // Pure cache logic of the Secret port: what it returns after its own writes, whichever arrives first, the write's
 // response or the watch event of the same write. The API is replaced by a fake; no cluster is involved.
-function kubeConfig(): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: false }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return config;
-}
-
 const secret = (resourceVersion: string, value: string): V1Secret => ({
   metadata: { namespace: 'ns', name: 's', resourceVersion },
   data: { CLIENT_SECRET: Buffer.from(value).toString('base64') },
 });
 
-function portWith(cache: Map<string, V1Secret>, createResult: V1Secret) {
-  const port = new KubeSecretPort(kubeConfig(), { get: (namespace, name) => cache.get(`${namespace}/${name}`) });
-  (port as unknown as { api: unknown }).api = {
-    createNamespacedSecret: async () => createResult,
-    replaceNamespacedSecret: async () => createResult,
-    deleteNamespacedSecret: async () => ({}),
-    readNamespacedSecret: async () => {
-      throw Object.assign(new Error('not found'), { code: 404 });
+/** A Kubernetes API that answers writes with `createResult` and knows no Secret to read. */
+function fakeKube(createResult: V1Secret): KubeClient {
+  return {
+    server: 'https://127.0.0.1:1',
+    request: async <T>(method: string): Promise<T> => {
+      if (method === 'GET') throw new KubeApiError(404, undefined, 'HTTP 404: not found');
+      return (method === 'DELETE' ? {} : createResult) as T;
     },
+    open: () => Promise.reject(new Error('no streams here')),
   };
-  return port;
+}
+
+function portWith(cache: Map<string, V1Secret>, createResult: V1Secret) {
+  return new KubeSecretPort(fakeKube(createResult), { get: (namespace, name) => cache.get(`${namespace}/${name}`) });
 }
 
 describe('KubeSecretPort', () => {

@@ -1,4 +1,5 @@
-import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { KubeClient } from '../runtime/kube-client.js';
 import type { Logger } from 'pino';
 import type { OAuth2Client } from '../../sdk/types.js';
 import { GROUP, PLURAL, VERSION, type OAuth2ClientResource } from '../api/oauth2client.js';
@@ -17,7 +18,7 @@ import { MANAGED_BY, MANAGED_BY_LABEL } from './secret.js';
 export const CONTROLLER_NAME = 'oauth2client';
 
 export interface ControllerOptions {
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   server: ServerConnection;
   /** Namespaces to watch; empty means all. */
   namespaces: string[];
@@ -50,13 +51,13 @@ export class OAuth2ClientController {
   private resyncing = false;
 
   constructor(private readonly options: ControllerOptions) {
-    const { kubeConfig, namespaces, selector, logger } = options;
+    const { kube, namespaces, selector, logger } = options;
     const scopes = namespaces.length ? namespaces : [undefined];
     this.resourceInformers = scopes.map(
       (namespace) =>
         new Informer<OAuth2ClientResource>({
           name: `oauth2clients${namespace ? `/${namespace}` : ''}`,
-          kubeConfig,
+          kube,
           path: namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
           ...(selector ? { labelSelector: selector } : {}),
           logger,
@@ -66,7 +67,7 @@ export class OAuth2ClientController {
       (namespace) =>
         new Informer<V1Secret>({
           name: `secrets${namespace ? `/${namespace}` : ''}`,
-          kubeConfig,
+          kube,
           path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
           labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
           logger,
@@ -81,19 +82,19 @@ export class OAuth2ClientController {
         return undefined;
       },
     });
-    this.secretPort = new KubeSecretPort(kubeConfig, lookup(this.secretInformers));
+    this.secretPort = new KubeSecretPort(kube, lookup(this.secretInformers));
     this.servers = new GatehouseServerPort(options.server, this.secretPort);
     this.queue = new WorkQueue<string>({
       rateLimiter: defaultControllerRateLimiter(OPERATOR_RATE_LIMITER_DEFAULTS),
       metrics: options.metrics.controller.queue(CONTROLLER_NAME),
     });
     const writes = options.metrics.writes;
-    this.resourcePort = new KubeResourcePort(kubeConfig, lookup(this.resourceInformers));
+    this.resourcePort = new KubeResourcePort(kube, lookup(this.resourceInformers));
     this.reconciler = new OAuth2ClientReconciler({
       resources: countingResources(this.resourcePort, writes),
       secrets: countingSecrets(this.secretPort, writes),
       servers: countingServers(this.servers, writes),
-      events: countingEvents(new KubeEventRecorder({ kubeConfig, logger }), writes),
+      events: countingEvents(new KubeEventRecorder({ kube, logger }), writes),
     });
     this.wireHandlers();
   }

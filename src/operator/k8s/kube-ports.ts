@@ -1,13 +1,12 @@
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type OAuth2ClientResource, type OAuth2ClientStatus } from '../api/oauth2client.js';
 import type { ResourcePort, SecretPort } from '../controller/ports.js';
+import { isNotFound, type KubeClient } from '../runtime/kube-client.js';
 import { OwnWrites } from './own-writes.js';
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+export { isNotFound };
 
-export function isNotFound(error: unknown): boolean {
-  return (error as { code?: number })?.code === 404;
-}
+const MERGE_PATCH = 'application/merge-patch+json';
 
 interface Cache<T> {
   get(namespace: string, name: string): T | undefined;
@@ -15,15 +14,17 @@ interface Cache<T> {
 
 /** OAuth2Client reads come from the informer's cache; writes are merge patches. */
 export class KubeResourcePort implements ResourcePort {
-  private readonly api: CustomObjectsApi;
   /** Keyed by uid: what a reconcile must see of our own finalizer and status writes (see OwnWrites). */
   private readonly written = new OwnWrites<Pick<OAuth2ClientResource, 'metadata' | 'status'>>();
 
   constructor(
-    kubeConfig: KubeConfig,
+    private readonly kube: KubeClient,
     private readonly cache: Cache<OAuth2ClientResource>,
-  ) {
-    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+  ) {}
+
+  private pathOf(resource: OAuth2ClientResource): string {
+    const { namespace, name } = resource.metadata;
+    return `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${PLURAL}/${encodeURIComponent(name)}`;
   }
 
   get(key: string): OAuth2ClientResource | undefined {
@@ -45,11 +46,7 @@ export class KubeResourcePort implements ResourcePort {
   }
 
   async patchStatus(resource: OAuth2ClientResource, status: OAuth2ClientStatus): Promise<void> {
-    const patched = (await this.api.patchNamespacedCustomObjectStatus(
-      { group: GROUP, version: VERSION, plural: PLURAL, namespace: resource.metadata.namespace, name: resource.metadata.name, body: { status } },
-      mergePatch,
-    )) as OAuth2ClientResource;
-    this.remember(patched);
+    this.remember(await this.kube.request<OAuth2ClientResource>('PATCH', `${this.pathOf(resource)}/status`, { body: { status }, contentType: MERGE_PATCH }));
   }
 
   private remember(patched: OAuth2ClientResource): void {
@@ -64,19 +61,12 @@ export class KubeResourcePort implements ResourcePort {
 
   async setFinalizers(resource: OAuth2ClientResource, finalizers: string[]): Promise<void> {
     try {
-      const patched = await this.api.patchNamespacedCustomObject(
+      const patched = await this.kube.request<OAuth2ClientResource>('PATCH', this.pathOf(resource), {
         // The resourceVersion makes this a compare-and-swap: finalizers someone else set meanwhile are not lost.
-        {
-          group: GROUP,
-          version: VERSION,
-          plural: PLURAL,
-          namespace: resource.metadata.namespace,
-          name: resource.metadata.name,
-          body: { metadata: { finalizers, resourceVersion: resource.metadata.resourceVersion } },
-        },
-        mergePatch,
-      );
-      this.remember(patched as OAuth2ClientResource);
+        body: { metadata: { finalizers, resourceVersion: resource.metadata.resourceVersion } },
+        contentType: MERGE_PATCH,
+      });
+      this.remember(patched);
     } catch (error) {
       // Removing our finalizer from a resource that is already gone is done.
       if (!(isNotFound(error) && !finalizers.length)) throw error;
@@ -90,16 +80,13 @@ export class KubeResourcePort implements ResourcePort {
  * a reconcile right after a write does not act on the previous version.
  */
 export class KubeSecretPort implements SecretPort {
-  private readonly api: CoreV1Api;
   /** Keyed by namespace/name (see OwnWrites). */
   private readonly written = new OwnWrites<V1Secret>();
 
   constructor(
-    kubeConfig: KubeConfig,
+    private readonly kube: KubeClient,
     private readonly cache: Cache<V1Secret>,
-  ) {
-    this.api = kubeConfig.makeApiClient(CoreV1Api);
-  }
+  ) {}
 
   /** Called by the Secret informer's handlers, so the cache takes over again once it holds what we wrote. */
   observed(secret: V1Secret): void {
@@ -112,7 +99,7 @@ export class KubeSecretPort implements SecretPort {
     const cached = this.cache.get(namespace, name);
     if (cached) return cached;
     try {
-      return await this.api.readNamespacedSecret({ namespace, name });
+      return await this.kube.request<V1Secret>('GET', secretPath(namespace, name));
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -120,17 +107,17 @@ export class KubeSecretPort implements SecretPort {
   }
 
   async create(secret: V1Secret): Promise<V1Secret> {
-    return this.remember(await this.api.createNamespacedSecret({ namespace: secret.metadata!.namespace!, body: secret }));
+    return this.remember(await this.kube.request<V1Secret>('POST', secretPath(secret.metadata!.namespace!), { body: secret }));
   }
 
   async replace(secret: V1Secret): Promise<V1Secret> {
-    return this.remember(await this.api.replaceNamespacedSecret({ namespace: secret.metadata!.namespace!, name: secret.metadata!.name!, body: secret }));
+    return this.remember(await this.kube.request<V1Secret>('PUT', secretPath(secret.metadata!.namespace!, secret.metadata!.name), { body: secret }));
   }
 
   async delete(namespace: string, name: string): Promise<void> {
     this.written.forget(`${namespace}/${name}`);
     try {
-      await this.api.deleteNamespacedSecret({ namespace, name });
+      await this.kube.request('DELETE', secretPath(namespace, name));
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
@@ -142,4 +129,9 @@ export class KubeSecretPort implements SecretPort {
     this.written.remember(`${namespace}/${name}`, secret, secret.metadata?.resourceVersion, this.cache.get(namespace, name)?.metadata?.resourceVersion);
     return secret;
   }
+}
+
+function secretPath(namespace: string, name?: string): string {
+  const collection = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+  return name === undefined ? collection : `${collection}/${encodeURIComponent(name)}`;
 }

@@ -1,8 +1,9 @@
 // core/v1 Events the way client-go's recorder writes them, so `kubectl describe` shows "x3 over 5m" instead of a wall
 // of copies: an identical event within the aggregation window bumps count/lastTimestamp of the Event already
 // written. Recording is fire-and-forget; an Event is a diagnostic and must never fail or slow down a reconcile.
-import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Event } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
+import { statusCodeOf, type KubeClient } from './kube-client.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -12,11 +13,23 @@ export interface InvolvedObject {
   metadata: { name: string; namespace?: string; uid?: string };
 }
 
-/** The two calls the recorder makes; CoreV1Api has them, tests pass a fake. */
-export type EventsApi = Pick<CoreV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
+/** The two calls the recorder makes, shaped as client-node's CoreV1Api has them; tests pass a fake. */
+export interface EventsApi {
+  createNamespacedEvent(request: { namespace: string; body: CoreV1Event }): Promise<unknown>;
+  patchNamespacedEvent(request: { name: string; namespace: string; body: object }): Promise<unknown>;
+}
+
+function eventsApi(kube: KubeClient): EventsApi {
+  const collection = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`;
+  return {
+    createNamespacedEvent: ({ namespace, body }) => kube.request('POST', collection(namespace), { body }),
+    patchNamespacedEvent: ({ name, namespace, body }) =>
+      kube.request('PATCH', `${collection(namespace)}/${encodeURIComponent(name)}`, { body, contentType: 'application/merge-patch+json' }),
+  };
+}
 
 export interface EventRecorderOptions {
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   /** source.component of every Event. */
   component?: string;
   /** source.host, e.g. the pod name. */
@@ -38,8 +51,6 @@ interface Series {
   lastSeenMs: number;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
 export class KubeEventRecorder {
   private readonly api: EventsApi;
   private readonly log: Logger;
@@ -58,7 +69,7 @@ export class KubeEventRecorder {
   private droppedCount = 0;
 
   constructor(private readonly options: EventRecorderOptions) {
-    this.api = options.api ?? options.kubeConfig.makeApiClient(CoreV1Api);
+    this.api = options.api ?? eventsApi(options.kube);
     this.log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'event-recorder' });
     this.component = options.component ?? 'gatehouse-operator';
     this.ratePerSecond = options.ratePerSecond ?? 20;
@@ -122,12 +133,13 @@ export class KubeEventRecorder {
   /** false when the Event is gone (expired after the server's event TTL, or deleted), so a new one is due. */
   private async bump(key: string, series: Series, at: number): Promise<boolean> {
     try {
-      await this.api.patchNamespacedEvent(
-        { name: series.name, namespace: series.namespace, body: { count: series.count + 1, lastTimestamp: new Date(at).toISOString() } },
-        mergePatch,
-      );
+      await this.api.patchNamespacedEvent({
+        name: series.name,
+        namespace: series.namespace,
+        body: { count: series.count + 1, lastTimestamp: new Date(at).toISOString() },
+      });
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) {
+      if (statusCodeOf(error) === 404) {
         this.series.delete(key);
         return false;
       }

@@ -1,7 +1,7 @@
 // A list-then-watch cache of one collection that never gives up: client-node's own informer (re-checked on 2.0) still
 // stops for good on a non-410 error and lists without paging, and an operator whose watch silently died stops
 // reconciling without a trace.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from './kube-client.js';
 import pino, { type Logger } from 'pino';
 import { KubeApiError, httpList, httpWatch, isGone, type KubeStatus, type ListFunction, type WatchEvent, type WatchFunction } from './informer-transport.js';
 
@@ -15,7 +15,7 @@ export { objectKey, type InformerObject } from './informer-store.js';
 export interface InformerOptions<T extends InformerObject> {
   /** For logs. */
   name: string;
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   /** Collection path, e.g. /api/v1/namespaces/ns/secrets or /apis/gatehouse.dev/v1alpha1/oauth2clients. */
   path: string;
   labelSelector?: string;
@@ -81,8 +81,8 @@ export class Informer<T extends InformerObject> {
   constructor(private readonly options: InformerOptions<T>) {
     this.log = (options.logger ?? pino({ level: 'silent' })).child({ informer: options.name });
     this.store = new InformerStore<T>(this.log);
-    this.listPage = options.listFactory ?? httpList<T>(options.kubeConfig);
-    this.openWatch = options.watchFactory ?? httpWatch<T>(options.kubeConfig);
+    this.listPage = options.listFactory ?? httpList<T>(options.kube);
+    this.openWatch = options.watchFactory ?? httpWatch<T>(options.kube);
     this.watchdogMs = options.watchdogMs ?? DEFAULT_WATCHDOG_MS;
     this.serverTimeoutSeconds = options.serverTimeoutSeconds ?? DEFAULT_SERVER_TIMEOUT_SECONDS;
     this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;

@@ -2,12 +2,12 @@
 // can reason about ours the same way: expiry is judged by when *this* replica last saw the record change (clock skew
 // between replicas cannot shorten a lease), writes are optimistic through resourceVersion, and a leader gives up
 // (renewDeadline) before any standby may consider the lease expired (leaseDuration).
-import { ApiException, CoordinationV1Api, Observable, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
+import { statusCodeOf, type KubeClient } from './kube-client.js';
 import { sleepUnlessAborted } from './sleep.js';
 
 export interface LeaderElectorOptions {
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   namespace: string;
   name: string;
   /** Unique per replica, e.g. the pod name plus a random suffix. */
@@ -39,37 +39,44 @@ export interface LeaderElectionRecord {
 // well and shortens how late a standby notices the last renewal, which bounds the failover time.
 const ACQUIRE_JITTER = 0.2;
 
-type LeaseCallOptions = Parameters<CoordinationV1Api['readNamespacedLease']>[1];
+/** coordination.k8s.io/v1 Lease, the fields this elector reads and writes; times are MicroTime strings. */
+export interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; [key: string]: unknown };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+}
 
-function recordOf(lease: V1Lease): LeaderElectionRecord {
+function recordOf(lease: Lease): LeaderElectionRecord {
   const spec = lease.spec ?? {};
-  // client-node 1.4 types MicroTime as Date but hands back the server's string.
-  const time = (value: Date | string | undefined): string | undefined =>
-    value === undefined ? undefined : value instanceof Date ? value.toISOString() : String(value);
   return {
     holderIdentity: spec.holderIdentity ?? '',
     leaseDurationSeconds: spec.leaseDurationSeconds ?? 0,
-    acquireTime: time(spec.acquireTime),
-    renewTime: time(spec.renewTime),
+    acquireTime: spec.acquireTime,
+    renewTime: spec.renewTime,
     leaseTransitions: spec.leaseTransitions ?? 0,
   };
 }
 
-function microTime(value: string | undefined, fallback: V1MicroTime): V1MicroTime {
-  const ms = value === undefined ? NaN : Date.parse(value);
-  return Number.isNaN(ms) ? fallback : new V1MicroTime(ms);
+/** metav1.MicroTime: RFC 3339 with six fractional digits, as the API server writes it. */
+function microTimeOf(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-const statusOf = (error: unknown): number | undefined => (error instanceof ApiException ? error.code : undefined);
+function microTime(value: string | undefined, fallback: string): string {
+  const ms = value === undefined ? NaN : Date.parse(value);
+  return Number.isNaN(ms) ? fallback : microTimeOf(ms);
+}
+
+const statusOf = statusCodeOf;
 
 export class LeaderElector {
-  private readonly api: CoordinationV1Api;
   private readonly log: Logger;
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
   private readonly stopController = new AbortController();
-  private lease: V1Lease | undefined;
+  private lease: Lease | undefined;
   private observed: LeaderElectionRecord | undefined;
   private observedRaw = '';
   /** Monotonic time at which the observed record last changed. */
@@ -80,7 +87,6 @@ export class LeaderElector {
   private loop: Promise<void> | undefined;
 
   constructor(private readonly options: LeaderElectorOptions) {
-    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
     this.log = (options.logger ?? pino({ level: 'silent' })).child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
@@ -170,8 +176,8 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(deadline = performance.now() + this.renewDeadlineMs): Promise<boolean> {
-    const now = new V1MicroTime();
-    const desired: V1Lease['spec'] = {
+    const now = microTimeOf(Date.now());
+    const desired: Lease['spec'] = {
       holderIdentity: this.options.identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
       acquireTime: now,
@@ -185,9 +191,9 @@ export class LeaderElector {
       if (await this.write(this.lease, desired, deadline)) return true;
     }
 
-    let current: V1Lease;
+    let current: Lease;
     try {
-      current = await this.api.readNamespacedLease(this.target(), this.callOptions(deadline));
+      current = await this.kube.request<Lease>('GET', this.leasePath(), { signal: this.signalFor(deadline) });
     } catch (error) {
       if (statusOf(error) !== 404) {
         this.logFailure(error, 'could not read the lease');
@@ -209,14 +215,15 @@ export class LeaderElector {
   }
 
   /** Creates (no base) or replaces the Lease; a 409 means another replica wrote first, and this attempt lost. */
-  private async write(base: V1Lease | undefined, spec: V1Lease['spec'], deadline: number): Promise<boolean> {
+  private async write(base: Lease | undefined, spec: Lease['spec'], deadline: number): Promise<boolean> {
     try {
+      const signal = this.signalFor(deadline);
       const written = base
-        ? await this.api.replaceNamespacedLease({ ...this.target(), body: { ...base, spec } }, this.callOptions(deadline))
-        : await this.api.createNamespacedLease(
-            { namespace: this.options.namespace, body: { metadata: { name: this.options.name, namespace: this.options.namespace }, spec } },
-            this.callOptions(deadline),
-          );
+        ? await this.kube.request<Lease>('PUT', this.leasePath(), { body: { ...base, spec }, signal })
+        : await this.kube.request<Lease>('POST', this.leasePath(false), {
+            body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.options.name, namespace: this.options.namespace }, spec },
+            signal,
+          });
       this.lease = written;
       this.observe(written);
       return true;
@@ -233,12 +240,12 @@ export class LeaderElector {
     // A renewal aborted by stop() may still have landed, so a conflict is answered by reading and trying once more.
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const lease = this.lease ?? (await this.api.readNamespacedLease(this.target(), this.callOptions(deadline, false)));
+        const lease = this.lease ?? (await this.kube.request<Lease>('GET', this.leasePath(), { signal: this.signalFor(deadline, false) }));
         const record = recordOf(lease);
         if (record.holderIdentity !== this.options.identity) return;
-        const now = new V1MicroTime();
+        const now = microTimeOf(Date.now());
         const spec = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: record.leaseTransitions };
-        this.observe(await this.api.replaceNamespacedLease({ ...this.target(), body: { ...lease, spec } }, this.callOptions(deadline, false)));
+        this.observe(await this.kube.request<Lease>('PUT', this.leasePath(), { body: { ...lease, spec }, signal: this.signalFor(deadline, false) }));
         this.log.info('released the lease');
         return;
       } catch (error) {
@@ -251,7 +258,7 @@ export class LeaderElector {
     }
   }
 
-  private observe(lease: V1Lease): void {
+  private observe(lease: Lease): void {
     const record = recordOf(lease);
     const raw = JSON.stringify(record);
     if (raw !== this.observedRaw) {
@@ -283,24 +290,19 @@ export class LeaderElector {
     return this.observed !== undefined && this.observedAt + this.observed.leaseDurationSeconds * 1000 > performance.now();
   }
 
-  private target(): { name: string; namespace: string } {
-    return { name: this.options.name, namespace: this.options.namespace };
+  private get kube(): KubeClient {
+    return this.options.kube;
+  }
+
+  private leasePath(named = true): string {
+    const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.options.namespace)}/leases`;
+    return named ? `${collection}/${encodeURIComponent(this.options.name)}` : collection;
   }
 
   /** Bounds a request by the deadline and, unless it is the release itself, by stop(). */
-  private callOptions(deadline: number, abortOnStop = true): LeaseCallOptions {
+  private signalFor(deadline: number, abortOnStop = true): AbortSignal {
     const signals = [AbortSignal.timeout(Math.max(1, Math.round(deadline - performance.now())))];
     if (abortOnStop) signals.push(this.stopController.signal);
-    const signal = AbortSignal.any(signals);
-    // The object-parameter APIs take the Observable flavour of middleware, even though they return promises.
-    return {
-      middleware: [
-        {
-          pre: (context) => (context.setSignal(signal), new Observable(Promise.resolve(context))),
-          post: (response) => new Observable(Promise.resolve(response)),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    };
+    return AbortSignal.any(signals);
   }
 }
