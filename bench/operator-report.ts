@@ -4,7 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { previousRunsIn } from './docs.js';
 import type { CpuPhase, PhaseProfile } from './operator-probes.js';
 
-export const TARGETS = { p99Ms: 250, allReadySeconds: 30, rssMiB: 200, restoreSeconds: 60 } as const;
+// The targets of the minted-secrets work: Hydra with hydra-maester did p99 93 ms at 49 MiB on the same kind of control plane.
+export const TARGETS = { p99Ms: 100, allReadySeconds: 30, rssMiB: 128, restoreSeconds: 60 } as const;
 
 export interface OperatorRun {
   date: string;
