@@ -27,7 +27,18 @@ scripts read (JSON for clients).`,
 Runs the server. Settings come from environment variables (DATABASE_URL, SYSTEM_SECRET, ISSUER, PORT, …) and an
 optional YAML file with the same keys; the environment wins.
   --config FILE   YAML configuration file
-  --migrate       apply pending migrations first (SQLite always does)`,
+  --migrate       apply pending migrations first (SQLite always does)
+Connections (durations such as 30s or 2m):
+  REQUEST_TIMEOUT     time to receive a whole request, headers and body; 408 and closed after (30s)
+  HEADERS_TIMEOUT     time to receive the request line and headers; at most REQUEST_TIMEOUT (10s)
+  KEEP_ALIVE_TIMEOUT  how long an idle connection is kept for the next request (72s)
+  MAX_CONNECTIONS     open connections at most; more are closed on accept (10000)
+Client authentication:
+  AUTH_FAILURE_BURST  failed client authentications per client id before 429 (10; 0: off)
+  AUTH_FAILURE_ADDRESS_BURST  the same per source address (100)
+  AUTH_FAILURE_RATE   failures forgiven per second (1)
+FORCE_ROOT_CLIENT_CREDENTIALS=<id>:<secret> creates that root client, with its admin policy, on any start where it is
+missing: the way back when no client can manage clients any more.`,
   migrate: `Usage: gatehouse migrate [--config FILE]
 
 Applies pending database migrations to DATABASE_URL and exits.`,

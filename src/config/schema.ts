@@ -75,10 +75,30 @@ export const configSchema = z
       .min(1024)
       .max(10 * 1024 * 1024)
       .default(64 * 1024),
+    // Node has no timer for the body alone: REQUEST_TIMEOUT bounds request line, headers and body together, so a
+    // client trickling its body cannot hold a connection open.
+    REQUEST_TIMEOUT: durationSetting('30s'),
+    HEADERS_TIMEOUT: durationSetting('10s'),
+    KEEP_ALIVE_TIMEOUT: durationSetting('72s'),
+    MAX_CONNECTIONS: z.coerce.number().int().min(1).default(10_000),
     CREDENTIAL_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
+    // Failed client authentications allowed per client id and per source address before 429; 0 turns the limit off.
+    AUTH_FAILURE_BURST: z.coerce.number().int().min(0).default(10),
+    // The same per source address, higher: many clients may share one (a NAT, a proxy, a cluster's egress).
+    AUTH_FAILURE_ADDRESS_BURST: z.coerce.number().int().min(1).default(100),
+    // How many failures are forgiven per second, per client id and per address.
+    AUTH_FAILURE_RATE: z.coerce.number().positive().default(1),
+    // Plain http redirect URIs to hosts other than loopback ones, for development setups without TLS.
+    ALLOW_HTTP_REDIRECT_URIS: booleanText.default(false),
     POLICIES: z.array(policySchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Node refuses to create a server whose header timer outlasts its request timer.
+    if (config.HEADERS_TIMEOUT > config.REQUEST_TIMEOUT) {
+      ctx.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT'], message: 'must not be longer than REQUEST_TIMEOUT' });
+    }
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

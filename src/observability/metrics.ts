@@ -22,6 +22,12 @@ export class Metrics {
     labelNames: ['scheme', 'purpose'] as const,
     registers: [this.registry],
   });
+  readonly clientAuthThrottled = new Counter({
+    name: 'gatehouse_client_auth_throttled_total',
+    help: 'Client authentications refused with 429 before any hash, by what was limited (client id, source address)',
+    labelNames: ['by'] as const,
+    registers: [this.registry],
+  });
   readonly clientAuthFailures = new Counter({
     name: 'gatehouse_client_auth_failures_total',
     help: 'Failed client authentications, by reason (missing, invalid)',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clientInputSchema, listQuerySchema } from '../server/client/schema.js';
+import { CLIENT_ID, clientInputSchema, listQuerySchema } from '../server/client/schema.js';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -9,6 +9,11 @@ const form = (properties: Record<string, object>, required: string[]) => ({
 });
 
 const oauthError = { description: 'RFC 6749 error', content: content(ref('OAuth2Error')) };
+const throttled = {
+  description: 'too many failed client authentications for the client id or the source address (Retry-After says when to try again)',
+  headers: { 'Retry-After': { schema: { type: 'integer', minimum: 1 } } },
+  content: content(ref('OAuth2Error')),
+};
 const apiError = (description: string) => ({ description, content: content(ref('ApiError')) });
 const management = { 401: apiError('missing or invalid bearer token'), 403: apiError('scope or policy does not allow the call') };
 
@@ -23,7 +28,7 @@ export function openApiDocument() {
     in: 'query',
     schema,
   }));
-  const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._~:@+-]{1,255}$' } };
+  const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: CLIENT_ID.source } };
   const bearer = [{ bearer: [] }];
 
   return {
@@ -170,7 +175,7 @@ export function openApiDocument() {
               'grant_type',
             ]),
           },
-          responses: { 200: { description: 'a token', content: content(ref('TokenResponse')) }, 400: oauthError, 401: oauthError },
+          responses: { 200: { description: 'a token', content: content(ref('TokenResponse')) }, 400: oauthError, 401: oauthError, 429: throttled },
         },
       },
       '/oauth2/introspect': {
@@ -178,7 +183,13 @@ export function openApiDocument() {
           summary: 'Introspect an access token (RFC 7662)',
           security: [{ basic: [] }, { bearer: [] }],
           requestBody: { required: true, content: form({ token: { type: 'string' }, scope: { type: 'string' } }, ['token']) },
-          responses: { 200: { description: 'the token state', content: content(ref('Introspection')) }, 400: oauthError, 401: oauthError },
+          responses: {
+            200: { description: 'the token state', content: content(ref('Introspection')) },
+            400: oauthError,
+            401: oauthError,
+            403: oauthError,
+            429: throttled,
+          },
         },
       },
       '/oauth2/flush': {

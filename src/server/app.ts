@@ -13,13 +13,15 @@ import { ManagementGuard } from './auth/guard.js';
 import { bootstrapRootClient, recordSystemSecrets, resolveSystemSecret, systemSecretsFor, type RootClientResult } from './bootstrap.js';
 import { VerifiedCredentialCache } from './client/credential-cache.js';
 import { clientRoutes } from './client/routes.js';
+import { ClientManagers } from './client/managers.js';
+import { AuthFailureLimiter } from './client/auth-failure-limiter.js';
 import { ClientSecrets } from './client/secrets.js';
 import { ClientService } from './client/service.js';
 import { SqlClientStore } from './client/store.js';
 import { discoveryRoutes } from './discovery/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { ApiError } from './errors.js';
-import { registerCors, registerManagementErrors, registerObservability, requestIdOf } from './http.js';
+import { clientErrorHandler, registerCors, registerManagementErrors, registerObservability, requestIdOf } from './http.js';
 import { KeyService } from './jwk/service.js';
 import { SqlKeyStore } from './jwk/store.js';
 import { oauth2Routes } from './oauth2/routes.js';
@@ -56,6 +58,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     const keyring = new Keyring(await systemSecretsFor(database.db, secret));
 
     const metrics = new Metrics({ processMetrics: options.processMetrics ?? false });
+    const policyStore = new SqlPolicyStore(database.db);
+    const policies = new PolicyService(policyStore, config.POLICIES);
     const clients = new ClientService(
       new SqlClientStore(database.db, database.kind),
       new ClientSecrets(
@@ -64,9 +68,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         new VerifiedCredentialCache(keyring.primary('credential-cache'), config.CREDENTIAL_CACHE_SIZE),
         (scheme, purpose) => metrics.secretHashes.inc({ scheme, purpose }),
       ),
+      new ClientManagers(policies, config.RESOURCE_NAME_PREFIX),
+      config.AUTH_FAILURE_BURST > 0
+        ? new AuthFailureLimiter({
+            burst: config.AUTH_FAILURE_BURST,
+            addressBurst: config.AUTH_FAILURE_ADDRESS_BURST,
+            ratePerSecond: config.AUTH_FAILURE_RATE,
+          })
+        : undefined,
     );
-    const policyStore = new SqlPolicyStore(database.db);
-    const policies = new PolicyService(policyStore, config.POLICIES);
     const oauth2 = new OAuth2Service(
       clients,
       new SqlTokenStore(database.db),
@@ -83,6 +93,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       forcedCredentials: config.FORCE_ROOT_CLIENT_CREDENTIALS,
       resourcePrefix: config.RESOURCE_NAME_PREFIX,
     });
+    if (rootClient?.recreated) logger.warn({ client: rootClient.id }, 'the root client was missing: created it again from FORCE_ROOT_CLIENT_CREDENTIALS');
     await keys.ensureSigningKey();
     const resealed = await keys.resealUnderFirstSecret();
     if (resealed) logger.info({ resealed }, 'sealed signing keys again under the first SYSTEM_SECRET');
@@ -107,18 +118,34 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       logController: new LogController({ disableRequestLogging: true }),
       genReqId: requestIdOf,
       bodyLimit: config.BODY_LIMIT,
+      // Fastify's default of no request timeout would let a client that trickles its body hold a connection forever.
+      requestTimeout: config.REQUEST_TIMEOUT,
+      keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT,
+      http: {
+        // Also here, for Node's check at creation that the header timer does not outlast it (Fastify sets it later).
+        requestTimeout: config.REQUEST_TIMEOUT,
+        headersTimeout: config.HEADERS_TIMEOUT,
+        // Node enforces both timers by sweeping the connections every 30 s by default, which would let a 10 s header
+        // timeout run to 40 s; a tenth of the shorter timer keeps them within 10 %. The sweep visits only
+        // connections with a request in progress.
+        connectionsCheckingInterval: Math.max(100, Math.round(config.HEADERS_TIMEOUT / 10)),
+      },
       return503OnClosing: true,
       // Client ids may be 255 characters, up to three times that once percent-encoded; Fastify's default is 100.
       routerOptions: { maxParamLength: 1024 },
+      // What Node's HTTP parser refuses never becomes a request: answer it in our envelope too.
+      clientErrorHandler,
       // A malformed or overlong URL is refused by the router before any hook runs: answer it in our envelope too.
       frameworkErrors: (error, request, reply) => {
         const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
         (reply as FastifyReply).code(status).header('X-Request-ID', request.id).send(new ApiError(status, error.message).toBody(request.id));
       },
     });
+    // Node drops connections above this at accept, before they cost a parser or a request.
+    app.server.maxConnections = config.MAX_CONNECTIONS;
     registerObservability(app, metrics);
     // On shutdown, a keep-alive connection whose request was in flight would otherwise stay open for the whole
-    // keep-alive timeout (72 s) and hold app.close() that long; "Connection: close" ends it with the response.
+    // keep-alive timeout (KEEP_ALIVE_TIMEOUT) and hold app.close() that long; "Connection: close" ends it with the response.
     let closing = false;
     // Callback style: this runs on every response, where an async hook would cost a promise each time.
     app.addHook('onSend', (_request, reply, payload, done) => {
@@ -129,7 +156,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     registerManagementErrors(app);
     await app.register(healthRoutes({ checkDatabase: () => ping(database.db), metrics }));
     await app.register(discoveryRoutes({ issuer: config.ISSUER, keys }));
-    await app.register(clientRoutes({ clients, guard }));
+    await app.register(clientRoutes({ clients, guard, allowHttpRedirectUris: config.ALLOW_HTTP_REDIRECT_URIS }));
     await app.register(oauth2Routes({ oauth2, guard }));
 
     return {

@@ -98,9 +98,14 @@ export interface RootClientResult {
   id: string;
   /** Only when generated here: the one time it is ever shown. */
   generatedSecret?: string;
+  /** Created again from FORCE_ROOT_CLIENT_CREDENTIALS on a database that had lost it. */
+  recreated?: boolean;
 }
 
-/** On a server without clients: the root client and the two default policies, as Hydra does. */
+/**
+ * The root client and the two default policies, as Hydra does, on a server without clients. With forced credentials
+ * also on any later start where that client is missing: the way back for a server nobody can manage any more.
+ */
 export async function bootstrapRootClient(options: {
   clients: ClientService;
   policies: PolicyStore;
@@ -108,28 +113,58 @@ export async function bootstrapRootClient(options: {
   resourcePrefix: string;
 }): Promise<RootClientResult | undefined> {
   const { clients, policies, forcedCredentials, resourcePrefix } = options;
-  if ((await clients.count()) > 0) return undefined;
   const colon = forcedCredentials?.indexOf(':') ?? -1;
-  const forcedId = forcedCredentials && colon > 0 ? forcedCredentials.slice(0, colon) : undefined;
-  const forcedSecret = forcedCredentials && colon > 0 ? forcedCredentials.slice(colon + 1) : undefined;
-  const input = clientInputSchema.parse({
-    ...(forcedId ? { id: forcedId } : {}),
-    ...(forcedSecret ? { client_secret: forcedSecret } : {}),
+  if (forcedCredentials && colon > 0) {
+    return ensureForcedRoot(clients, policies, forcedCredentials.slice(0, colon), forcedCredentials.slice(colon + 1), resourcePrefix);
+  }
+  if ((await clients.count()) > 0) return undefined;
+  const created = await clients.create(rootClientInput());
+  for (const policy of defaultPolicies(created.id, resourcePrefix)) await policies.insertIfMissing(policy);
+  return { id: created.id, generatedSecret: created.client_secret };
+}
+
+async function ensureForcedRoot(
+  clients: ClientService,
+  policies: PolicyStore,
+  id: string,
+  secret: string,
+  prefix: string,
+): Promise<RootClientResult | undefined> {
+  if (await clients.findById(id)) return undefined;
+  const recreated = (await clients.count()) > 0;
+  // Policies before the client: a start that stops in between finds the client missing next time and finishes, where
+  // the other order would leave a root client that no policy allows anything.
+  for (const policy of await rootPolicies(policies, id, prefix)) await policies.insertIfMissing(policy);
+  try {
+    await clients.create(rootClientInput(id, secret));
+  } catch (error) {
+    // Another replica created it a moment earlier.
+    if ((error as { statusCode?: number }).statusCode === 409) return undefined;
+    throw error;
+  }
+  return { id, ...(recreated ? { recreated } : {}) };
+}
+
+/**
+ * The default policies for root client `id`. When the stored admin policy names another root client (the forced id
+ * changed), this one gets an admin policy of its own: rewriting the stored one would take the other's rights.
+ */
+async function rootPolicies(policies: PolicyStore, id: string, prefix: string): Promise<Policy[]> {
+  const [admin, publicKeys] = defaultPolicies(id, prefix) as [Policy, Policy];
+  const stored = (await policies.list()).find((policy) => policy.id === admin.id);
+  if (stored && !stored.subjects.includes(id)) return [{ ...admin, id: `${admin.id}:${id}` }, publicKeys];
+  return [admin, publicKeys];
+}
+
+function rootClientInput(id?: string, secret?: string) {
+  return clientInputSchema.parse({
+    ...(id ? { id } : {}),
+    ...(secret ? { client_secret: secret } : {}),
     client_name: 'Gatehouse root client',
     grant_types: ['client_credentials', 'authorization_code', 'implicit', 'refresh_token'],
     response_types: ['code', 'token', 'id_token', 'code id_token'],
     scope: 'hydra.* openid offline offline_access',
   });
-  let created;
-  try {
-    created = await clients.create(input);
-  } catch (error) {
-    // Another replica bootstrapped the same forced root client a moment earlier.
-    if ((error as { statusCode?: number }).statusCode === 409) return undefined;
-    throw error;
-  }
-  for (const policy of defaultPolicies(created.id, resourcePrefix)) await policies.insertIfMissing(policy);
-  return { id: created.id, ...(forcedSecret ? {} : { generatedSecret: created.client_secret }) };
 }
 
 export function defaultPolicies(rootClientId: string, prefix: string): Policy[] {

@@ -46,6 +46,20 @@ export class OAuthError extends Error {
   }
 }
 
+/** Failed client authentications were limited (RFC 6585 §4); Retry-After says when to try again. */
+export class TooManyFailedAuthentications extends OAuthError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly limitedBy: 'client' | 'address',
+  ) {
+    super(
+      429,
+      'temporarily_unavailable',
+      `Too many failed client authentications for this ${limitedBy === 'client' ? 'client id' : 'source address'}; try again in ${retryAfterSeconds} s`,
+    );
+  }
+}
+
 export const invalidRequest = (description: string, hint?: string) => new OAuthError(400, 'invalid_request', description, hint);
 export const invalidClient = (description = 'Client authentication failed') => new OAuthError(401, 'invalid_client', description);
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, maxHeaderSize } from 'node:http';
+import type { Socket } from 'node:net';
 import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ApiError, describeFrameworkError } from './errors.js';
@@ -51,6 +53,51 @@ export function registerManagementErrors(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(new ApiError(404, `no route for ${request.method} ${pathOnly(request)}`, 'Unable to locate the resource').toBody(request.id)),
   );
+}
+
+/**
+ * Fastify's clientErrorHandler: what Node's HTTP parser refuses before a request exists (a request line and headers
+ * over the size limit, raw bytes in the target, a request not received in time) is answered in the management
+ * envelope, where Fastify would send a body of its own.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  // Nobody is left to answer after a reset; bytes behind the first parse error raise it again, already answered.
+  if (error.code === 'ECONNRESET' || socket.destroyed || socket.writableEnded) return;
+  const { status, reason } = describeClientError(error);
+  this.log.debug({ err: error, status }, 'refused a request the HTTP parser could not read');
+  // Bytes written while a response on this connection is under way would corrupt it.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const requestId = randomUUID();
+  const body = JSON.stringify(new ApiError(status, reason).toBody(requestId));
+  const answer =
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`;
+  // A client too slow to finish its request gets no more time once answered.
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    socket.end(answer, () => socket.destroy());
+    return;
+  }
+  // Closing at once with request bytes still unread (the rest of an overlong URL) makes the kernel send a reset, which
+  // can discard this answer before the client reads it: end our side, and close only if the client does not.
+  socket.end(answer);
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+function describeClientError(error: ConnectionError): { status: number; reason: string } {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, reason: `the request line and headers are larger than the ${maxHeaderSize} bytes this server reads; a long URL counts too` };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, reason: 'the request was not received in time' };
+    case 'HPE_INVALID_URL':
+      return { status: 400, reason: 'the request target is not a valid URL: bytes outside printable ASCII must be percent-encoded' };
+    default:
+      return { status: 400, reason: `the request is not valid HTTP/1.1 (${error.code})` };
+  }
 }
 
 /**

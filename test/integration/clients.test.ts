@@ -87,7 +87,7 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
       });
       const full = {
         client_name: 'Full',
-        redirect_uris: ['https://app.example/cb', 'myapp:/callback'],
+        redirect_uris: ['https://app.example/cb', 'http://127.0.0.1:8080/callback'],
         grant_types: ['authorization_code', 'refresh_token', 'implicit', 'client_credentials'],
         response_types: ['code', 'id_token code', 'token'],
         scope: 'openid offline orders.*',
@@ -178,6 +178,46 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
     ])('refuses %s, naming %s', async (_what, field, json) => {
       const error = await expectManagementError(await call('POST', '/clients', { json }), 400);
       expect(error.reason).toContain(field);
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      ['javascript:alert(1)', {}],
+      ['JavaScript:alert(1)', { public: true }],
+      ['data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==', { public: true }],
+      ['vbscript:msgbox(1)', {}],
+      ['file:///etc/passwd', {}],
+      ['http://app.example/cb', {}],
+      ['http://localhost@evil.example/cb', {}],
+      ['https://app.example/cb#state', {}],
+      ['com.example.app:/callback', {}],
+      ['myapp:/callback', { public: true }],
+    ])('refuses the redirect URI %s (%j) with a 400 naming redirect_uris.1, and creates nothing', async (uri, fields) => {
+      const id = uniqueId('redirect');
+      const error = await expectManagementError(
+        await call('POST', '/clients', { json: { id, redirect_uris: ['https://app.example/cb', uri], ...fields } }),
+        400,
+      );
+      expect(error.reason).toContain('redirect_uris.1');
+      expect(error.details).toEqual([expect.objectContaining({ field: 'redirect_uris.1' })]);
+      expect((await call('GET', `/clients/${id}`)).status).toBe(404);
+    });
+
+    it('accepts loopback http for any client and a private-use scheme for a public client', async () => {
+      const loopback = ['http://localhost:3000/cb', 'http://127.0.0.1/cb', 'http://127.9.8.7:8080/cb', 'http://[::1]:8080/cb'];
+      expect((await createClient(t, { redirect_uris: loopback })).redirect_uris).toEqual(loopback);
+      const native = ['com.example.app:/oauth2redirect', 'com.example.app://callback', ...loopback];
+      expect((await createClient(t, { public: true, redirect_uris: native })).redirect_uris).toEqual(native);
+    });
+
+    it('refuses on PUT what it refuses on POST, and leaves the client as it was', async () => {
+      const created = await createClient(t, { redirect_uris: ['https://app.example/cb'] });
+      const error = await expectManagementError(await call('PUT', `/clients/${created.id}`, { json: { redirect_uris: ['javascript:alert(1)'] } }), 400);
+      expect(error.details).toEqual([expect.objectContaining({ field: 'redirect_uris.0' })]);
+      // Turning public is what would allow a private-use scheme; keeping it confidential does not.
+      await expectManagementError(await call('PUT', `/clients/${created.id}`, { json: { redirect_uris: ['com.example.app:/cb'] } }), 400);
+      expect((await t.root.getClient(created.id)).redirect_uris).toEqual(['https://app.example/cb']);
+      const turnedPublic = await call('PUT', `/clients/${created.id}`, { json: { public: true, redirect_uris: ['com.example.app:/cb'] } });
+      expect(turnedPublic.status).toBe(200);
     });
 
     it('refuses malformed JSON with a 400', async () => {
@@ -430,6 +470,24 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
         expect(bytes.includes(generated)).toBe(false);
       }
     });
+  });
+});
+
+describe('redirect URIs with ALLOW_HTTP_REDIRECT_URIS=true', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer('sqlite', { ALLOW_HTTP_REDIRECT_URIS: 'true' });
+  });
+  afterAll(async () => t?.close());
+
+  it('accepts http to any host, and still refuses dangerous schemes, fragments and private-use schemes of confidential clients', async () => {
+    const uris = ['http://app.example/cb', 'http://10.0.0.7:8080/cb'];
+    expect((await createClient(t, { redirect_uris: uris })).redirect_uris).toEqual(uris);
+    const token = await rootBearer(t);
+    for (const uri of ['javascript:alert(1)', 'http://app.example/cb#x', 'com.example.app:/cb']) {
+      const error = await expectManagementError(await managementRequest(t, 'POST', '/clients', { token, json: { redirect_uris: [uri] } }), 400);
+      expect(error.details).toEqual([expect.objectContaining({ field: 'redirect_uris.0' })]);
+    }
   });
 });
 

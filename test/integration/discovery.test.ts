@@ -16,6 +16,7 @@ import {
   issueToken,
   machineClient,
   managementRequest,
+  rawRequest,
   rootBearer,
   tokenRequest,
 } from './helpers.js';
@@ -166,6 +167,36 @@ describe.each(DATABASES)('discovery, keys and operations on %s', (kind) => {
   it('answers unknown routes with 404 in the management envelope', async () => {
     const error = await expectManagementError(await fetch(`${t.url}/no/such/thing`, { method: 'POST' }), 404);
     expect(error.reason).toContain('/no/such/thing');
+  });
+
+  // Node's HTTP parser refuses these before Fastify sees a request; Fastify's own answer was a body of another shape.
+  describe('requests the HTTP parser refuses', () => {
+    it('answers a URL longer than the header limit (16 KiB) with 431 in the management envelope', async () => {
+      const error = await expectManagementError(await rawRequest(t, 'GET', `/clients?q=${'a'.repeat(20_000)}`), 431);
+      expect(error.reason).toContain('URL');
+    });
+
+    it('answers a URL far longer, whose rest the server never reads, the same way rather than with a reset', async () => {
+      await expectManagementError(await rawRequest(t, 'GET', `/clients/${'a'.repeat(300_000)}`), 431);
+    });
+
+    it('answers headers over the limit with 431 in the management envelope', async () => {
+      await expectManagementError(await rawRequest(t, 'GET', '/health/alive', { headers: { 'x-padding': 'p'.repeat(20_000) } }), 431);
+    });
+
+    it.each([
+      ['a raw non-ASCII byte', '/clients/caf\u00e9'],
+      ['a raw 0xFF byte', '/clients/\u00ff'],
+      ['a raw DEL byte', '/clients/a\u007fb'],
+    ])('answers a path with %s with 400 in the management envelope', async (_what, path) => {
+      const error = await expectManagementError(await rawRequest(t, 'GET', path), 400);
+      expect(error.reason).toContain('percent-encoded');
+    });
+
+    it('keeps serving after them', async () => {
+      await expectManagementError(await rawRequest(t, 'GET', '/clients/caf\u00e9'), 400);
+      expect((await fetch(`${t.url}/health/alive`)).status).toBe(200);
+    });
   });
 });
 

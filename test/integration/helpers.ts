@@ -1,7 +1,7 @@
 // Wire-level helpers shared by the integration tests: raw HTTP calls, the two error formats, metrics, and direct
 // (independent-connection) access to the server's database.
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, request as httpRequest } from 'node:http';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { expect } from 'vitest';
@@ -115,6 +115,28 @@ export async function machineClient(t: TestServer, scope: string, input: OAuth2C
   const client = await createClient(t, { grant_types: ['client_credentials'], scope, ...input });
   expect(client.client_secret).toBeTypeOf('string');
   return { id: client.id, secret: client.client_secret!, client };
+}
+
+/**
+ * A request with the path sent byte for byte (latin1), as fetch never would: no dot-segment resolution, no
+ * percent-encoding of raw bytes. Answers as a fetch Response.
+ */
+export function rawRequest(t: TestServer, method: string, path: string, request: { headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+  const { headers = {}, body } = request;
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(`${t.url}/`, { method, path, headers, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
+        resolve(new Response(Buffer.concat(chunks), { status: response.statusCode!, headers: responseHeaders }));
+      });
+      response.on('error', reject);
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
 }
 
 export interface ManagementErrorBody {

@@ -86,20 +86,26 @@ describe.each(DATABASES)('POST /oauth2/introspect on %s', (kind) => {
       expect(await (await introspectRequest(t, { token }, await rootBearer(t))).json()).toMatchObject({ active: true });
     });
 
-    it('refuses a token without hydra.introspect with 403', async () => {
-      const error = await expectManagementError(await introspectRequest(t, { token }, await rootBearer(t, 'hydra.clients')), 403);
-      expect(error.reason).toContain('hydra.introspect');
+    it('refuses a token without hydra.introspect with 403 insufficient_scope (RFC 6750 §3.1)', async () => {
+      const response = await introspectRequest(t, { token }, await rootBearer(t, 'hydra.clients'));
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="gatehouse", error="insufficient_scope"');
+      const error = await expectOAuthError(response, 403, 'insufficient_scope');
+      expect(error.error_description).toContain('hydra.introspect');
     });
 
-    it('refuses a subject no policy allows with 403', async () => {
+    it('refuses a subject no policy allows with 403 insufficient_scope', async () => {
       const unlisted = await machineClient(t, 'hydra.introspect');
-      const error = await expectManagementError(await introspectRequest(t, { token }, await issueToken(t, unlisted, 'hydra.introspect')), 403);
-      expect(error.reason).toContain(unlisted.id);
+      const error = await expectOAuthError(await introspectRequest(t, { token }, await issueToken(t, unlisted, 'hydra.introspect')), 403, 'insufficient_scope');
+      expect(error.error_description).toContain(unlisted.id);
     });
 
-    it('refuses an unknown or forged bearer with 401', async () => {
-      await expectManagementError(await introspectRequest(t, { token }, 'unknown-token'), 401);
-      await expectManagementError(await introspectRequest(t, { token }, `${token.split('.')[0]}.${'A'.repeat(43)}`), 401);
+    it('refuses an unknown or forged bearer in the OAuth 2.0 format: 401 invalid_token (RFC 7662 §2.3, RFC 6750 §3.1)', async () => {
+      for (const bearer of ['unknown-token', `${token.split('.')[0]}.${'A'.repeat(43)}`]) {
+        const response = await introspectRequest(t, { token }, bearer);
+        expect(response.headers.get('www-authenticate')).toBe('Bearer realm="gatehouse", error="invalid_token"');
+        const error = await expectOAuthError(response, 401, 'invalid_token');
+        expect(error.error_description).toContain('invalid');
+      }
     });
   });
 
@@ -159,6 +165,16 @@ describe.each(DATABASES)('POST /oauth2/introspect on %s', (kind) => {
       });
       await expectOAuthError(json, 400, 'invalid_request');
     });
+
+    it('says that it takes a form when the request has no Content-Type', async () => {
+      const response = await fetch(`${t.url}/oauth2/introspect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await rootBearer(t)}` },
+        body: new TextEncoder().encode(`token=${token}`),
+      });
+      const error = await expectOAuthError(response, 400, 'invalid_request');
+      expect(error.error_description).toContain('application/x-www-form-urlencoded');
+    });
   });
 });
 
@@ -199,6 +215,7 @@ describe.each(DATABASES)('token expiry and POST /oauth2/flush on %s (ACCESS_TOKE
     await expired();
     expect(await introspect(t, token)).toEqual({ active: false });
     await expectManagementError(await managementRequest(t, 'GET', '/clients', { token: bearer }), 401);
+    await expectOAuthError(await introspectRequest(t, { token }, bearer), 401, 'invalid_token');
   });
 
   it('flushes expired tokens (204) and keeps live ones', async () => {

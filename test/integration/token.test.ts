@@ -176,6 +176,18 @@ describe.each(DATABASES)('POST /oauth2/token (client_credentials) on %s', (kind)
       await expectOAuthError(await fetch(`${t.url}/oauth2/token`, { method: 'POST' }), 400, 'invalid_request');
     });
 
+    it('says that it takes a form when a body comes without a Content-Type, or with one it has no parser for', async () => {
+      const form = new TextEncoder().encode(`grant_type=client_credentials&client_id=${orders.id}&client_secret=${orders.secret}`);
+      const bare = await expectOAuthError(await fetch(`${t.url}/oauth2/token`, { method: 'POST', body: form }), 400, 'invalid_request');
+      expect(bare.error_description).toContain('no Content-Type');
+      expect(bare.error_description).toContain('application/x-www-form-urlencoded');
+      const xml = await fetch(`${t.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/xml; charset=utf-8' }, body: '<grant/>' });
+      const error = await expectOAuthError(xml, 400, 'invalid_request');
+      expect(error.error_description).toContain('application/xml');
+      expect(error.error_description).toContain('application/x-www-form-urlencoded');
+      expect(error.error_description).not.toContain('application/json');
+    });
+
     it('refuses a body over BODY_LIMIT with 413 in the OAuth 2.0 format', async () => {
       const response = await tokenRequest(t, { credentials: orders, form: { padding: 'x'.repeat(70 * 1024) } });
       await expectOAuthError(response, 413, 'invalid_request');

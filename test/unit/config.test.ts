@@ -37,9 +37,23 @@ describe('loadConfig', () => {
       CHALLENGE_TOKEN_LIFESPAN: 600_000,
       RESOURCE_NAME_PREFIX: 'rn:hydra',
       BODY_LIMIT: 64 * 1024,
+      REQUEST_TIMEOUT: 30_000,
+      HEADERS_TIMEOUT: 10_000,
+      KEEP_ALIVE_TIMEOUT: 72_000,
+      MAX_CONNECTIONS: 10_000,
       POLICIES: [],
       CORS_ENABLED: false,
     });
+  });
+
+  it('takes the connection timeouts as durations, and refuses a header timeout longer than the request timeout', () => {
+    expect(loadConfig({ REQUEST_TIMEOUT: '1m', HEADERS_TIMEOUT: '1m', KEEP_ALIVE_TIMEOUT: '5s', MAX_CONNECTIONS: '50' })).toMatchObject({
+      REQUEST_TIMEOUT: 60_000,
+      HEADERS_TIMEOUT: 60_000,
+      KEEP_ALIVE_TIMEOUT: 5_000,
+      MAX_CONNECTIONS: 50,
+    });
+    expect(failure({ REQUEST_TIMEOUT: '5s' }).message).toBe('invalid configuration: setting HEADERS_TIMEOUT: must not be longer than REQUEST_TIMEOUT');
   });
 
   it('parses typed values from the environment', () => {
@@ -83,6 +97,10 @@ describe('loadConfig', () => {
     ['LOG_FORMAT', { LOG_FORMAT: 'xml' }],
     ['CORS_ENABLED', { CORS_ENABLED: 'yes' }],
     ['BODY_LIMIT', { BODY_LIMIT: '10' }],
+    ['REQUEST_TIMEOUT', { REQUEST_TIMEOUT: '0s' }],
+    ['HEADERS_TIMEOUT', { HEADERS_TIMEOUT: '10' }],
+    ['KEEP_ALIVE_TIMEOUT', { KEEP_ALIVE_TIMEOUT: 'forever' }],
+    ['MAX_CONNECTIONS', { MAX_CONNECTIONS: '0' }],
     ['POLICIES', { POLICIES: '[{"id": "p"' }],
     ['POLICIES', { POLICIES: JSON.stringify([{ id: 'p', subjects: ['a'], effect: 'perhaps', resources: ['r'], actions: ['get'] }]) }],
   ])('stops on a bad %s with a message that names it', (variable, env) => {

@@ -71,7 +71,12 @@ export const oauth2ClientSpec = z
   .object({
     clientId: z
       .string()
-      .regex(/^[A-Za-z0-9._~:@+-]{1,255}$/, 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -')
+      // The server's CLIENT_ID (src/server/client/schema.ts), which it must stay equal to: "." and ".." are refused
+      // because no URL can address them. RE2 (the apiserver's regex engine) has no lookahead, hence the alternatives.
+      .regex(
+        /^(?:[A-Za-z0-9_~:@+-][A-Za-z0-9._~:@+-]{0,254}|\.[A-Za-z0-9_~:@+-][A-Za-z0-9._~:@+-]{0,253}|\.\.[A-Za-z0-9._~:@+-]{1,253})$/,
+        'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -, and not "." or ".."',
+      )
       .optional()
       .describe('Fixed client id; generated once and kept in the Secret when omitted')
       .meta({ 'x-kubernetes-validations': [cel('self == oldSelf', 'clientId is immutable')] }),

@@ -2,13 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ManagementGuard } from '../auth/guard.js';
 import { badRequest } from '../errors.js';
 import { parseOrThrow } from '../validation.js';
-import { CLIENT_ID, clientInputSchema, listQuerySchema } from './schema.js';
+import { CLIENT_ID, CLIENT_ID_RULE, clientInputSchemaFor, listQuerySchema, type ClientInputOptions } from './schema.js';
 import type { ClientService } from './service.js';
 
 const SCOPE = 'hydra.clients';
 
-export function clientRoutes(deps: { clients: ClientService; guard: ManagementGuard }) {
+export function clientRoutes(deps: { clients: ClientService; guard: ManagementGuard } & Partial<ClientInputOptions>) {
   const { clients, guard } = deps;
+  const clientInputSchema = clientInputSchemaFor({ allowHttpRedirectUris: deps.allowHttpRedirectUris ?? false });
 
   return async function plugin(app: FastifyInstance): Promise<void> {
     // Fastify parses text/plain by default (it is what a bare curl -d or fetch of a string sends); these endpoints
@@ -79,8 +80,7 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
 
 function clientIdParam(request: FastifyRequest): string {
   const { id } = request.params as { id: string };
-  if (!CLIENT_ID.test(id))
-    throw badRequest(`"${id.slice(0, 64)}" is not a valid client id`, [{ field: 'id', message: 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -' }]);
+  if (!CLIENT_ID.test(id)) throw badRequest(`"${id.slice(0, 64)}" is not a valid client id`, [{ field: 'id', message: CLIENT_ID_RULE }]);
   return id;
 }
 

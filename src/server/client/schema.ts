@@ -5,7 +5,11 @@ export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_crede
 // Every combination OpenID Connect registers, written in the canonical order clients send them.
 export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'code id_token', 'code token', 'id_token token', 'code id_token token'] as const;
 
-export const CLIENT_ID = /^[A-Za-z0-9._~:@+-]{1,255}$/;
+// 1 to 255 unreserved characters (plus : @ +), but never "." or "..": as a path segment, URL parsers (WHATWG, so
+// fetch and undici) resolve those as dot segments, so /clients/.. could never reach the client. Written without
+// lookahead so that the same pattern also holds in the CRD, where Kubernetes checks it with RE2.
+export const CLIENT_ID = /^(?:[A-Za-z0-9_~:@+-][A-Za-z0-9._~:@+-]{0,254}|\.[A-Za-z0-9_~:@+-][A-Za-z0-9._~:@+-]{0,253}|\.\.[A-Za-z0-9._~:@+-]{1,253})$/;
+export const CLIENT_ID_RULE = 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -, and not "." or ".."';
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
 export const MIN_SECRET_LENGTH = 32;
@@ -16,11 +20,55 @@ const optionalUrl = z
   .refine((value) => value === '' || isAbsoluteUrl(value), 'must be an absolute URL')
   .default('');
 
-const redirectUri = z
-  .string()
-  .max(2048)
-  .refine(isAbsoluteUrl, 'must be an absolute URI')
-  .refine((value) => !value.includes('#'), 'must not contain a fragment');
+/** What the server settings change about the client body. */
+export interface ClientInputOptions {
+  /** ALLOW_HTTP_REDIRECT_URIS: plain http redirect URIs to any host, not only to loopback ones. */
+  allowHttpRedirectUris: boolean;
+}
+
+// Schemes a browser would run or read locally rather than navigate to: as a redirect target they turn the
+// authorization response into script execution or local file access.
+const NEVER_REDIRECT_SCHEMES = new Set(['javascript', 'data', 'vbscript', 'file']);
+const PRIVATE_USE_RULE = 'a private-use scheme (RFC 8252 §7.1) is only for a public client (public: true)';
+
+function redirectUri(options: ClientInputOptions) {
+  return z
+    .string()
+    .max(2048)
+    .superRefine((value, ctx) => {
+      const problem = redirectUriProblem(value, options);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+}
+
+/** Why a redirect URI is refused whoever the client is, or undefined; private-use schemes are checked with the client. */
+function redirectUriProblem(value: string, options: ClientInputOptions): string | undefined {
+  // URL parsers drop tabs and newlines, so "java\tscript:" would otherwise reach a browser as javascript:.
+  if (/[\s\p{Cc}]/u.test(value)) return 'must not contain spaces or control characters';
+  if (!isAbsoluteUrl(value)) return 'must be an absolute URI';
+  // RFC 6749 §3.1.2: the redirection endpoint URI must not include a fragment component.
+  if (value.includes('#')) return 'must not contain a fragment';
+  const scheme = schemeOf(value);
+  if (NEVER_REDIRECT_SCHEMES.has(scheme)) return `must not use the ${scheme}: scheme`;
+  if (scheme === 'https' || scheme === 'http') {
+    if (!/^https?:\/\/[^/?]/i.test(value)) return `must be ${scheme}://host/…`;
+    if (scheme === 'https' || options.allowHttpRedirectUris || isLoopback(new URL(value).hostname)) return undefined;
+    return 'must use https; http is only for loopback hosts (localhost, 127.0.0.0/8, [::1]) unless the server sets ALLOW_HTTP_REDIRECT_URIS';
+  }
+  if (!isPrivateUseScheme(scheme)) {
+    return 'must use https, http on a loopback host, or a private-use scheme in reverse-domain form such as com.example.app:/callback';
+  }
+  return undefined;
+}
+
+const schemeOf = (uri: string) => uri.slice(0, uri.indexOf(':')).toLowerCase();
+
+// RFC 8252 §7.1: a private-use scheme is a reverse domain name the app controls, so it has a dot; without one
+// (myapp:) any app could register it and receive the code.
+const isPrivateUseScheme = (scheme: string) => scheme !== 'http' && scheme !== 'https' && scheme.includes('.');
+
+// The URL parser has already normalised the host: 127.1 and 0x7f.1 arrive as 127.0.0.1, IPv6 in brackets.
+const isLoopback = (hostname: string) => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 
 function isAbsoluteUrl(value: string): boolean {
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value)) return false;
@@ -42,46 +90,71 @@ function byCanonicalOrder(a: string, b: string): number {
   return order.indexOf(a) - order.indexOf(b);
 }
 
-/** The body of POST and PUT /clients. Unknown fields are refused, so a typo never silently does nothing. */
-export const clientInputSchema = z
-  .object({
-    id: z.string().regex(CLIENT_ID, 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -').optional(),
-    client_name: z.string().max(255).default(''),
-    client_secret: z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).max(512, 'must be at most 512 characters').optional(),
-    redirect_uris: z.array(redirectUri).max(100).default([]),
-    grant_types: z
-      .array(z.enum(GRANT_TYPES, { message: `must be one of: ${GRANT_TYPES.join(', ')}` }))
-      .max(10)
-      .default([]),
-    response_types: z.array(normalizedResponseType).max(10).default([]),
-    scope: z
-      .string()
-      .max(4096)
-      .refine((value) => value === '' || SCOPE.test(value), 'must be scope tokens separated by single spaces')
-      .default(''),
-    owner: z.string().max(255).default(''),
-    policy_uri: optionalUrl,
-    tos_uri: optionalUrl,
-    client_uri: optionalUrl,
-    logo_uri: optionalUrl,
-    contacts: z.array(z.string().max(255)).max(50).default([]),
-    public: z.boolean().default(false),
-  })
-  .strict()
-  .superRefine((client, ctx) => {
-    if (client.public && client.client_secret !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['client_secret'], message: 'a public client has no secret' });
-    }
-    if (client.public && client.grant_types.includes('client_credentials')) {
-      ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'client_credentials needs a confidential client (public: false)' });
-    }
-  })
-  .transform((client) => ({
-    ...client,
-    grant_types: client.grant_types.length ? unique(client.grant_types) : ['authorization_code' as const],
-    response_types: client.response_types.length ? unique(client.response_types) : ['code' as const],
-    redirect_uris: unique(client.redirect_uris),
-  }));
+/**
+ * The body of POST and PUT /clients under the given server settings. Unknown fields are refused, so a typo never
+ * silently does nothing.
+ */
+export function clientInputSchemaFor(options: ClientInputOptions) {
+  return z
+    .object({
+      id: z.string().regex(CLIENT_ID, CLIENT_ID_RULE).optional(),
+      client_name: z.string().max(255).default(''),
+      client_secret: z
+        .string()
+        .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)
+        .max(512, 'must be at most 512 characters')
+        .optional(),
+      redirect_uris: z
+        .array(redirectUri(options))
+        .max(100)
+        .default([])
+        .describe(
+          'https, or http to a loopback host (any host with ALLOW_HTTP_REDIRECT_URIS); a private-use scheme in reverse-domain form (com.example.app:/callback) for a public client; never a fragment',
+        ),
+      grant_types: z
+        .array(z.enum(GRANT_TYPES, { message: `must be one of: ${GRANT_TYPES.join(', ')}` }))
+        .max(10)
+        .default([]),
+      response_types: z.array(normalizedResponseType).max(10).default([]),
+      scope: z
+        .string()
+        .max(4096)
+        .refine((value) => value === '' || SCOPE.test(value), 'must be scope tokens separated by single spaces')
+        .default(''),
+      owner: z.string().max(255).default(''),
+      policy_uri: optionalUrl,
+      tos_uri: optionalUrl,
+      client_uri: optionalUrl,
+      logo_uri: optionalUrl,
+      contacts: z.array(z.string().max(255)).max(50).default([]),
+      public: z.boolean().default(false),
+    })
+    .strict()
+    .superRefine((client, ctx) => {
+      if (client.public && client.client_secret !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['client_secret'], message: 'a public client has no secret' });
+      }
+      if (client.public && client.grant_types.includes('client_credentials')) {
+        ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'client_credentials needs a confidential client (public: false)' });
+      }
+      // Private-use schemes are how native apps receive the response, and RFC 8252 §8.4 makes those public clients; a
+      // confidential client runs on a server and has no use for a scheme that any installed app can claim.
+      if (!client.public) {
+        client.redirect_uris.forEach((uri, index) => {
+          if (isPrivateUseScheme(schemeOf(uri))) ctx.addIssue({ code: 'custom', path: ['redirect_uris', index], message: PRIVATE_USE_RULE });
+        });
+      }
+    })
+    .transform((client) => ({
+      ...client,
+      grant_types: client.grant_types.length ? unique(client.grant_types) : ['authorization_code' as const],
+      response_types: client.response_types.length ? unique(client.response_types) : ['code' as const],
+      redirect_uris: unique(client.redirect_uris),
+    }));
+}
+
+/** The body under the default settings: what documentation, bootstrap and tools validate against. */
+export const clientInputSchema = clientInputSchemaFor({ allowHttpRedirectUris: false });
 
 function unique<T>(values: T[]): T[] {
   return [...new Set(values)];

@@ -62,6 +62,15 @@ export class ClientSecrets {
     return verified && this.minter.isMinted(secret) ? { verified, rehashed: this.keyed.hash(secret) } : { verified };
   }
 
+  /**
+   * Whether checking `secret` against `stored` is cheap: a keyed hash, or a credential this process verified
+   * already. While failed attempts are being limited, these checks still go ahead, so a client whose credential is
+   * known good is never refused because someone else guessed wrong.
+   */
+  verifiesCheaply(clientId: string, secret: string, stored: string): boolean {
+    return isKeyedHash(stored) ? this.minter.isMinted(secret) : this.verifiedCache.has(clientId, secret, stored);
+  }
+
   /** For a client that does not exist: the work a real check of the presented secret's scheme would do. */
   async verifyUnknown(secret: string): Promise<void> {
     if (this.minter.isMinted(secret)) {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { KEYED_SCHEME } from '../../crypto/keyed-secret-hash.js';
-import { badRequest, conflict, notFound } from '../errors.js';
+import { ApiError, TooManyFailedAuthentications, badRequest, conflict, notFound } from '../errors.js';
+import type { AuthFailureLimiter } from './auth-failure-limiter.js';
+import { CLIENTS_SCOPE, type CanManageClients, type ClientManagers } from './managers.js';
 import type { ClientInput, OAuth2Client } from './schema.js';
 import type { ClientSecrets } from './secrets.js';
 import type { ClientStore, StoredClient } from './store.js';
@@ -11,6 +13,10 @@ export class ClientService {
   constructor(
     private readonly store: ClientStore,
     private readonly secrets: ClientSecrets,
+    /** Without it, any client may be deleted or changed, the last one able to manage clients too. */
+    private readonly managers?: ClientManagers,
+    /** Without it, failed authentications are not limited. */
+    private readonly failures?: AuthFailureLimiter,
   ) {}
 
   /** A secret minted by this server, stored nowhere: for callers that must hold the secret before the client exists. */
@@ -53,14 +59,30 @@ export class ClientService {
       secretHash = secret ? await this.secrets.protect(secret) : existing.secretHash;
     }
     const updated: StoredClient = { ...fields, id, secretHash };
-    if (!(await this.store.update(updated, secretHash !== existing.secretHash))) throw notFound(`client "${id}"`);
+    const saved = await this.keepingAManager(id, updated, (store) => store.update(updated, secretHash !== existing.secretHash));
+    if (!saved) throw notFound(`client "${id}"`);
     if (secretHash !== existing.secretHash) this.secrets.forget(id);
     return withSecret(updated, secret);
   }
 
   async delete(id: string): Promise<void> {
-    if (!(await this.store.delete(id))) throw notFound(`client "${id}"`);
+    if (!(await this.keepingAManager(id, undefined, (store) => store.delete(id)))) throw notFound(`client "${id}"`);
     this.secrets.forget(id);
+  }
+
+  /**
+   * Runs a change that leaves client `id` as `after` (deleted when undefined), refusing with a 409 one that would take
+   * the last client able to manage clients (managers.ts): without one, no management call could succeed again.
+   */
+  private async keepingAManager<T>(id: string, after: StoredClient | undefined, change: (store: ClientStore) => Promise<T>): Promise<T> {
+    const canManage = await this.managers?.predicate();
+    // A client that can manage clients after the change leaves their number as it was or higher.
+    if (!canManage || (after && canManage(after))) return change(this.store);
+    return this.store.exclusive(async (store) => {
+      const before = await store.get(id);
+      if (before && canManage(before) && !(await anotherManager(store, canManage, id))) throw lastManager(id, after === undefined);
+      return change(store);
+    });
   }
 
   /**
@@ -68,14 +90,24 @@ export class ClientService {
    * presented secret would, so neither response time nor CPU reveals which client ids exist (except to a holder of
    * a genuine minted secret, who can tell scrypt-stored clients apart: docs/security.md).
    */
-  async authenticate(id: string, secret: string): Promise<StoredClient | undefined> {
+  async authenticate(id: string, secret: string, address = ''): Promise<StoredClient | undefined> {
     const client = await this.store.get(id);
+    const limited = this.failures?.check(id, address);
+    // Refused before any hash: unless the check is cheap (a keyed hash, or a credential verified before), which is
+    // how a client whose credential is good keeps working while someone else guesses at it.
+    if (limited && !(client?.secretHash && this.secrets.verifiesCheaply(id, secret, client.secretHash))) {
+      throw new TooManyFailedAuthentications(limited.retryAfterSeconds, limited.by);
+    }
     if (!client?.secretHash) {
       await this.secrets.verifyUnknown(secret);
+      this.failures?.fail(id, address);
       return undefined;
     }
     const { verified, rehashed } = await this.secrets.verify(id, secret, client.secretHash);
-    if (!verified) return undefined;
+    if (!verified) {
+      this.failures?.fail(id, address);
+      return undefined;
+    }
     // Conditional on the hash still being the one verified: a secret changed meanwhile must not be overwritten.
     if (rehashed && (await this.store.replaceSecretHash(id, client.secretHash, rehashed))) return { ...client, secretHash: rehashed };
     return client;
@@ -96,6 +128,27 @@ export class ClientService {
   count(): Promise<number> {
     return this.store.count();
   }
+}
+
+async function anotherManager(store: ClientStore, canManage: CanManageClients, id: string): Promise<boolean> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.listMayHoldScope(CLIENTS_SCOPE, after, 100);
+    if (page.some((client) => client.id !== id && canManage(client))) return true;
+    if (page.length < 100) return false;
+    after = page[page.length - 1]!.id;
+  }
+}
+
+function lastManager(id: string, deleting: boolean): ApiError {
+  const change = deleting ? 'deleting it' : 'this update, which takes that ability from it,';
+  return new ApiError(
+    409,
+    `client "${id}" is the last client that can manage clients, and ${change} would lock every management call out. ` +
+      `First give another client the ability: a secret, the client_credentials grant, a scope covering ${CLIENTS_SCOPE}, and a policy ` +
+      'that allows its id create on clients and delete on clients:<its id> without conditions.',
+    'The request conflicts with the current state of the server',
+  );
 }
 
 /** The wire shape, id first, as Hydra's clients expect to read it. */

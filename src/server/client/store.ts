@@ -18,10 +18,24 @@ export interface ClientStore {
   replaceSecretHash(id: string, from: string, to: string): Promise<boolean>;
   /** Deletes the client and every token issued to it, in one transaction. */
   delete(id: string): Promise<boolean>;
+  /**
+   * Runs `work` in one transaction holding a lock that every change which may cost a client its management rights
+   * takes, so that two such changes cannot each count on the other's client staying. `work` must use only the store
+   * it is given: on SQLite the transaction holds the one connection.
+   */
+  exclusive<T>(work: (store: ClientStore) => Promise<T>): Promise<T>;
+  /**
+   * Up to `limit` confidential clients allowed the client_credentials grant whose scope names `scope` or holds a
+   * `*`, by id after `after`: every client whose scope may cover `scope`, for the caller to check exactly.
+   */
+  listMayHoldScope(scope: string, after: string | undefined, limit: number): Promise<StoredClient[]>;
   count(): Promise<number>;
   /** Secrets stored in the form `scheme` (a prefix such as "$hmac-sha256$") but not beginning with `current`. */
   countSecretHashesOutside(scheme: string, current: string): Promise<number>;
 }
+
+/** Key of the PostgreSQL advisory lock of ClientStore.exclusive, shared by every replica. */
+const MANAGERS_LOCK = 0x6761_7465_6d67;
 
 export class SqlClientStore implements ClientStore {
   private readonly byId: PrecompiledQuery<Selectable<ClientTable>>;
@@ -34,7 +48,7 @@ export class SqlClientStore implements ClientStore {
 
   constructor(
     private readonly db: Kysely<Database>,
-    kind: DatabaseKind,
+    private readonly kind: DatabaseKind,
   ) {
     this.idOrder = kind === 'postgres' ? sql`id collate "C"` : 'id';
     this.byId = new PrecompiledQuery(db.selectFrom('clients').selectAll().where('id', '=', ''));
@@ -86,11 +100,35 @@ export class SqlClientStore implements ClientStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
+    const remove = async (tx: Kysely<Database>) => {
       await tx.deleteFrom('access_tokens').where('client_id', '=', id).execute();
       const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) === 1;
+    };
+    // Kysely refuses a transaction inside a transaction (exclusive).
+    return this.db.isTransaction ? remove(this.db) : this.db.transaction().execute(remove);
+  }
+
+  exclusive<T>(work: (store: ClientStore) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (tx) => {
+      // SQLite needs nothing more: the transaction holds the server's only connection until it ends.
+      if (this.kind === 'postgres') await sql`select pg_advisory_xact_lock(${sql.lit(MANAGERS_LOCK)})`.execute(tx);
+      return work(new SqlClientStore(tx, this.kind));
     });
+  }
+
+  async listMayHoldScope(scope: string, after: string | undefined, limit: number): Promise<StoredClient[]> {
+    let query = this.db
+      .selectFrom('clients')
+      .selectAll()
+      .where('public', '=', 0)
+      .where('secret_hash', 'is not', null)
+      .where('grant_types', 'like', '%"client_credentials"%')
+      .where((eb) => eb.or([eb('scope', 'like', `%${scope}%`), eb('scope', 'like', '%*%')]));
+    // Compared in the order listed, bytewise on both databases.
+    if (after !== undefined) query = query.where(this.kind === 'postgres' ? sql<string>`id collate "C"` : 'id', '>', after);
+    const rows = await query.orderBy(this.idOrder).limit(limit).execute();
+    return rows.map(fromRow);
   }
 
   async countSecretHashesOutside(scheme: string, current: string): Promise<number> {

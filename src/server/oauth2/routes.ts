@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ManagementGuard } from '../auth/guard.js';
-import { ApiError, OAuthError, describeFrameworkError, invalidRequest } from '../errors.js';
+import { ApiError, OAuthError, TooManyFailedAuthentications, describeFrameworkError, invalidRequest } from '../errors.js';
 import { managementErrorHandler } from '../http.js';
 import { parseOrThrow } from '../validation.js';
 import { formOf, registerFormParser } from './form.js';
@@ -8,6 +8,9 @@ import type { OAuth2Service } from './service.js';
 import { z } from 'zod';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+const FORM = 'application/x-www-form-urlencoded';
+// RFC 6750 §3: errors about the caller's bearer token, which challenge for a bearer token rather than for Basic.
+const BEARER_ERRORS = new Set(['invalid_token', 'insufficient_scope']);
 
 const flushSchema = z.object({ notAfter: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional() }).strict();
 
@@ -19,8 +22,14 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
     registerFormParser(app);
     app.setErrorHandler((error: FastifyError | OAuthError | ApiError, request, reply) => {
       if (error instanceof ApiError) return reply.code(error.statusCode).send(error.toBody(request.id));
+      // Fastify found no parser for the body: here that means it is not a form, whatever else it is.
+      if (!(error instanceof OAuthError) && error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') error = notAForm(request.headers['content-type']);
       if (error instanceof OAuthError) {
-        if (error.statusCode === 401) reply.header('WWW-Authenticate', 'Basic realm="gatehouse"');
+        if (error instanceof TooManyFailedAuthentications) {
+          reply.header('Retry-After', String(error.retryAfterSeconds));
+          request.log.warn({ limitedBy: error.limitedBy, retryAfterSeconds: error.retryAfterSeconds }, 'client authentication throttled');
+        } else if (BEARER_ERRORS.has(error.error)) reply.header('WWW-Authenticate', `Bearer realm="gatehouse", error="${error.error}"`);
+        else if (error.statusCode === 401) reply.header('WWW-Authenticate', 'Basic realm="gatehouse"');
         return reply.code(error.statusCode).headers(NO_STORE).send(error.toBody());
       }
       const { status, reason } = describeFrameworkError(error);
@@ -34,7 +43,7 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
 
     app.post('/oauth2/token', async (request, reply) => {
       requireForm(request.headers['content-type']);
-      const response = await oauth2.token(request.headers.authorization, formOf(request.body));
+      const response = await oauth2.token(request.headers.authorization, formOf(request.body), request.ip);
       return reply.headers(NO_STORE).send(response);
     });
 
@@ -42,12 +51,13 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
       requireForm(request.headers['content-type']);
       const form = formOf(request.body);
       if (/^bearer /i.test(request.headers.authorization ?? '')) {
-        await guard.require(request, { scope: 'hydra.introspect', resource: 'oauth2:tokens', action: 'introspect' });
+        await guard.require(request, { scope: 'hydra.introspect', resource: 'oauth2:tokens', action: 'introspect' }).catch(asBearerError);
       } else {
-        await oauth2.authenticateClient(request.headers.authorization, { client_id: form.client_id, client_secret: form.client_secret } as Record<
-          string,
-          string
-        >);
+        await oauth2.authenticateClient(
+          request.headers.authorization,
+          { client_id: form.client_id, client_secret: form.client_secret } as Record<string, string>,
+          request.ip,
+        );
       }
       if (!form.token) throw invalidRequest('The token parameter is missing');
       return reply.headers(NO_STORE).send(await oauth2.introspect(form.token, form.scope));
@@ -69,7 +79,22 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
 }
 
 function requireForm(contentType: string | undefined): void {
-  if (!contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    throw invalidRequest('The request body must be application/x-www-form-urlencoded');
-  }
+  if (!contentType?.toLowerCase().startsWith(FORM)) throw notAForm(contentType);
+}
+
+function notAForm(contentType: string | undefined): OAuthError {
+  const mediaType = contentType?.split(';')[0]!.trim().slice(0, 100);
+  return invalidRequest(
+    mediaType ? `The request body is ${mediaType}; this endpoint takes ${FORM}` : `The request has no Content-Type; this endpoint takes an ${FORM} body`,
+  );
+}
+
+/**
+ * RFC 7662 §2.3: a caller authorizing with a bearer token that is invalid or lacks the privileges is answered as
+ * RFC 6750 §3 says, in this endpoint's OAuth 2.0 format rather than the guard's management envelope.
+ */
+function asBearerError(error: unknown): never {
+  if (error instanceof ApiError && error.statusCode === 401) throw new OAuthError(401, 'invalid_token', error.reason);
+  if (error instanceof ApiError && error.statusCode === 403) throw new OAuthError(403, 'insufficient_scope', error.reason);
+  throw error;
 }

@@ -1,7 +1,7 @@
 import type { OpaqueTokens } from '../../crypto/opaque-token.js';
 import type { Introspection } from '../../sdk/types.js';
 import { uuidv7 } from '../../crypto/random.js';
-import { OAuthError, invalidClient } from '../errors.js';
+import { OAuthError, TooManyFailedAuthentications, invalidClient } from '../errors.js';
 import type { ClientService } from '../client/service.js';
 import type { StoredClient } from '../client/store.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -32,13 +32,19 @@ export class OAuth2Service {
   ) {}
 
   /** Authenticates the client of a token, introspection or revocation request, or throws 401 invalid_client. */
-  async authenticateClient(authorization: string | undefined, form: Form): Promise<StoredClient> {
+  async authenticateClient(authorization: string | undefined, form: Form, address = ''): Promise<StoredClient> {
     const presented = presentedCredentials(authorization, form);
     if (!presented) {
       this.metrics.clientAuthFailures.inc({ reason: 'missing' });
       throw invalidClient('Client authentication is required: use HTTP Basic or client_id and client_secret in the body');
     }
-    const client = await this.clients.authenticate(presented.clientId, presented.secret);
+    let client: StoredClient | undefined;
+    try {
+      client = await this.clients.authenticate(presented.clientId, presented.secret, address);
+    } catch (error) {
+      if (error instanceof TooManyFailedAuthentications) this.metrics.clientAuthThrottled.inc({ by: error.limitedBy });
+      throw error;
+    }
     if (!client) {
       this.metrics.clientAuthFailures.inc({ reason: 'invalid' });
       throw invalidClient();
@@ -46,13 +52,13 @@ export class OAuth2Service {
     return client;
   }
 
-  async token(authorization: string | undefined, form: Form): Promise<TokenResponse> {
+  async token(authorization: string | undefined, form: Form, address = ''): Promise<TokenResponse> {
     const grantType = form.grant_type;
     if (!grantType) throw new OAuthError(400, 'invalid_request', 'The grant_type parameter is missing');
     if (grantType !== 'client_credentials') {
       throw new OAuthError(400, 'unsupported_grant_type', `The grant type "${grantType}" is not supported by this server`);
     }
-    const client = await this.authenticateClient(authorization, form);
+    const client = await this.authenticateClient(authorization, form, address);
     if (!client.grant_types.includes('client_credentials')) {
       throw new OAuthError(400, 'unauthorized_client', 'The client is not allowed to use the client_credentials grant');
     }

@@ -19,8 +19,13 @@ export class PolicyService {
   ) {}
 
   async decide(request: AccessRequest): Promise<Decision> {
+    return decide(await this.current(), request);
+  }
+
+  /** Every policy in force, for callers that must decide synchronously (inside a database transaction). */
+  async current(): Promise<Policy[]> {
     if (Date.now() - this.loadedAt > REFRESH_MS) await this.reload();
-    return decide([...this.configured, ...this.stored], request);
+    return [...this.configured, ...this.stored];
   }
 
   reload(): Promise<void> {

@@ -1,0 +1,74 @@
+// Failed client authentication is limited per client id and per source address: past the burst, 429 with Retry-After
+// in the OAuth error format, before any hash is computed, while a credential that is known good keeps working.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { createClient, expectOAuthError, introspectRequest, machineClient, metricValue, tokenRequest, uniqueId, type Credentials } from './helpers.js';
+
+const BURST = 3;
+
+describe('limits on failed client authentication', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    // A slow refill, so the limit holds for the whole test.
+    t = await startTestServer('sqlite', { AUTH_FAILURE_BURST: String(BURST), AUTH_FAILURE_ADDRESS_BURST: '1000', AUTH_FAILURE_RATE: '0.01' });
+  });
+  afterAll(async () => t?.close());
+
+  const wrong = (id: string): Credentials => ({ id, secret: 'a-wrong-secret-that-is-long-enough-to-pass' });
+  const scryptHashes = async () =>
+    (await metricValue(t, 'gatehouse_client_secret_hashes_total', { scheme: 'scrypt', purpose: 'verify' })) +
+    (await metricValue(t, 'gatehouse_client_secret_hashes_total', { scheme: 'scrypt', purpose: 'dummy' }));
+
+  it('answers 401 for the burst, then 429 with Retry-After, without computing a hash', async () => {
+    const victim = await machineClient(t, 'a.read');
+    for (let i = 0; i < BURST; i++) await expectOAuthError(await tokenRequest(t, { credentials: wrong(victim.id) }), 401, 'invalid_client');
+    const hashesBefore = await scryptHashes();
+    const limited = await tokenRequest(t, { credentials: wrong(victim.id) });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const body = await expectOAuthError(limited, 429, 'temporarily_unavailable');
+    expect(body.error_description).toMatch(/Too many failed client authentications/);
+    expect(await scryptHashes()).toBe(hashesBefore);
+    expect(await metricValue(t, 'gatehouse_client_auth_throttled_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('still lets the client with its minted secret in while its id is limited', async () => {
+    const victim = await machineClient(t, 'b.read');
+    for (let i = 0; i < BURST + 2; i++) await tokenRequest(t, { credentials: wrong(victim.id) });
+    expect((await tokenRequest(t, { credentials: wrong(victim.id) })).status).toBe(429);
+    const response = await tokenRequest(t, { credentials: victim, scope: 'b.read' });
+    expect(response.status, await response.clone().text()).toBe(200);
+  });
+
+  it('still lets a chosen (scrypt) secret in while limited once it was verified before, and limits it otherwise', async () => {
+    const chosen = { id: uniqueId('chosen'), secret: 'a-chosen-secret-of-forty-characters-xxxx' };
+    await createClient(t, { id: chosen.id, client_secret: chosen.secret, grant_types: ['client_credentials'], scope: 'c.read' });
+    expect((await tokenRequest(t, { credentials: chosen, scope: 'c.read' })).status).toBe(200);
+    for (let i = 0; i < BURST; i++) await tokenRequest(t, { credentials: wrong(chosen.id) });
+    expect((await tokenRequest(t, { credentials: chosen, scope: 'c.read' })).status).toBe(200);
+    expect((await tokenRequest(t, { credentials: { ...chosen, secret: `${chosen.secret}-but-not-verified` } })).status).toBe(429);
+  });
+
+  it('limits unknown client ids too, and introspection with Basic credentials', async () => {
+    const unknown = uniqueId('nobody');
+    for (let i = 0; i < BURST; i++) await expectOAuthError(await tokenRequest(t, { credentials: wrong(unknown) }), 401, 'invalid_client');
+    await expectOAuthError(await tokenRequest(t, { credentials: wrong(unknown) }), 429, 'temporarily_unavailable');
+    const limited = await introspectRequest(t, { token: 'whatever' }, wrong(unknown));
+    await expectOAuthError(limited, 429, 'temporarily_unavailable');
+  });
+});
+
+describe('limits on failed client authentication per source address', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer('sqlite', { AUTH_FAILURE_BURST: '1000', AUTH_FAILURE_ADDRESS_BURST: String(BURST), AUTH_FAILURE_RATE: '0.01' });
+  });
+  afterAll(async () => t?.close());
+
+  it('limits an address that guesses across many client ids', async () => {
+    for (let i = 0; i < BURST; i++) await tokenRequest(t, { credentials: { id: uniqueId('spray'), secret: 'a-wrong-secret-that-is-long-enough-to-pass' } });
+    const response = await tokenRequest(t, { credentials: { id: uniqueId('spray'), secret: 'a-wrong-secret-that-is-long-enough-to-pass' } });
+    const body = await expectOAuthError(response, 429, 'temporarily_unavailable');
+    expect(body.error_description).toMatch(/source address/);
+    expect(await metricValue(t, 'gatehouse_client_auth_throttled_total', { by: 'address' })).toBe(1);
+  });
+});
