@@ -34,9 +34,10 @@ Connections (durations such as 30s or 2m):
   KEEP_ALIVE_TIMEOUT  how long an idle connection is kept for the next request (72s)
   MAX_CONNECTIONS     open connections at most; more are closed on accept (10000)
 Client authentication:
-  AUTH_FAILURE_BURST  failed client authentications per client id before 429 (10; 0: off)
+  AUTH_FAILURE_BURST  failed client authentications per client id before 429 (10; 0: both limits off)
   AUTH_FAILURE_ADDRESS_BURST  the same per source address (100)
   AUTH_FAILURE_RATE   failures forgiven per second (1)
+  TRUST_PROXY         whose X-Forwarded-For gives the caller's address: true, hops, or proxy CIDRs (false)
 FORCE_ROOT_CLIENT_CREDENTIALS=<id>:<secret> creates that root client, with its admin policy, on any start where it is
 missing: the way back when no client can manage clients any more.`,
   migrate: `Usage: gatehouse migrate [--config FILE]

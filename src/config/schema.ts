@@ -86,6 +86,21 @@ export const configSchema = z
     AUTH_FAILURE_BURST: z.coerce.number().int().min(0).default(10),
     // The same per source address, higher: many clients may share one (a NAT, a proxy, a cluster's egress).
     AUTH_FAILURE_ADDRESS_BURST: z.coerce.number().int().min(1).default(100),
+    // Which proxies' X-Forwarded-For to believe for the caller's address: false (none), true (any: only when every
+    // request comes through one), a number of hops, or comma-separated addresses/CIDRs of the proxies.
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((value): boolean | number | string[] => {
+        const text = value.trim();
+        if (text === 'false' || text === '') return false;
+        if (text === 'true') return true;
+        if (/^\d+$/.test(text)) return Number(text);
+        return text
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean);
+      }),
     // How many failures are forgiven per second, per client id and per address.
     AUTH_FAILURE_RATE: z.coerce.number().positive().default(1),
     // Plain http redirect URIs to hosts other than loopback ones, for development setups without TLS.

@@ -156,13 +156,19 @@ export function openApiDocument() {
             200: { description: 'the updated client', content: content(ref('OAuth2Client')) },
             400: apiError('invalid client'),
             404: apiError('unknown client'),
+            409: apiError('the update would leave no client able to manage clients'),
             ...management,
           },
         },
         delete: {
           summary: 'Delete an OAuth 2.0 client and its tokens',
           security: bearer,
-          responses: { 204: { description: 'deleted' }, 404: apiError('unknown client'), ...management },
+          responses: {
+            204: { description: 'deleted' },
+            404: apiError('unknown client'),
+            409: apiError('the last client able to manage clients'),
+            ...management,
+          },
         },
       },
       '/oauth2/token': {

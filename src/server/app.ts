@@ -118,6 +118,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       logController: new LogController({ disableRequestLogging: true }),
       genReqId: requestIdOf,
       bodyLimit: config.BODY_LIMIT,
+      // Behind an ingress every caller would share the proxy's address, and one guesser would limit them all.
+      trustProxy: typeof config.TRUST_PROXY === 'number' ? trustHops(config.TRUST_PROXY) : config.TRUST_PROXY,
       // Fastify's default of no request timeout would let a client that trickles its body hold a connection forever.
       requestTimeout: config.REQUEST_TIMEOUT,
       keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT,
@@ -187,4 +189,9 @@ async function prepareSchema(database: DatabaseHandle, migrate: boolean): Promis
   if (pending.length) {
     throw new ConfigError(`the PostgreSQL schema is not up to date (pending: ${pending.join(', ')}); run \`gatehouse migrate\` or start with --migrate`);
   }
+}
+
+/** proxy-addr's hop count: the last `hops` addresses in X-Forwarded-For are proxies, the one before them the caller. */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }

@@ -5,6 +5,7 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { createClient, expectOAuthError, introspectRequest, machineClient, metricValue, tokenRequest, uniqueId, type Credentials } from './helpers.js';
 
 const BURST = 3;
+const wrong = (id: string): Credentials => ({ id, secret: 'a-wrong-secret-that-is-long-enough-to-pass' });
 
 describe('limits on failed client authentication', () => {
   let t: TestServer;
@@ -14,7 +15,6 @@ describe('limits on failed client authentication', () => {
   });
   afterAll(async () => t?.close());
 
-  const wrong = (id: string): Credentials => ({ id, secret: 'a-wrong-secret-that-is-long-enough-to-pass' });
   const scryptHashes = async () =>
     (await metricValue(t, 'gatehouse_client_secret_hashes_total', { scheme: 'scrypt', purpose: 'verify' })) +
     (await metricValue(t, 'gatehouse_client_secret_hashes_total', { scheme: 'scrypt', purpose: 'dummy' }));
@@ -48,12 +48,55 @@ describe('limits on failed client authentication', () => {
     expect((await tokenRequest(t, { credentials: { ...chosen, secret: `${chosen.secret}-but-not-verified` } })).status).toBe(429);
   });
 
+  it('counts concurrent guesses as they start: of ten at once, only the burst costs a hash', async () => {
+    const victim = await machineClient(t, 'd.read');
+    const before = await scryptHashes();
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        tokenRequest(t, { credentials: { id: victim.id, secret: `concurrent-wrong-secret-number-${i}-xxxxxxxx` } }).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((status) => status === 401)).toHaveLength(BURST);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(10 - BURST);
+    expect((await scryptHashes()) - before).toBe(BURST);
+  });
+
+  it('does not let cheap failed checks drain a bucket: a wrong minted secret against a minted client costs no token', async () => {
+    const victim = await machineClient(t, 'e.read');
+    const attacker = await machineClient(t, 'e.read');
+    // The attacker's own genuine minted secret, presented with the victim's id, many times.
+    for (let i = 0; i < BURST * 3; i++)
+      await expectOAuthError(await tokenRequest(t, { credentials: { id: victim.id, secret: attacker.secret } }), 401, 'invalid_client');
+    // The victim's bucket is untouched: a wrong non-minted secret is still answered 401, not 429.
+    await expectOAuthError(await tokenRequest(t, { credentials: wrong(victim.id) }), 401, 'invalid_client');
+  });
+
+  it('answers an id no client can have at once, without spending the limit', async () => {
+    const impossible = `${'x'.repeat(300)}`;
+    for (let i = 0; i < BURST + 2; i++) await expectOAuthError(await tokenRequest(t, { credentials: wrong(impossible) }), 401, 'invalid_client');
+  });
+
   it('limits unknown client ids too, and introspection with Basic credentials', async () => {
     const unknown = uniqueId('nobody');
     for (let i = 0; i < BURST; i++) await expectOAuthError(await tokenRequest(t, { credentials: wrong(unknown) }), 401, 'invalid_client');
     await expectOAuthError(await tokenRequest(t, { credentials: wrong(unknown) }), 429, 'temporarily_unavailable');
     const limited = await introspectRequest(t, { token: 'whatever' }, wrong(unknown));
     await expectOAuthError(limited, 429, 'temporarily_unavailable');
+  });
+});
+
+describe('limits on failed client authentication behind a trusted proxy', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer('sqlite', { AUTH_FAILURE_BURST: '1000', AUTH_FAILURE_ADDRESS_BURST: '1', AUTH_FAILURE_RATE: '0.01', TRUST_PROXY: '127.0.0.1' });
+  });
+  afterAll(async () => t?.close());
+
+  it('counts the caller named by X-Forwarded-For, so callers behind one ingress are not limited together', async () => {
+    const guesser = { 'x-forwarded-for': '203.0.113.7' };
+    await expectOAuthError(await tokenRequest(t, { credentials: wrong(uniqueId('a')), headers: guesser }), 401, 'invalid_client');
+    await expectOAuthError(await tokenRequest(t, { credentials: wrong(uniqueId('b')), headers: guesser }), 429, 'temporarily_unavailable');
+    await expectOAuthError(await tokenRequest(t, { credentials: wrong(uniqueId('c')), headers: { 'x-forwarded-for': '198.51.100.4' } }), 401, 'invalid_client');
   });
 });
 

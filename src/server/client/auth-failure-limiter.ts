@@ -1,8 +1,10 @@
+import { isIPv6 } from 'node:net';
+
 /**
- * Failed client authentications, counted per client id and per source address in token buckets: each failure
- * takes a token, tokens come back at `ratePerSecond` up to `burst`. An empty bucket means the next check of an
- * unverified credential is refused before any hash is computed, since a failed scrypt is the most expensive thing a
- * stranger can make this server do. Successes take nothing, and nothing here slows a request by itself.
+ * Failed client authentications, counted per client id and per source address in token buckets that refill at
+ * `ratePerSecond` up to their burst. Every check that will cost a hash takes a token from both buckets before it
+ * starts, so concurrent guesses count as much as sequential ones, and gives it back when the credential turns out
+ * good: only failures stay counted. A bucket never goes below empty, so Retry-After stays within one refill.
  */
 export interface AuthFailureLimits {
   /** Failures per client id before it is limited. */
@@ -32,34 +34,57 @@ export class AuthFailureLimiter {
     this.maxTracked = limits.maxTracked ?? 100_000;
   }
 
-  /** What limits this attempt, and for how many seconds, or undefined when it may go ahead. */
-  check(clientId: string, address: string): { by: LimitedBy; retryAfterSeconds: number } | undefined {
-    for (const [by, key] of [
-      ['client', `c:${clientId}`],
-      ['address', `a:${address}`],
-    ] as const) {
-      const tokens = this.tokensOf(key, by === 'client' ? this.limits.burst : this.limits.addressBurst);
+  /** Takes a token from both buckets; when either is empty, takes nothing and says which, and for how long. */
+  take(clientId: string, address: string): { by: LimitedBy; retryAfterSeconds: number } | undefined {
+    const keys = this.keysOf(clientId, address);
+    for (const { by, key, burst } of keys) {
+      const tokens = this.tokensOf(key, burst);
       if (tokens < 1) return { by, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.limits.ratePerSecond)) };
     }
+    for (const { key, burst } of keys) this.set(key, this.tokensOf(key, burst) - 1);
     return undefined;
   }
 
-  fail(clientId: string, address: string): void {
-    for (const [key, burst] of [
-      [`c:${clientId}`, this.limits.burst],
-      [`a:${address}`, this.limits.addressBurst],
-    ] as const) {
-      const tokens = this.tokensOf(key, burst);
-      this.buckets.delete(key);
-      this.buckets.set(key, { tokens: tokens - 1, at: this.now() });
-      if (this.buckets.size > this.maxTracked) this.buckets.delete(this.buckets.keys().next().value as string);
-    }
+  /** The credential was good: the token taken for its check goes back. */
+  refund(clientId: string, address: string): void {
+    for (const { key, burst } of this.keysOf(clientId, address)) if (this.buckets.has(key)) this.set(key, Math.min(burst, this.tokensOf(key, burst) + 1));
+  }
+
+  private keysOf(clientId: string, address: string) {
+    return [
+      { by: 'client' as const, key: `c:${clientId}`, burst: this.limits.burst },
+      { by: 'address' as const, key: `a:${addressKey(address)}`, burst: this.limits.addressBurst },
+    ];
+  }
+
+  private set(key: string, tokens: number): void {
+    // Re-inserted, so the Map's first key is the least recently touched.
+    this.buckets.delete(key);
+    this.buckets.set(key, { tokens, at: this.now() });
+    if (this.buckets.size > this.maxTracked) this.buckets.delete(this.buckets.keys().next().value as string);
   }
 
   private tokensOf(key: string, burst: number): number {
     const bucket = this.buckets.get(key);
     if (!bucket) return burst;
-    const refilled = bucket.tokens + ((this.now() - bucket.at) / 1000) * this.limits.ratePerSecond;
-    return Math.min(burst, refilled);
+    return Math.min(burst, bucket.tokens + ((this.now() - bucket.at) / 1000) * this.limits.ratePerSecond);
   }
+}
+
+/**
+ * One host has a whole IPv6 /64 to itself, so counting per /128 would give it 2^64 buckets (and let it flush
+ * everyone else's); IPv4-mapped addresses count as the IPv4 address.
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(address)) return address;
+  const [head = '', tail = ''] = address.toLowerCase().split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = address.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = address.includes('::') ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

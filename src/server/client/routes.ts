@@ -9,7 +9,8 @@ const SCOPE = 'hydra.clients';
 
 export function clientRoutes(deps: { clients: ClientService; guard: ManagementGuard } & Partial<ClientInputOptions>) {
   const { clients, guard } = deps;
-  const clientInputSchema = clientInputSchemaFor({ allowHttpRedirectUris: deps.allowHttpRedirectUris ?? false });
+  const inputOptions: ClientInputOptions = { allowHttpRedirectUris: deps.allowHttpRedirectUris ?? false };
+  const clientInputSchema = clientInputSchemaFor(inputOptions);
 
   return async function plugin(app: FastifyInstance): Promise<void> {
     // Fastify parses text/plain by default (it is what a bare curl -d or fetch of a string sends); these endpoints
@@ -63,7 +64,9 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
       const caller = await guard.authenticate(request);
       const existing = await clients.findById(id);
       await guard.authorize(request, caller, { scope: SCOPE, resource: 'clients', action: 'update', context: { owner: existing?.owner } });
-      const input = parseOrThrow(clientInputSchema, request.body, 'client');
+      // Only with stored redirect URIs that newer rules would refuse does the update need a schema of its own.
+      const schema = existing?.redirect_uris.length ? clientInputSchemaFor({ ...inputOptions, alreadyStored: existing.redirect_uris }) : clientInputSchema;
+      const input = parseOrThrow(schema, request.body, 'client');
       return clients.update(id, input);
     });
 

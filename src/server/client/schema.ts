@@ -24,6 +24,12 @@ const optionalUrl = z
 export interface ClientInputOptions {
   /** ALLOW_HTTP_REDIRECT_URIS: plain http redirect URIs to any host, not only to loopback ones. */
   allowHttpRedirectUris: boolean;
+  /**
+   * Redirect URIs the client already has (on an update): kept although they break the http-only-for-loopback and
+   * private-use rules, which came later, so a client registered before them (say, by the operator) can still be
+   * updated. Schemes a browser would run are refused whatever was stored.
+   */
+  alreadyStored?: readonly string[];
 }
 
 // Schemes a browser would run or read locally rather than navigate to: as a redirect target they turn the
@@ -50,6 +56,7 @@ function redirectUriProblem(value: string, options: ClientInputOptions): string 
   if (value.includes('#')) return 'must not contain a fragment';
   const scheme = schemeOf(value);
   if (NEVER_REDIRECT_SCHEMES.has(scheme)) return `must not use the ${scheme}: scheme`;
+  if (options.alreadyStored?.includes(value)) return undefined;
   if (scheme === 'https' || scheme === 'http') {
     if (!/^https?:\/\/[^/?]/i.test(value)) return `must be ${scheme}://host/…`;
     if (scheme === 'https' || options.allowHttpRedirectUris || isLoopback(new URL(value).hostname)) return undefined;
@@ -141,7 +148,8 @@ export function clientInputSchemaFor(options: ClientInputOptions) {
       // confidential client runs on a server and has no use for a scheme that any installed app can claim.
       if (!client.public) {
         client.redirect_uris.forEach((uri, index) => {
-          if (isPrivateUseScheme(schemeOf(uri))) ctx.addIssue({ code: 'custom', path: ['redirect_uris', index], message: PRIVATE_USE_RULE });
+          if (isPrivateUseScheme(schemeOf(uri)) && !options.alreadyStored?.includes(uri))
+            ctx.addIssue({ code: 'custom', path: ['redirect_uris', index], message: PRIVATE_USE_RULE });
         });
       }
     })

@@ -3,7 +3,7 @@ import { KEYED_SCHEME } from '../../crypto/keyed-secret-hash.js';
 import { ApiError, TooManyFailedAuthentications, badRequest, conflict, notFound } from '../errors.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { CLIENTS_SCOPE, type CanManageClients, type ClientManagers } from './managers.js';
-import type { ClientInput, OAuth2Client } from './schema.js';
+import { CLIENT_ID, type ClientInput, type OAuth2Client } from './schema.js';
 import type { ClientSecrets } from './secrets.js';
 import type { ClientStore, StoredClient } from './store.js';
 
@@ -91,23 +91,23 @@ export class ClientService {
    * a genuine minted secret, who can tell scrypt-stored clients apart: docs/security.md).
    */
   async authenticate(id: string, secret: string, address = ''): Promise<StoredClient | undefined> {
+    // No client has such an id, and neither may the limiter's memory: answered at once, which reveals nothing.
+    if (!CLIENT_ID.test(id)) return undefined;
     const client = await this.store.get(id);
-    const limited = this.failures?.check(id, address);
-    // Refused before any hash: unless the check is cheap (a keyed hash, or a credential verified before), which is
+    // A cheap check (a keyed hash, or a credential verified before) neither waits for nor spends a token: that is
     // how a client whose credential is good keeps working while someone else guesses at it.
-    if (limited && !(client?.secretHash && this.secrets.verifiesCheaply(id, secret, client.secretHash))) {
-      throw new TooManyFailedAuthentications(limited.retryAfterSeconds, limited.by);
+    const cheap = client?.secretHash !== undefined && client.secretHash !== null && this.secrets.verifiesCheaply(id, secret, client.secretHash);
+    if (!cheap) {
+      const limited = this.failures?.take(id, address);
+      if (limited) throw new TooManyFailedAuthentications(limited.retryAfterSeconds, limited.by);
     }
     if (!client?.secretHash) {
       await this.secrets.verifyUnknown(secret);
-      this.failures?.fail(id, address);
       return undefined;
     }
     const { verified, rehashed } = await this.secrets.verify(id, secret, client.secretHash);
-    if (!verified) {
-      this.failures?.fail(id, address);
-      return undefined;
-    }
+    if (!verified) return undefined;
+    if (!cheap) this.failures?.refund(id, address);
     // Conditional on the hash still being the one verified: a secret changed meanwhile must not be overwritten.
     if (rehashed && (await this.store.replaceSecretHash(id, client.secretHash, rehashed))) return { ...client, secretHash: rehashed };
     return client;
