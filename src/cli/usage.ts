@@ -33,6 +33,9 @@ Connections (durations such as 30s or 2m):
   HEADERS_TIMEOUT     time to receive the request line and headers; at most REQUEST_TIMEOUT (10s)
   KEEP_ALIVE_TIMEOUT  how long an idle connection is kept for the next request (72s)
   MAX_CONNECTIONS     open connections at most; more are closed on accept (10000)
+Storage:
+  JANITOR_INTERVAL    how often expired access tokens are deleted (10m; off: only POST /oauth2/flush)
+  JANITOR_RETENTION   how long a token is kept after it expired (1h); JANITOR_BATCH_SIZE rows a statement (1000)
 Client authentication:
   AUTH_FAILURE_BURST  failed client authentications per client id before 429 (10; 0: both limits off)
   AUTH_FAILURE_ADDRESS_BURST  the same per source address (100)

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSetting } from './duration.js';
+import { durationSetting, parseDuration } from './duration.js';
 import { policySchema } from '../server/policy/schema.js';
 
 const booleanText = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
@@ -86,6 +86,22 @@ export const configSchema = z
     AUTH_FAILURE_BURST: z.coerce.number().int().min(0).default(10),
     // The same per source address, higher: many clients may share one (a NAT, a proxy, a cluster's egress).
     AUTH_FAILURE_ADDRESS_BURST: z.coerce.number().int().min(1).default(100),
+    // Expired tokens are deleted inside the server every JANITOR_INTERVAL ("off": only by POST /oauth2/flush), once
+    // they have been expired for JANITOR_RETENTION, JANITOR_BATCH_SIZE rows per statement.
+    JANITOR_INTERVAL: z
+      .string()
+      .default('10m')
+      .transform((text, ctx) => {
+        if (text.trim() === 'off') return 0;
+        const ms = parseDuration(text);
+        if (ms === undefined || ms <= 0) {
+          ctx.addIssue({ code: 'custom', message: `"${text}" is not a positive duration such as 10m, or off` });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+    JANITOR_RETENTION: durationSetting('1h'),
+    JANITOR_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
     // Which proxies' X-Forwarded-For to believe for the caller's address: false (none), true (any: only when every
     // request comes through one), a number of hops, or comma-separated addresses/CIDRs of the proxies.
     TRUST_PROXY: z

@@ -22,6 +22,12 @@ export class Metrics {
     labelNames: ['scheme', 'purpose'] as const,
     registers: [this.registry],
   });
+  readonly janitorDeleted = new Counter({
+    name: 'gatehouse_janitor_deleted_total',
+    help: 'Expired rows deleted by the janitor inside the server, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly clientAuthThrottled = new Counter({
     name: 'gatehouse_client_auth_throttled_total',
     help: 'Client authentications refused with 429 before any hash, by what was limited (client id, source address)',

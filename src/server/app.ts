@@ -26,6 +26,7 @@ import { KeyService } from './jwk/service.js';
 import { SqlKeyStore } from './jwk/store.js';
 import { oauth2Routes } from './oauth2/routes.js';
 import { OAuth2Service } from './oauth2/service.js';
+import { TokenJanitor } from './oauth2/janitor.js';
 import { SqlTokenStore } from './oauth2/token-store.js';
 import { PolicyService } from './policy/service.js';
 import { SqlPolicyStore } from './policy/store.js';
@@ -77,9 +78,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           })
         : undefined,
     );
+    const tokenStore = new SqlTokenStore(database.db, database.kind);
     const oauth2 = new OAuth2Service(
       clients,
-      new SqlTokenStore(database.db),
+      tokenStore,
       new OpaqueTokens(keyring.all('token-hmac')),
       { issuer: config.ISSUER.replace(/\/+$/, ''), accessTokenLifespanMs: config.ACCESS_TOKEN_LIFESPAN },
       metrics,
@@ -146,6 +148,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     // Node drops connections above this at accept, before they cost a parser or a request.
     app.server.maxConnections = config.MAX_CONNECTIONS;
     registerObservability(app, metrics);
+    const janitor = new TokenJanitor(
+      tokenStore,
+      { intervalMs: config.JANITOR_INTERVAL, retentionMs: config.JANITOR_RETENTION, batchSize: config.JANITOR_BATCH_SIZE },
+      metrics,
+      logger,
+    );
     // On shutdown, a keep-alive connection whose request was in flight would otherwise stay open for the whole
     // keep-alive timeout (KEEP_ALIVE_TIMEOUT) and hold app.close() that long; "Connection: close" ends it with the response.
     let closing = false;
@@ -161,6 +169,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await app.register(clientRoutes({ clients, guard, allowHttpRedirectUris: config.ALLOW_HTTP_REDIRECT_URIS }));
     await app.register(oauth2Routes({ oauth2, guard }));
 
+    janitor.start();
     return {
       app,
       database,
@@ -169,6 +178,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       generatedSystemSecretFile: generatedAt,
       async close() {
         closing = true;
+        await janitor.stop();
         await app.close();
         await database.close();
         await new Promise<void>((resolve) => logger.flush(() => resolve()));

@@ -25,6 +25,17 @@ function failure(env: NodeJS.ProcessEnv, file?: string): ConfigError {
   throw new Error('loadConfig accepted the configuration');
 }
 
+describe('JANITOR_INTERVAL', () => {
+  it('is a duration, 10m by default, or off', () => {
+    expect(loadConfig({}).JANITOR_INTERVAL).toBe(600_000);
+    expect(loadConfig({ JANITOR_INTERVAL: '30s' }).JANITOR_INTERVAL).toBe(30_000);
+    expect(loadConfig({ JANITOR_INTERVAL: 'off' }).JANITOR_INTERVAL).toBe(0);
+    expect(() => loadConfig({ JANITOR_INTERVAL: 'sometimes' })).toThrow(
+      'environment variable JANITOR_INTERVAL: "sometimes" is not a positive duration such as 10m, or off',
+    );
+  });
+});
+
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig({});
