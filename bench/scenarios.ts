@@ -80,6 +80,16 @@ export async function gatehouseScenarios(server: Gatehouse): Promise<Scenario[]>
     );
     await checkCreation(sdk, server.url, bearer, chosenBody, (secret) => secret === CHOSEN_SECRET, 'the supplied secret');
 
+    // Each request adds a client: a 201 is the only success.
+    const createScenario = (key: string, title: string, body: string, minRequestsPerSecond?: number): Scenario => ({
+      key,
+      serverPid: server.pid,
+      title,
+      ...(minRequestsPerSecond === undefined ? {} : { minRequestsPerSecond }),
+      createsClients: true,
+      spec: { url: `${server.url}/clients`, method: 'POST', headers: { authorization: bearer, 'content-type': JSON_TYPE }, body, expectedStatus: 201 },
+    });
+
     return [
       {
         key: 'token',
@@ -118,33 +128,8 @@ export async function gatehouseScenarios(server: Gatehouse): Promise<Scenario[]>
         spec: { url: `${server.url}/clients?limit=100`, headers: { authorization: bearer } },
       },
       // Last: each request adds a client, and the scenarios above expect CLIENT_COUNT of them.
-      {
-        key: 'create-minted',
-        serverPid: server.pid,
-        title: 'POST /clients (no secret: server-minted, bearer)',
-        minRequestsPerSecond: CREATE_MINTED_TARGET,
-        createsClients: true,
-        spec: {
-          url: `${server.url}/clients`,
-          method: 'POST',
-          headers: { authorization: bearer, 'content-type': JSON_TYPE },
-          body: mintedBody,
-          expectedStatus: 201,
-        },
-      },
-      {
-        key: 'create-chosen',
-        serverPid: server.pid,
-        title: `POST /clients (chosen ${CHOSEN_SECRET.length}-char secret: scrypt, bearer)`,
-        createsClients: true,
-        spec: {
-          url: `${server.url}/clients`,
-          method: 'POST',
-          headers: { authorization: bearer, 'content-type': JSON_TYPE },
-          body: chosenBody,
-          expectedStatus: 201,
-        },
-      },
+      createScenario('create-minted', 'POST /clients (no secret: server-minted, bearer)', mintedBody, CREATE_MINTED_TARGET),
+      createScenario('create-chosen', `POST /clients (chosen ${CHOSEN_SECRET.length}-char secret: scrypt, bearer)`, chosenBody),
     ];
   } finally {
     await sdk.close();

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, randomBytes, type KeyObject } from 'node:crypto';
+import { constantTimeEqual } from './equal.js';
 
 /**
  * Secrets with 256 random bits (the ones the server minted) at rest: HMAC-SHA-256 under a key derived from
@@ -41,7 +42,7 @@ export class KeyedSecretHash {
     if (!match || !entry) return { verified: false, rehash: false };
     const expected = Buffer.from(match[3]!, 'base64');
     const actual = mac(entry.key, Buffer.from(match[2]!, 'base64'), secret);
-    const verified = actual.length === expected.length && timingSafeEqual(actual, expected);
+    const verified = constantTimeEqual(actual, expected);
     return { verified, rehash: verified && entry !== this.keys[0] };
   }
 

@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
+import { constantTimeEqual } from './equal.js';
 import { randomToken } from './random.js';
 
 const TIME_PREFIX = /^[0-9a-f]{12}/;
@@ -51,13 +52,12 @@ export class OpaqueTokens {
     if (!prefixed && (!this.acceptUnprefixed || token.startsWith('gatehouse_'))) return undefined;
     const signed = token.slice(0, dot);
     const body = prefixed ? signed.slice(this.prefix.length) : signed;
-    const given = Buffer.from(token.slice(dot + 1));
+    const given = token.slice(dot + 1);
     let valid = false;
     for (const key of this.keys) {
-      const expected = Buffer.from(sign(key, signed));
-      valid = (given.length === expected.length && timingSafeEqual(given, expected)) || valid;
+      valid = constantTimeEqual(given, sign(key, signed)) || valid;
     }
-    return valid ? storageKeyOf(body, given.toString()) : undefined;
+    return valid ? storageKeyOf(body, given) : undefined;
   }
 }
 

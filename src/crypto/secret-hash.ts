@@ -1,4 +1,5 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scrypt, type ScryptOptions } from 'node:crypto';
+import { constantTimeEqual } from './equal.js';
 
 /**
  * Client secrets at rest: scrypt at OWASP's recommended cost, a 16-byte salt, and the parameters stored beside the
@@ -34,5 +35,5 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   const [, logN, r, p, salt, expected] = match;
   const expectedHash = Buffer.from(expected!, 'base64');
   const actual = await derive(secret, Buffer.from(salt!, 'base64'), { logN: Number(logN), r: Number(r), p: Number(p) });
-  return actual.length === expectedHash.length && timingSafeEqual(actual, expectedHash);
+  return constantTimeEqual(actual, expectedHash);
 }

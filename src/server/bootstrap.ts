@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from '../crypto/equal.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Kysely } from 'kysely';
@@ -50,9 +51,9 @@ export async function systemSecretsFor(db: Kysely<Database>, configured: string)
   const listed = splitSystemSecrets(configured);
   if (known.length === 0) return listed;
   if (listed.length !== 1 || listed[0] !== configured) {
-    if (known.some((stored) => sameString(stored, verifierOf(configured)))) return [configured];
+    if (known.some((stored) => constantTimeEqual(stored, verifierOf(configured)))) return [configured];
   }
-  if (!listed.some((secret) => known.some((stored) => sameString(stored, verifierOf(secret))))) {
+  if (!listed.some((secret) => known.some((stored) => constantTimeEqual(stored, verifierOf(secret))))) {
     throw new ConfigError(
       listed.length > 1
         ? 'invalid configuration: environment variable SYSTEM_SECRET: none of its secrets is one this database was initialised with'
@@ -86,12 +87,6 @@ async function storedVerifiers(db: Kysely<Database>): Promise<string[] | undefin
 
 function verifierOf(secret: string): string {
   return createHmac('sha256', secret).update('gatehouse system secret verifier').digest('base64url');
-}
-
-function sameString(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 export interface RootClientResult {

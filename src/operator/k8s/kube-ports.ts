@@ -4,8 +4,6 @@ import type { ResourcePort, SecretPort } from '../controller/ports.js';
 import { isNotFound, type KubeClient } from '../runtime/kube-client.js';
 import { OwnWrites } from './own-writes.js';
 
-export { isNotFound };
-
 const MERGE_PATCH = 'application/merge-patch+json';
 
 interface Cache<T> {

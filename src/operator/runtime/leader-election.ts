@@ -68,8 +68,6 @@ function microTime(value: string | undefined, fallback: string): string {
   return Number.isNaN(ms) ? fallback : microTimeOf(ms);
 }
 
-const statusOf = statusCodeOf;
-
 export class LeaderElector {
   private readonly log: Logger;
   private readonly leaseDurationMs: number;
@@ -195,7 +193,7 @@ export class LeaderElector {
     try {
       current = await this.kube.request<Lease>('GET', this.leasePath(), { signal: this.signalFor(deadline) });
     } catch (error) {
-      if (statusOf(error) !== 404) {
+      if (statusCodeOf(error) !== 404) {
         this.logFailure(error, 'could not read the lease');
         return false;
       }
@@ -229,7 +227,7 @@ export class LeaderElector {
       return true;
     } catch (error) {
       // Losing a race is routine for a standby; anything else (RBAC, a missing namespace, the network) is not.
-      if (statusOf(error) === 409) this.lease = undefined;
+      if (statusCodeOf(error) === 409) this.lease = undefined;
       else this.logFailure(error, 'could not write the lease');
       return false;
     }
@@ -250,7 +248,7 @@ export class LeaderElector {
         return;
       } catch (error) {
         this.lease = undefined;
-        if (statusOf(error) !== 409) {
+        if (statusCodeOf(error) !== 409) {
           this.log.warn({ err: error }, 'could not release the lease; standbys take over once it expires');
           return;
         }
