@@ -48,6 +48,7 @@ export async function keysCommand(args: string[], print: (text: string) => void,
     const keyring = new Keyring(await systemSecretsFor(database.db, secret));
     const keys = new KeyService(new SqlKeyStore(database.db), keyring.all('jwk-encryption'), Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN));
     const rotation = await keys.rotate();
+    await database.makeDurable();
     const { kid, retired } = rotation;
     if (format === 'sentence')
       print(`new signing key ${kid}${retired.length ? `; retired ${retired.join(', ')} (still published until its tokens expire)` : ''}`);

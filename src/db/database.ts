@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -15,6 +16,11 @@ export interface DatabaseHandle {
   kind: DatabaseKind;
   /** Where a SQLite database lives on disk; undefined for memory and PostgreSQL. */
   sqlitePath: string | undefined;
+  /**
+   * Settles once every transaction committed so far survives power loss, not just a crash of the process. Called
+   * after each write the API acknowledges (clients, policies, keys) and never for tokens, which stay group-committed.
+   */
+  makeDurable(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,8 +37,8 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     const sqlitePath = url === 'memory' ? undefined : resolve(url.slice('sqlite://'.length));
     if (sqlitePath) mkdirSync(dirname(sqlitePath), { recursive: true });
     const connection = new SQLite(sqlitePath ?? ':memory:');
-    // WAL lets readers run beside the writer; NORMAL sync is durable across process crashes (what we promise)
-    // and loses at most the last transactions on power loss, the usual trade-off for an embedded server.
+    // WAL lets readers run beside the writer. NORMAL sync is durable across process crashes and loses at most the
+    // last transactions on power loss; the writes that must survive that too are flushed by makeDurable.
     connection.pragma('journal_mode = WAL');
     connection.pragma('synchronous = NORMAL');
     connection.pragma('busy_timeout = 5000');
@@ -42,7 +48,17 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     connection.pragma('cache_size = -2000');
     connection.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
-    return { db, kind: 'sqlite', sqlitePath, close: () => db.destroy() };
+    const wal = sqlitePath ? new WalFlusher(`${sqlitePath}-wal`) : undefined;
+    return {
+      db,
+      kind: 'sqlite',
+      sqlitePath,
+      makeDurable: () => wal?.flush() ?? Promise.resolve(),
+      close: async () => {
+        await db.destroy();
+        await wal?.close();
+      },
+    };
   }
   const { Pool, types } = loadPg();
   const pgTypes = {
@@ -52,7 +68,50 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
   // An idle connection dropped by the server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', sqlitePath: undefined, close: () => db.destroy() };
+  // PostgreSQL's default synchronous_commit=on has flushed the WAL before a commit returns.
+  return { db, kind: 'postgres', sqlitePath: undefined, makeDurable: () => Promise.resolve(), close: () => db.destroy() };
+}
+
+/**
+ * What synchronous=FULL would do for the writes that need it, without its cost where it does not: FULL makes SQLite
+ * fsync the WAL at every commit, on the event loop's thread (better-sqlite3 is synchronous), token batches included.
+ * Instead the WAL file is fdatasync'ed from libuv's thread pool after the writes that must survive power loss. That
+ * covers every frame committed before the call; frames a checkpoint has already moved were synced into the database
+ * file by the checkpoint itself (SQLite syncs both sides of a checkpoint under NORMAL). The WAL keeps its inode while
+ * the connection is open (a restart rewrites it in place), so one descriptor serves the process's life.
+ */
+class WalFlusher {
+  private handle: Promise<FileHandle> | undefined;
+
+  constructor(private readonly path: string) {}
+
+  async flush(): Promise<void> {
+    this.handle ??= this.openOnce();
+    try {
+      await (await this.handle).datasync();
+    } catch (error) {
+      this.handle = undefined;
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await (await handle?.catch(() => undefined))?.close();
+  }
+
+  private async openOnce(): Promise<FileHandle> {
+    const handle = await open(this.path, 'r+');
+    // The WAL's own directory entry must outlive power loss too, or the synced file could vanish with it.
+    const directory = await open(dirname(this.path), 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+    return handle;
+  }
 }
 
 function migratorFor(db: Kysely<Database>): Migrator {

@@ -62,7 +62,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     const policyStore = new SqlPolicyStore(database.db);
     const policies = new PolicyService(policyStore, config.POLICIES);
     const clients = new ClientService(
-      new SqlClientStore(database.db, database.kind),
+      new SqlClientStore(database.db, database.kind, database.makeDurable),
       new ClientSecrets(
         new SecretMinter(keyring.all('secret-check')),
         new KeyedSecretHash(keyring.all('secret-storage')),
@@ -101,6 +101,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     if (resealed) logger.info({ resealed }, 'sealed signing keys again under the first SYSTEM_SECRET');
     // Only now, with every key open under these secrets, do they become what the next start is checked against.
     await recordSystemSecrets(database.db, keyring.secrets);
+    // The root client, the policies, the signing key and the secrets' record may all be new: before anyone is told
+    // about them (the root client's secret, the keys in /.well-known/jwks.json), they must survive power loss.
+    await database.makeDurable();
     const underPrevious = await clients.countSecretsUnderPreviousSystemSecrets();
     if (underPrevious) {
       logger.warn(

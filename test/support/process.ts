@@ -10,9 +10,13 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `gatehouse serve` as a real process and waits until /health/ready answers 200. */
-export async function startServeProcess(env: Record<string, string>, url: string, timeoutMs = 30_000): Promise<RunningProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `gatehouse serve` as a real process and waits until /health/ready answers 200. `wrapper` runs it under
+ * another program (its command and arguments, e.g. strace), which must exec the server in the same process group.
+ */
+export async function startServeProcess(env: Record<string, string>, url: string, timeoutMs = 30_000, wrapper: string[] = []): Promise<RunningProcess> {
+  const [command, ...args] = [...wrapper, process.execPath, BIN, 'serve'];
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

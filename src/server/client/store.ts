@@ -46,9 +46,14 @@ export class SqlClientStore implements ClientStore {
    */
   private readonly idOrder: RawBuilder<unknown> | 'id';
 
+  /**
+   * @param makeDurable settles once the writes committed so far survive power loss; each acknowledged change waits
+   *   for it, the stored-hash swaps of a re-hash do not (one lost is redone at the next authentication).
+   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly kind: DatabaseKind,
+    private readonly makeDurable: () => Promise<void> = () => Promise.resolve(),
   ) {
     this.idOrder = kind === 'postgres' ? sql`id collate "C"` : 'id';
     this.byId = new PrecompiledQuery(db.selectFrom('clients').selectAll().where('id', '=', ''));
@@ -61,7 +66,9 @@ export class SqlClientStore implements ClientStore {
       .values({ ...toRow(client), created_at: now, updated_at: now })
       .onConflict((oc) => oc.column('id').doNothing())
       .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1 ? 'created' : 'duplicate';
+    const created = Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    if (created) await this.makeDurable();
+    return created ? 'created' : 'duplicate';
   }
 
   async get(id: string): Promise<StoredClient | undefined> {
@@ -85,7 +92,9 @@ export class SqlClientStore implements ClientStore {
       .set({ ...changes, updated_at: Date.now() })
       .where('id', '=', id)
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const updated = Number(result.numUpdatedRows) === 1;
+    if (updated) await this.makeDurable();
+    return updated;
   }
 
   async replaceSecretHash(id: string, from: string, to: string): Promise<boolean> {
@@ -106,15 +115,21 @@ export class SqlClientStore implements ClientStore {
       return Number(result.numDeletedRows) === 1;
     };
     // Kysely refuses a transaction inside a transaction (exclusive).
-    return this.db.isTransaction ? remove(this.db) : this.db.transaction().execute(remove);
+    if (this.db.isTransaction) return remove(this.db);
+    const deleted = await this.db.transaction().execute(remove);
+    if (deleted) await this.makeDurable();
+    return deleted;
   }
 
-  exclusive<T>(work: (store: ClientStore) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (tx) => {
+  async exclusive<T>(work: (store: ClientStore) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction().execute(async (tx) => {
       // SQLite needs nothing more: the transaction holds the server's only connection until it ends.
       if (this.kind === 'postgres') await sql`select pg_advisory_xact_lock(${sql.lit(MANAGERS_LOCK)})`.execute(tx);
+      // Inside the transaction there is nothing durable to wait for yet: the commit comes after `work`.
       return work(new SqlClientStore(tx, this.kind));
     });
+    await this.makeDurable();
+    return result;
   }
 
   async listMayHoldScope(scope: string, after: string | undefined, limit: number): Promise<StoredClient[]> {
