@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { CLIENT_ID, clientInputSchema, listQuerySchema } from '../server/client/schema.js';
+import { flushSchema } from '../server/oauth2/schema.js';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+// The document declares its dialect once; a $schema inside a component would repeat it.
+const withoutDialect = ({ $schema: _dialect, ...schema }: Record<string, unknown>) => schema;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const content = (schema: object) => ({ 'application/json': { schema } });
 const form = (properties: Record<string, object>, required: string[]) => ({
@@ -16,13 +19,22 @@ const throttled = {
 };
 const apiError = (description: string) => ({ description, content: content(ref('ApiError')) });
 const management = { 401: apiError('missing or invalid bearer token'), 403: apiError('scope or policy does not allow the call') };
+/** What every operation taking a JSON body can answer about the body itself, before the operation looks at it. */
+const jsonBodyErrors = {
+  400: apiError('the body is not valid JSON, or not a valid document for this operation'),
+  413: apiError('the body is larger than BODY_LIMIT'),
+  415: apiError('the body is not application/json'),
+};
+/** The same for the form-taking OAuth 2.0 endpoints, in the OAuth 2.0 error format (a body that is not a form is a 400 there). */
+const formBodyErrors = { 400: oauthError, 413: { description: 'the body is larger than BODY_LIMIT', content: content(ref('OAuth2Error')) } };
+const badId = { 400: apiError('the id is not a valid client id (1 to 255 of A-Z a-z 0-9 . _ ~ : @ + -, not "." or "..")') };
 
 /**
  * The OpenAPI document of the server, built from the same zod schemas the routes validate with. It is written to
  * docs/openapi.json by `npm run generate`; a unit test fails when that file is stale.
  */
 export function openApiDocument() {
-  const { $schema: _ignored, ...clientInput } = json(clientInputSchema) as Record<string, unknown>;
+  const clientInput = withoutDialect(json(clientInputSchema));
   const listParameters = Object.entries((json(listQuerySchema) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({
     name,
     in: 'query',
@@ -33,7 +45,15 @@ export function openApiDocument() {
 
   return {
     openapi: '3.1.0',
-    info: { title: 'Gatehouse', version: '0.1.0', description: 'OAuth 2.0 / OpenID Connect server with the API of ORY Hydra v0.11' },
+    info: {
+      title: 'Gatehouse',
+      version: '0.1.0',
+      description:
+        'OAuth 2.0 / OpenID Connect server with the API of ORY Hydra v0.11. Before any operation is chosen, a request can ' +
+        'also be answered 400 (not valid HTTP/1.1, or bytes outside printable ASCII in the target), 404 (no such path ' +
+        'and method), 408 (not received within REQUEST_TIMEOUT / HEADERS_TIMEOUT) or 431 (request line and headers ' +
+        'larger than the server reads), each in the ApiError envelope.',
+    },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } },
       schemas: {
@@ -100,10 +120,8 @@ export function openApiDocument() {
           requestBody: { required: true, content: content(ref('OAuth2ClientInput')) },
           responses: {
             201: { description: 'created; the secret is shown this once', content: content(ref('OAuth2Client')) },
-            400: apiError('invalid client'),
+            ...jsonBodyErrors,
             409: apiError('duplicate id'),
-            413: apiError('body too large'),
-            415: apiError('not JSON'),
             ...management,
           },
         },
@@ -133,6 +151,8 @@ export function openApiDocument() {
                 required: ['client_secret'],
               }),
             },
+            // It takes no body, but one sent is still parsed first.
+            ...jsonBodyErrors,
             ...management,
           },
         },
@@ -144,17 +164,19 @@ export function openApiDocument() {
           security: bearer,
           responses: {
             200: { description: 'the client, never with a secret', content: content(ref('OAuth2Client')) },
+            ...badId,
             404: apiError('unknown client'),
             ...management,
           },
         },
         put: {
-          summary: 'Replace an OAuth 2.0 client; the secret changes only when one is supplied',
+          summary: 'Replace an OAuth 2.0 client; the secret changes only when one is supplied, and an id in the body must be the one in the path',
           security: bearer,
           requestBody: { required: true, content: content(ref('OAuth2ClientInput')) },
           responses: {
             200: { description: 'the updated client', content: content(ref('OAuth2Client')) },
-            400: apiError('invalid client'),
+            ...jsonBodyErrors,
+            400: apiError('an invalid client id, or a body that is not valid JSON or not a valid client'),
             404: apiError('unknown client'),
             409: apiError('the update would leave no client able to manage clients'),
             ...management,
@@ -165,6 +187,8 @@ export function openApiDocument() {
           security: bearer,
           responses: {
             204: { description: 'deleted' },
+            ...jsonBodyErrors,
+            400: apiError('an invalid client id, or a body sent along that is not valid JSON'),
             404: apiError('unknown client'),
             409: apiError('the last client able to manage clients'),
             ...management,
@@ -181,7 +205,7 @@ export function openApiDocument() {
               'grant_type',
             ]),
           },
-          responses: { 200: { description: 'a token', content: content(ref('TokenResponse')) }, 400: oauthError, 401: oauthError, 429: throttled },
+          responses: { 200: { description: 'a token', content: content(ref('TokenResponse')) }, ...formBodyErrors, 401: oauthError, 429: throttled },
         },
       },
       '/oauth2/introspect': {
@@ -191,7 +215,7 @@ export function openApiDocument() {
           requestBody: { required: true, content: form({ token: { type: 'string' }, scope: { type: 'string' } }, ['token']) },
           responses: {
             200: { description: 'the token state', content: content(ref('Introspection')) },
-            400: oauthError,
+            ...formBodyErrors,
             401: oauthError,
             403: oauthError,
             429: throttled,
@@ -202,8 +226,13 @@ export function openApiDocument() {
         post: {
           summary: 'Delete expired access tokens issued before notAfter',
           security: bearer,
-          requestBody: { content: content({ type: 'object', properties: { notAfter: { type: 'string', format: 'date-time' } } }) },
-          responses: { 204: { description: 'flushed' }, 400: apiError('invalid notAfter'), ...management },
+          requestBody: { content: content(withoutDialect(json(flushSchema))) },
+          responses: {
+            204: { description: 'flushed' },
+            ...jsonBodyErrors,
+            400: apiError('the body is not valid JSON, or notAfter is not an RFC 3339 date-time'),
+            ...management,
+          },
         },
       },
       '/.well-known/openid-configuration': { get: { summary: 'OpenID Connect discovery', responses: { 200: { description: 'the configuration' } } } },

@@ -10,8 +10,9 @@ export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'code id_token', 'co
 // lookahead so that the same pattern also holds in the CRD, where Kubernetes checks it with RE2.
 export const CLIENT_ID = /^(?:[A-Za-z0-9_~:@+-][A-Za-z0-9._~:@+-]{0,254}|\.[A-Za-z0-9_~:@+-][A-Za-z0-9._~:@+-]{0,253}|\.\.[A-Za-z0-9._~:@+-]{1,253})$/;
 export const CLIENT_ID_RULE = 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -, and not "." or ".."';
-// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces; or no scope at all. A
+// pattern rather than a check in code, so that the OpenAPI document carries it.
+const SCOPE_OR_NONE = /^(?:[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*)?$/;
 export const MIN_SECRET_LENGTH = 32;
 
 const optionalUrl = z
@@ -123,11 +124,7 @@ export function clientInputSchemaFor(options: ClientInputOptions) {
         .max(10)
         .default([]),
       response_types: z.array(normalizedResponseType).max(10).default([]),
-      scope: z
-        .string()
-        .max(4096)
-        .refine((value) => value === '' || SCOPE.test(value), 'must be scope tokens separated by single spaces')
-        .default(''),
+      scope: z.string().max(4096).regex(SCOPE_OR_NONE, 'must be scope tokens separated by single spaces').default(''),
       owner: z.string().max(255).default(''),
       policy_uri: optionalUrl,
       tos_uri: optionalUrl,

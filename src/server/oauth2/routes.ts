@@ -5,14 +5,12 @@ import { managementErrorHandler } from '../http.js';
 import { parseOrThrow } from '../validation.js';
 import { formOf, registerFormParser } from './form.js';
 import type { OAuth2Service } from './service.js';
-import { z } from 'zod';
+import { flushSchema } from './schema.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 const FORM = 'application/x-www-form-urlencoded';
 // RFC 6750 §3: errors about the caller's bearer token, which challenge for a bearer token rather than for Basic.
 const BEARER_ERRORS = new Set(['invalid_token', 'insufficient_scope']);
-
-const flushSchema = z.object({ notAfter: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional() }).strict();
 
 /** The RFC 6749 endpoints; errors here use the OAuth 2.0 error format, not the management envelope. */
 export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGuard }) {
@@ -70,7 +68,8 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
       management.removeContentTypeParser('text/plain');
       management.post('/oauth2/flush', async (request, reply) => {
         await guard.require(request, { scope: 'hydra.oauth2.flush', resource: 'oauth2:tokens', action: 'flush' });
-        const body = parseOrThrow(flushSchema, request.body ?? {}, 'flush request');
+        // No body means "flush everything expired until now"; a JSON null is a body, and not an object.
+        const body = parseOrThrow(flushSchema, request.body === undefined ? {} : request.body, 'flush request');
         await oauth2.flush(body.notAfter ? Date.parse(body.notAfter) : Date.now());
         return reply.code(204).send();
       });
