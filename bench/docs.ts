@@ -12,16 +12,30 @@ const HISTORY_LIMIT = 30;
  * byte for byte. The runs so far travel in a JSON comment, so the history is rebuilt from data, not parsed prose.
  */
 export function writeServerSection(path: string, info: RunInfo, table: string, baseline: Baseline, summary: RunSummary): void {
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const start = current.indexOf(START);
-  const end = current.indexOf(END);
-  const hasSection = start !== -1 && end > start;
-  const previous = hasSection ? previousRunsIn<RunSummary>(current.slice(start, end), DATA) : [];
-  const runs = [summary, ...previous].slice(0, HISTORY_LIMIT + 1);
-  const section = render(info, table, baseline, runs);
+  rewriteSection<RunSummary>(path, { start: START, end: END, data: DATA }, (previous) =>
+    render(info, table, baseline, [summary, ...previous].slice(0, HISTORY_LIMIT + 1)),
+  );
+}
 
+export interface SectionMarkers {
+  start: string;
+  end: string;
+  /** Matches the section's JSON comment of earlier runs; its first group is the JSON. */
+  data: RegExp;
+}
+
+/**
+ * Replaces one harness's section of a Markdown file, reading the file at the last moment, or appends it; `render`
+ * gets the runs recorded in the section so far. Everything outside the markers is kept byte for byte.
+ */
+export function rewriteSection<T>(path: string, markers: SectionMarkers, render: (previous: T[]) => string): void {
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const start = current.indexOf(markers.start);
+  const end = current.indexOf(markers.end);
+  const hasSection = start !== -1 && end > start;
+  const section = render(hasSection ? previousRunsIn<T>(current.slice(start, end), markers.data) : []);
   let next: string;
-  if (hasSection) next = current.slice(0, start) + section + current.slice(end + END.length);
+  if (hasSection) next = current.slice(0, start) + section + current.slice(end + markers.end.length);
   else if (current.trim()) next = `${current.trimEnd()}\n\n${section}\n`;
   else next = `# Benchmarks\n\n${section}\n`;
   writeFileSync(path, next);

@@ -15,6 +15,8 @@ export interface LoadSpec {
 export interface LoadSettings {
   connections: number;
   durationSeconds: number;
+  /** Requests per second across all connections (autocannon -R); as fast as answers come without it. */
+  overallRate?: number;
 }
 
 export interface LoadResult {
@@ -25,6 +27,8 @@ export interface LoadResult {
   /** Every response or attempt that was not a 2xx (or not the expected status): other statuses, socket errors and timeouts. */
   failures: number;
   failureDetail: string;
+  /** Responses by status code. */
+  statuses: Record<string, number>;
 }
 
 /** The subset of autocannon's --json output the report uses. */
@@ -43,6 +47,7 @@ interface AutocannonJson {
  */
 export async function runLoad(children: Children, spec: LoadSpec, settings: LoadSettings): Promise<LoadResult> {
   const args = [AUTOCANNON, '--json', '-c', String(settings.connections), '-d', String(settings.durationSeconds), '-m', spec.method ?? 'GET'];
+  if (settings.overallRate !== undefined) args.push('-R', String(settings.overallRate));
   // name=value: autocannon splits at the first ':' or '=', and header names contain neither.
   for (const [name, value] of Object.entries(spec.headers ?? {})) args.push('-H', `${name}=${value}`);
   if (spec.body !== undefined) args.push('-b', spec.body);
@@ -75,5 +80,6 @@ function summarize(report: AutocannonJson, expectedStatus: number | undefined): 
     total: report.requests.total,
     failures: wrongStatuses + report.errors,
     failureDetail: statuses.join(', '),
+    statuses: Object.fromEntries(Object.entries(report.statusCodeStats ?? {}).map(([status, { count }]) => [status, count])),
   };
 }

@@ -1,7 +1,6 @@
 // Tables of the operator benchmark and its section of docs/benchmarks.md (between the operator markers, with the
 // runs so far in a JSON comment so the history is rebuilt from data).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { previousRunsIn } from './docs.js';
+import { rewriteSection } from './docs.js';
 import type { CpuPhase, PhaseProfile } from './operator-probes.js';
 
 // The targets of the minted-secrets work: Hydra with hydra-maester did p99 93 ms at 49 MiB on the same kind of control plane.
@@ -301,14 +300,5 @@ export function renderSection(run: OperatorRun, previous: RunSummary[]): string 
 
 /** Rewrites only the operator section, reading the file at the last moment; other sections are kept byte for byte. */
 export function writeOperatorSection(path: string, run: OperatorRun): void {
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const start = current.indexOf(START);
-  const end = current.indexOf(END);
-  const hasSection = start !== -1 && end > start;
-  const section = renderSection(run, hasSection ? previousRunsIn<RunSummary>(current.slice(start, end), DATA) : []);
-  let next: string;
-  if (hasSection) next = current.slice(0, start) + section + current.slice(end + END.length);
-  else if (current.trim()) next = `${current.trimEnd()}\n\n${section}\n`;
-  else next = `# Benchmarks\n\n${section}\n`;
-  writeFileSync(path, next);
+  rewriteSection<RunSummary>(path, { start: START, end: END, data: DATA }, (previous) => renderSection(run, previous));
 }

@@ -19,7 +19,9 @@ export interface Scenario {
 }
 
 /** The Gatehouse scenarios, in the order they run; BENCH_ONLY picks from these. */
-export const SCENARIO_KEYS = ['token', 'introspect', 'get-client', 'list-clients', 'create-minted', 'create-chosen'];
+export const SCENARIO_KEYS = ['token', 'introspect', 'get-client', 'list-clients', 'create-minted', 'create-chosen', 'auth-flood'];
+/** The confidential client whose tokens the scenarios request; its secret is chosen, so stored under scrypt. */
+export const MACHINE_CLIENT_ID = 'bench-machine';
 
 const FILLER_CLIENTS = 200;
 /** The fillers, the machine client and the root client. */
@@ -52,7 +54,7 @@ export function bareScenario(server: RunningServer, when: 'first' | 'last'): Sce
 export async function gatehouseScenarios(server: Gatehouse): Promise<Scenario[]> {
   const sdk = new GatehouseClient({ endpoint: server.url, clientId: server.rootId, clientSecret: server.rootSecret, scope: 'hydra.*' });
   try {
-    const machine = { id: 'bench-machine', secret: randomBytes(24).toString('base64url') };
+    const machine = { id: MACHINE_CLIENT_ID, secret: randomBytes(24).toString('base64url') };
     await sdk.createClient({
       id: machine.id,
       client_name: 'benchmark machine client',

@@ -1,5 +1,7 @@
 // Expired access tokens are deleted inside the server, in batches, without anyone calling /oauth2/flush.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JANITOR_LOCK } from '../../src/server/oauth2/token-store.js';
 import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
 import { allRows, issueToken, machineClient, metricValue, sleep } from './helpers.js';
 
@@ -26,5 +28,54 @@ describe.each(DATABASES)('the token janitor on %s', (kind) => {
     await issueToken(t, client, 'j.read');
     await sleep(700);
     expect(await countOf()).toBe(1);
+  });
+});
+
+// Replicas share one PostgreSQL database; the janitor's batches take a transaction-level advisory lock, so while one
+// replica's batch runs (here: while the test holds that lock) no other replica deletes, and together they delete
+// every expired token exactly once.
+describe('the token janitor on two PostgreSQL replicas', () => {
+  let first: TestServer;
+  let second: TestServer;
+  beforeAll(async () => {
+    const settings = { ACCESS_TOKEN_LIFESPAN: '1s', JANITOR_INTERVAL: '200ms', JANITOR_RETENTION: '50ms', JANITOR_BATCH_SIZE: '3' };
+    first = await startTestServer('postgres', settings);
+    second = await startTestServer('postgres', settings, first.databaseUrl);
+  });
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+  });
+
+  it('deletes nothing while another batch holds the lock, then each expired token once', async () => {
+    const client = await machineClient(first, 'r.read');
+    const countOf = async () => (await allRows(first, 'access_tokens')).filter((row) => row.client_id === client.id).length;
+    const deletedSoFar = async () =>
+      (await metricValue(first, 'gatehouse_janitor_deleted_total', { kind: 'access_token' })) +
+      (await metricValue(second, 'gatehouse_janitor_deleted_total', { kind: 'access_token' }));
+    const deletedBefore = await deletedSoFar();
+
+    let expiredAtUnlock = 0;
+    const holder = new pg.Client({ connectionString: first.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('select pg_advisory_lock($1)', [JANITOR_LOCK]);
+      for (let i = 0; i < 10; i++) await issueToken(i % 2 ? first : second, client, 'r.read');
+      expect(await countOf()).toBe(10);
+      // Expired after 1 s and kept 50 ms: by now each replica has had several passes at them.
+      await sleep(2_000);
+      expect(await countOf()).toBe(10);
+      expect(await deletedSoFar()).toBe(deletedBefore);
+      // Every token is expired by now, the root client's own (it created the client) among them.
+      expiredAtUnlock = (await allRows(first, 'access_tokens')).length;
+      await holder.query('select pg_advisory_unlock($1)', [JANITOR_LOCK]);
+    } finally {
+      await holder.end();
+    }
+
+    const deadline = Date.now() + 10_000;
+    while ((await allRows(first, 'access_tokens')).length > 0 && Date.now() < deadline) await sleep(100);
+    expect(await countOf()).toBe(0);
+    expect((await deletedSoFar()) - deletedBefore).toBe(expiredAtUnlock);
   });
 });

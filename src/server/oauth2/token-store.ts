@@ -28,7 +28,7 @@ export interface TokenStore {
 }
 
 // One janitor batch at a time across replicas sharing a PostgreSQL database ("gatejani" in hex).
-const JANITOR_LOCK = 0x6761_7465_6a61;
+export const JANITOR_LOCK = 0x6761_7465_6a61;
 
 export class SqlTokenStore implements TokenStore {
   private readonly byStorageKey: PrecompiledQuery<Selectable<AccessTokenTable>>;
