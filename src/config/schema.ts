@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { durationSetting, parseDuration } from './duration.js';
-import { policySchema } from '../server/policy/schema.js';
+import { policySchema } from './policy.js';
 
 const booleanText = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 

@@ -10,7 +10,7 @@ import { ConfigError } from '../config/load.js';
 import { clientInputSchema } from './client/schema.js';
 import type { ClientService } from './client/service.js';
 import type { PolicyStore } from './policy/store.js';
-import type { Policy } from './policy/schema.js';
+import type { Policy } from '../config/policy.js';
 import { ID_TOKEN_SET } from './jwk/service.js';
 
 export const SYSTEM_SECRET_FILE = 'system-secret';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ipInCidr } from '../../src/server/policy/cidr.js';
 import { decide, type AccessRequest } from '../../src/server/policy/engine.js';
 import { matchesAny, matchesPattern } from '../../src/server/policy/matcher.js';
-import { policySchema, type Policy } from '../../src/server/policy/schema.js';
+import { policySchema, type Policy } from '../../src/config/policy.js';
 import { PolicyService } from '../../src/server/policy/service.js';
 import type { PolicyStore } from '../../src/server/policy/store.js';
 

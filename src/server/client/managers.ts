@@ -1,6 +1,6 @@
 import { scopeCovers, splitScope } from '../oauth2/scope.js';
 import { decide } from '../policy/engine.js';
-import type { Policy } from '../policy/schema.js';
+import type { Policy } from '../../config/policy.js';
 import type { PolicyService } from '../policy/service.js';
 import type { StoredClient } from './store.js';
 

@@ -1,6 +1,6 @@
 import { ipInCidr } from './cidr.js';
 import { matchesAny } from './matcher.js';
-import type { Policy, PolicyCondition } from './schema.js';
+import type { Policy, PolicyCondition } from '../../config/policy.js';
 
 export interface AccessRequest {
   subject: string;

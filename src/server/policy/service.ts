@@ -1,5 +1,5 @@
 import { decide, type AccessRequest, type Decision } from './engine.js';
-import type { Policy } from './schema.js';
+import type { Policy } from '../../config/policy.js';
 import type { PolicyStore } from './store.js';
 
 const REFRESH_MS = 5_000;

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/tables.js';
-import { policySchema, type Policy } from './schema.js';
+import { policySchema, type Policy } from '../../config/policy.js';
 
 export interface PolicyStore {
   list(): Promise<Policy[]>;
