@@ -25,7 +25,7 @@ import {
 } from './report.js';
 import { bareScenario, gatehouseScenarios, MACHINE_CLIENT_ID, type Scenario } from './scenarios.js';
 import { describeFlood, measureAuthFlood, writeFloodSection, type FloodRun } from './auth-flood.js';
-import { startBareServer, startGatehouse } from './servers.js';
+import { startBareServer, startGatehouse, type Gatehouse } from './servers.js';
 import { HELP, readSettings, type Settings } from './settings.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -74,6 +74,17 @@ async function measure(children: Children, scenario: Scenario, settings: Setting
   return row;
 }
 
+/**
+ * The server's memory once it has been idle for a few seconds after the load: the server gives back what the load
+ * made V8 grow after IDLE_GC_AFTER (1 s) without requests, so a reading taken the moment autocannon stops would
+ * measure the load, not the server. The peak is reported beside it.
+ */
+const SETTLE_MS = 3000;
+async function settledMemoryOf(server: Gatehouse) {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return serverMemoryOf(server);
+}
+
 async function main(settings: Settings, children: Children, dataDir: string): Promise<number> {
   // Sampled before anything starts: afterwards the load average mostly measures this benchmark.
   const loadAverage = os.loadavg()[0] ?? 0;
@@ -101,11 +112,11 @@ async function main(settings: Settings, children: Children, dataDir: string): Pr
   let memoryRead = false;
   // Bare first and last, so a change in background load during the run is visible (see baselineOf).
   for (const scenario of [bareScenario(bare, 'first'), ...served, bareScenario(bare, 'last')]) {
-    if (scenario.createsClients && !memoryRead) [memory, memoryRead] = [await serverMemoryOf(gatehouse), true];
+    if (scenario.createsClients && !memoryRead) [memory, memoryRead] = [await settledMemoryOf(gatehouse), true];
     rows.push(await measure(children, scenario, settings));
   }
   const afterCreation = memoryRead ? await creationAftermath(gatehouse) : undefined;
-  if (!memoryRead) memory = await serverMemoryOf(gatehouse);
+  if (!memoryRead) memory = await settledMemoryOf(gatehouse);
   // Last: it leaves the limiter's buckets empty, which no scenario above should meet.
   let flood: FloodRun | undefined;
   if (!settings.only || settings.only.includes('auth-flood')) {

@@ -27,3 +27,19 @@ export function durationSetting(fallback: string) {
       return ms;
     });
 }
+
+/** Like durationSetting, or "off" for 0: a periodic job that can be switched off. */
+export function durationOrOffSetting(fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      if (text.trim() === 'off') return 0;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a positive duration such as 10m, or off` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSetting, parseDuration } from './duration.js';
+import { durationOrOffSetting, durationSetting } from './duration.js';
 import { policySchema } from './policy.js';
 
 const booleanText = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
@@ -88,20 +88,12 @@ export const configSchema = z
     AUTH_FAILURE_ADDRESS_BURST: z.coerce.number().int().min(1).default(100),
     // Expired tokens are deleted inside the server every JANITOR_INTERVAL ("off": only by POST /oauth2/flush), once
     // they have been expired for JANITOR_RETENTION, JANITOR_BATCH_SIZE rows per statement.
-    JANITOR_INTERVAL: z
-      .string()
-      .default('10m')
-      .transform((text, ctx) => {
-        if (text.trim() === 'off') return 0;
-        const ms = parseDuration(text);
-        if (ms === undefined || ms <= 0) {
-          ctx.addIssue({ code: 'custom', message: `"${text}" is not a positive duration such as 10m, or off` });
-          return z.NEVER;
-        }
-        return ms;
-      }),
+    JANITOR_INTERVAL: durationOrOffSetting('10m'),
     JANITOR_RETENTION: durationSetting('1h'),
     JANITOR_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+    // After a busy spell, a memory-reducing garbage collection once no request has come for IDLE_GC_AFTER ("off":
+    // leave it to V8). Needs --expose-gc, which the launcher gives `gatehouse serve`.
+    IDLE_GC_AFTER: durationOrOffSetting('1s'),
     // Which proxies' X-Forwarded-For to believe for the caller's address: false (none), true (any: only when every
     // request comes through one), a number of hops, or comma-separated addresses/CIDRs of the proxies.
     TRUST_PROXY: z

@@ -41,6 +41,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly idleCollections = new Counter({
+    name: 'gatehouse_idle_gc_total',
+    help: 'Memory-reducing garbage collections run because the server fell idle after a busy spell (IDLE_GC_AFTER)',
+    registers: [this.registry],
+  });
+  readonly idleCollectionFreed = new Counter({
+    name: 'gatehouse_idle_gc_freed_bytes_total',
+    help: 'V8 heap given back by those collections',
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -27,6 +27,7 @@ import { SqlKeyStore } from './jwk/store.js';
 import { oauth2Routes } from './oauth2/routes.js';
 import { OAuth2Service } from './oauth2/service.js';
 import { TokenJanitor } from './oauth2/janitor.js';
+import { IdleMemoryReclaimer, exposedGarbageCollector } from './idle-memory.js';
 import { SqlTokenStore } from './oauth2/token-store.js';
 import { PolicyService } from './policy/service.js';
 import { SqlPolicyStore } from './policy/store.js';
@@ -157,6 +158,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       metrics,
       logger,
     );
+    const collectGarbage = config.IDLE_GC_AFTER > 0 ? exposedGarbageCollector() : undefined;
+    const reclaimer =
+      collectGarbage &&
+      new IdleMemoryReclaimer(collectGarbage, { idleMs: config.IDLE_GC_AFTER, minGrowthBytes: 8 * 1024 * 1024 }, (freed) => {
+        metrics.idleCollections.inc();
+        metrics.idleCollectionFreed.inc(freed);
+      });
+    // A listener on the Node server, not a Fastify hook: it sees every request at the cost of one call. Probes and
+    // scrapes are not load: a kubelet's or Prometheus's visits must not keep the server from ever counting as idle.
+    if (reclaimer)
+      app.server.on('request', (request: { url?: string }) => {
+        if (!request.url?.startsWith('/health/') && !request.url?.startsWith('/metrics')) reclaimer.noteRequest();
+      });
     // On shutdown, a keep-alive connection whose request was in flight would otherwise stay open for the whole
     // keep-alive timeout (KEEP_ALIVE_TIMEOUT) and hold app.close() that long; "Connection: close" ends it with the response.
     let closing = false;
@@ -173,6 +187,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await app.register(oauth2Routes({ oauth2, guard }));
 
     janitor.start();
+    await reclaimer?.start();
     return {
       app,
       database,
@@ -182,6 +197,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       async close() {
         closing = true;
         await janitor.stop();
+        await reclaimer?.stop();
         await app.close();
         await database.close();
         await new Promise<void>((resolve) => logger.flush(() => resolve()));

@@ -61,6 +61,15 @@ describe('limits on failed client authentication', () => {
     expect((await scryptHashes()) - before).toBe(BURST);
   });
 
+  it("lets a chosen secret's first requests in together: ten at once share one hash and take no more than one token", async () => {
+    const chosen = { id: uniqueId('together'), secret: 'a-chosen-secret-sent-by-ten-workers-at-once' };
+    await createClient(t, { id: chosen.id, client_secret: chosen.secret, grant_types: ['client_credentials'], scope: 'e.read' });
+    const before = await scryptHashes();
+    const statuses = await Promise.all(Array.from({ length: 10 }, () => tokenRequest(t, { credentials: chosen, scope: 'e.read' }).then((r) => r.status)));
+    expect(statuses).toEqual(Array(10).fill(200));
+    expect((await scryptHashes()) - before).toBe(1);
+  });
+
   it('does not let cheap failed checks drain a bucket: a wrong minted secret against a minted client costs no token', async () => {
     const victim = await machineClient(t, 'e.read');
     const attacker = await machineClient(t, 'e.read');

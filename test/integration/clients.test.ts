@@ -588,6 +588,11 @@ describe.each(DATABASES)('GET /clients (paging) on %s', (kind) => {
     ['limit', '?limit=1&limit=2'],
     ['offset', '?offset=-1'],
     ['offset', '?offset=x'],
+    // Number() would read these as 0, 1000, 16 and 5; the document says integer.
+    ['offset', '?offset='],
+    ['limit', '?limit=1e3'],
+    ['limit', '?limit=0x10'],
+    ['limit', '?limit=%205'],
     ['page', '?page=2'],
   ])('answers 400 naming %s for %s', async (field, query) => {
     const error = await expectManagementError(await list(query), 400);

@@ -120,8 +120,8 @@ describe('contract fuzz: schemathesis against the running server and docs/openap
     'finds no server error, no undocumented status code and no response outside its schema',
     async () => {
       const result = await runSchemathesis(st, url, fuzzEnv, join(dir, 'report'));
-      // Warnings and the summary (operations, phases, cases generated) in the test log, pass or fail.
-      const tail = ['WARNINGS', 'SUMMARY'].map((heading) => result.output.lastIndexOf(heading)).find((at) => at >= 0) ?? 0;
+      // Failures, warnings and the summary (operations, phases, cases generated) in the test log, pass or fail.
+      const tail = ['FAILURES', 'WARNINGS', 'SUMMARY'].map((heading) => result.output.lastIndexOf(heading)).find((at) => at >= 0) ?? 0;
       console.log(result.output.slice(Math.max(0, tail - 40)));
       expect(result.code, result.output).toBe(0);
       expect(result.output).toMatch(/Test cases:\s+\d+ generated/);

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.js';
-import { BIN } from '../support/process.js';
+import { BIN, startServeProcess, type RunningProcess } from '../support/process.js';
+import { ROOT } from '../support/server.js';
+import { basic, sleep } from './helpers.js';
 
 const REQUIRED_MAJOR = 24;
 const majorOf = (version: string) => Number(version.replace(/^v/, '').split('.')[0]);
@@ -91,5 +93,54 @@ describe('the Node.js that runs Gatehouse', () => {
     const overridden = await launchedServe({ NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_ARENA_MAX: '4' });
     expect(overridden.argv.filter((arg) => arg.startsWith('--max-semi-space-size'))).toEqual([]);
     expect(overridden.environment).toContain('MALLOC_ARENA_MAX=4');
+  });
+});
+
+describe('gatehouse serve gives memory back when it falls idle', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-idle-gc-'));
+  let running: RunningProcess | undefined;
+  afterAll(async () => {
+    await running?.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const counter = async (url: string, name: string) => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
+
+  it('runs one memory-reducing collection after a burst, and none on a server that stays quiet', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    running = await startServeProcess(
+      {
+        DATABASE_URL: 'memory',
+        SYSTEM_SECRET: 'runtime-test-system-secret',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        FORCE_ROOT_CLIENT_CREDENTIALS: `${ROOT.id}:${ROOT.secret}`,
+      },
+      url,
+    );
+    await sleep(2_500);
+    expect(await counter(url, 'gatehouse_idle_gc_total')).toBe(0);
+
+    // A burst that leaves plenty of garbage: JSON bodies near the 64 KiB BODY_LIMIT, 32 at a time, each parsed in
+    // full before it is refused (401); then ordinary token requests.
+    const large = JSON.stringify({ client_name: 'x'.repeat(20_000), contacts: Array.from({ length: 1500 }, (_, i) => `ops-${i}@example.com`) });
+    for (let round = 0; round < 160; round++) {
+      const answers = await Promise.all(
+        Array.from({ length: 32 }, () => fetch(`${url}/clients`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: large })),
+      );
+      expect(answers.map((answer) => answer.status).filter((status) => status !== 401)).toEqual([]);
+    }
+    const form = new URLSearchParams({ grant_type: 'client_credentials', scope: 'hydra.clients' }).toString();
+    const headers = { authorization: basic(ROOT.id, ROOT.secret), 'content-type': 'application/x-www-form-urlencoded' };
+    for (let i = 0; i < 100; i++) expect((await fetch(`${url}/oauth2/token`, { method: 'POST', headers, body: form })).status).toBe(200);
+    const deadline = Date.now() + 10_000;
+    while ((await counter(url, 'gatehouse_idle_gc_total')) < 1 && Date.now() < deadline) await sleep(250);
+    expect(await counter(url, 'gatehouse_idle_gc_total')).toBe(1);
+    expect(await counter(url, 'gatehouse_idle_gc_freed_bytes_total')).toBeGreaterThan(0);
   });
 });

@@ -8,23 +8,23 @@ const HASH = '$scrypt$ln=14,r=8,p=5$salt$hash';
 describe('VerifiedCredentialCache', () => {
   it('knows a remembered (id, secret, stored hash) and nothing else', () => {
     const cache = new VerifiedCredentialCache(key, 10);
-    expect(cache.has('a', 's', HASH)).toBe(false);
+    expect(cache.knownOrBeingVerified('a', 's', HASH)).toBe(false);
     cache.remember('a', 's', HASH);
-    expect(cache.has('a', 's', HASH)).toBe(true);
-    expect(cache.has('a', 'wrong', HASH)).toBe(false);
-    expect(cache.has('b', 's', HASH)).toBe(false);
+    expect(cache.knownOrBeingVerified('a', 's', HASH)).toBe(true);
+    expect(cache.knownOrBeingVerified('a', 'wrong', HASH)).toBe(false);
+    expect(cache.knownOrBeingVerified('b', 's', HASH)).toBe(false);
   });
 
   it('is bound to the stored hash: after a secret change or re-creation the old entry never matches', () => {
     const cache = new VerifiedCredentialCache(key, 10);
     cache.remember('a', 's', HASH);
-    expect(cache.has('a', 's', `${HASH}-rotated`)).toBe(false);
+    expect(cache.knownOrBeingVerified('a', 's', `${HASH}-rotated`)).toBe(false);
   });
 
   it('does not confuse id and secret boundaries', () => {
     const cache = new VerifiedCredentialCache(key, 10);
     cache.remember('ab', 'c', HASH);
-    expect(cache.has('a', 'bc', HASH)).toBe(false);
+    expect(cache.knownOrBeingVerified('a', 'bc', HASH)).toBe(false);
   });
 
   it('forgets every entry of one client and only that client', () => {
@@ -33,9 +33,9 @@ describe('VerifiedCredentialCache', () => {
     cache.remember('a', 's2', HASH);
     cache.remember('b', 's1', HASH);
     cache.forget('a');
-    expect(cache.has('a', 's1', HASH)).toBe(false);
-    expect(cache.has('a', 's2', HASH)).toBe(false);
-    expect(cache.has('b', 's1', HASH)).toBe(true);
+    expect(cache.knownOrBeingVerified('a', 's1', HASH)).toBe(false);
+    expect(cache.knownOrBeingVerified('a', 's2', HASH)).toBe(false);
+    expect(cache.knownOrBeingVerified('b', 's1', HASH)).toBe(true);
     expect(cache.size).toBe(1);
   });
 
@@ -44,11 +44,11 @@ describe('VerifiedCredentialCache', () => {
     cache.remember('a', 's', HASH);
     cache.remember('b', 's', HASH);
     cache.remember('c', 's', HASH);
-    expect(cache.has('a', 's', HASH)).toBe(true); // a is now the most recently used
+    expect(cache.knownOrBeingVerified('a', 's', HASH)).toBe(true); // a is now the most recently used
     cache.remember('d', 's', HASH); // evicts b
     expect(cache.size).toBe(3);
-    expect(cache.has('b', 's', HASH)).toBe(false);
-    for (const id of ['a', 'c', 'd']) expect(cache.has(id, 's', HASH)).toBe(true);
+    expect(cache.knownOrBeingVerified('b', 's', HASH)).toBe(false);
+    for (const id of ['a', 'c', 'd']) expect(cache.knownOrBeingVerified(id, 's', HASH)).toBe(true);
     for (let i = 0; i < 100; i++) cache.remember(`x${i}`, 's', HASH);
     expect(cache.size).toBe(3);
   });
@@ -56,7 +56,7 @@ describe('VerifiedCredentialCache', () => {
   it('remembers nothing with capacity 0', () => {
     const cache = new VerifiedCredentialCache(key, 0);
     cache.remember('a', 's', HASH);
-    expect(cache.has('a', 's', HASH)).toBe(false);
+    expect(cache.knownOrBeingVerified('a', 's', HASH)).toBe(false);
     expect(cache.size).toBe(0);
   });
 
@@ -64,7 +64,7 @@ describe('VerifiedCredentialCache', () => {
     const cache = new VerifiedCredentialCache(key, 10);
     const secret = 'the-secret-that-must-not-be-held';
     cache.remember('a', secret, HASH);
-    expect(new VerifiedCredentialCache(createSecretKey(randomBytes(32)), 10).has('a', secret, HASH)).toBe(false);
+    expect(new VerifiedCredentialCache(createSecretKey(randomBytes(32)), 10).knownOrBeingVerified('a', secret, HASH)).toBe(false);
     expect(JSON.stringify([...cache['entries']])).not.toContain(secret);
   });
 
@@ -86,7 +86,19 @@ describe('VerifiedCredentialCache', () => {
       expect(await Promise.all(answers)).toEqual(Array(32).fill(true));
       expect(checks).toBe(1);
       expect(await cache.verify('a', 's', HASH, () => Promise.reject(new Error('not called: remembered')))).toBe(true);
-      expect(cache.has('a', 's', HASH)).toBe(true);
+      expect(cache.knownOrBeingVerified('a', 's', HASH)).toBe(true);
+    });
+
+    it('counts a credential whose check is under way as cheap to join, and a refused one as unknown once settled', async () => {
+      const cache = new VerifiedCredentialCache(key, 10);
+      const slowHash = deferred();
+      expect(cache.knownOrBeingVerified('a', 'wrong', HASH)).toBe(false);
+      const answer = cache.verify('a', 'wrong', HASH, () => slowHash.promise);
+      expect(cache.knownOrBeingVerified('a', 'wrong', HASH)).toBe(true);
+      expect(cache.knownOrBeingVerified('a', 'other', HASH)).toBe(false);
+      slowHash.resolve(false);
+      expect(await answer).toBe(false);
+      expect(cache.knownOrBeingVerified('a', 'wrong', HASH)).toBe(false);
     });
 
     it('remembers a shared success once, so its waiters evict nothing else from a full cache', async () => {
@@ -95,9 +107,9 @@ describe('VerifiedCredentialCache', () => {
       cache.remember('b', 's', HASH);
       const check = () => Promise.resolve(true);
       await Promise.all([cache.verify('c', 's', HASH, check), cache.verify('c', 's', HASH, check), cache.verify('c', 's', HASH, check)]);
-      expect(cache.has('c', 's', HASH)).toBe(true);
-      expect(cache.has('b', 's', HASH)).toBe(true);
-      expect(cache.has('a', 's', HASH)).toBe(false);
+      expect(cache.knownOrBeingVerified('c', 's', HASH)).toBe(true);
+      expect(cache.knownOrBeingVerified('b', 's', HASH)).toBe(true);
+      expect(cache.knownOrBeingVerified('a', 's', HASH)).toBe(false);
     });
 
     it('shares a failed check among concurrent callers, remembers nothing, and checks again next time', async () => {

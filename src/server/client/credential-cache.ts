@@ -40,8 +40,13 @@ export class VerifiedCredentialCache {
     return pending;
   }
 
-  has(clientId: string, secret: string, storedHash: string): boolean {
-    return this.touch(this.fingerprint(clientId, secret, storedHash));
+  /**
+   * Whether the triple is verified, or a verification of it is under way (which a request joins without a hash of its
+   * own): either way, checking it costs no slow hash.
+   */
+  knownOrBeingVerified(clientId: string, secret: string, storedHash: string): boolean {
+    const fingerprint = this.fingerprint(clientId, secret, storedHash);
+    return this.touch(fingerprint) || this.inFlight.has(fingerprint);
   }
 
   private touch(fingerprint: string): boolean {

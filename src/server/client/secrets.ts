@@ -63,12 +63,14 @@ export class ClientSecrets {
   }
 
   /**
-   * Whether checking `secret` against `stored` is cheap: a keyed hash, or a credential this process verified
-   * already. While failed attempts are being limited, these checks still go ahead, so a client whose credential is
-   * known good is never refused because someone else guessed wrong.
+   * Whether checking `secret` against `stored` is cheap: a keyed hash, a credential this process verified already, or
+   * one whose verification is under way (a client's workers starting together send the same credential at once; all
+   * but the first wait for that one hash). While failed attempts are being limited, these checks still go ahead, so a
+   * client whose credential is known good is never refused because someone else guessed wrong, nor because its own
+   * requests arrived together.
    */
   verifiesCheaply(clientId: string, secret: string, stored: string): boolean {
-    return isKeyedHash(stored) ? this.minter.isMinted(secret) : this.verifiedCache.has(clientId, secret, stored);
+    return isKeyedHash(stored) ? this.minter.isMinted(secret) : this.verifiedCache.knownOrBeingVerified(clientId, secret, stored);
   }
 
   /** For a client that does not exist: the work a real check of the presented secret's scheme would do. */
