@@ -51,6 +51,8 @@ export class TooManyFailedAuthentications extends OAuthError {
   constructor(
     readonly retryAfterSeconds: number,
     readonly limitedBy: 'client' | 'address',
+    /** The first refusal since the limited bucket last gave a token: logged, where the ones after are only counted. */
+    readonly firstRefusal = true,
   ) {
     super(
       429,

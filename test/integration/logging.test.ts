@@ -77,6 +77,35 @@ describe('access logs', () => {
   });
 });
 
+describe('logs of the failed-authentication limit', () => {
+  let t: TestServer;
+  const lines: string[] = [];
+  beforeAll(async () => {
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+    t = await startTestServer('sqlite', { AUTH_FAILURE_BURST: '2', AUTH_FAILURE_RATE: '0.01' }, undefined, {
+      logger: createLogger({ level: 'info', format: 'json', destination: sink }),
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('writes one warning when a client id starts being refused, not one per refused attempt', async () => {
+    const guess = () =>
+      fetch(`${t.url}/oauth2/token`, {
+        method: 'POST',
+        headers: { authorization: basic('guessed-id', 'a-wrong-secret-long-enough-to-be-hashed'), 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await guess()).status);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(10);
+    await new Promise<void>((resolve) => t.server.logger.flush(() => resolve()));
+    const warnings = lines.map((line) => JSON.parse(line) as Entry).filter((entry) => String(entry.msg).startsWith('client authentication throttled'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warn', limitedBy: 'client', retryAfterSeconds: expect.any(Number) as number });
+  });
+});
+
 // The server's own stdout logger buffers lines (one access-log line per request is the hot path): they must still
 // come out promptly on a quiet server, and none may be lost when it stops.
 describe('gatehouse serve with JSON logs on stdout', () => {

@@ -14,13 +14,17 @@ describe('AuthFailureLimiter', () => {
   it('lets a burst of checks through, then limits the client id with the seconds until the next attempt', () => {
     const { subject } = limiter(3, 0.5);
     for (let i = 0; i < 3; i++) expect(subject.take('victim', '10.0.0.1')).toBeUndefined();
-    expect(subject.take('victim', '10.0.0.1')).toEqual({ by: 'client', retryAfterSeconds: 2 });
+    expect(subject.take('victim', '10.0.0.1')).toMatchObject({ by: 'client', retryAfterSeconds: 2 });
   });
 
   it('counts checks as they start, so concurrent guesses count like sequential ones', () => {
     const { subject } = limiter(2);
     // Three checks begun before any of them finished: the third is refused at once.
-    expect([subject.take('x', 'ip'), subject.take('x', 'ip'), subject.take('x', 'ip')]).toEqual([undefined, undefined, { by: 'client', retryAfterSeconds: 1 }]);
+    expect([subject.take('x', 'ip'), subject.take('x', 'ip'), subject.take('x', 'ip')]).toEqual([
+      undefined,
+      undefined,
+      { by: 'client', retryAfterSeconds: 1, first: true },
+    ]);
   });
 
   it('gives the token back for a good credential, so successes never count', () => {
@@ -34,14 +38,24 @@ describe('AuthFailureLimiter', () => {
   it('never goes below empty: refused attempts take nothing, and Retry-After stays within one refill', () => {
     const { subject } = limiter(1, 0.5);
     subject.take('x', 'ip');
-    for (let i = 0; i < 1_000; i++) expect(subject.take('x', 'ip')).toEqual({ by: 'client', retryAfterSeconds: 2 });
+    for (let i = 0; i < 1_000; i++) expect(subject.take('x', 'ip')).toMatchObject({ by: 'client', retryAfterSeconds: 2 });
+  });
+
+  it('marks only the first refusal of a bucket since it last gave a token, so a flood is logged once per spell', () => {
+    const { subject, advance } = limiter(1, 1);
+    subject.take('x', 'ip');
+    expect(subject.take('x', 'ip')).toMatchObject({ first: true });
+    for (let i = 0; i < 100; i++) expect(subject.take('x', 'ip')).toMatchObject({ first: false });
+    advance(1000);
+    expect(subject.take('x', 'ip')).toBeUndefined();
+    expect(subject.take('x', 'ip')).toMatchObject({ first: true });
   });
 
   it('limits a source address across client ids, with its own larger burst', () => {
     const { subject } = limiter(1, 1, { addressBurst: 3 });
     for (const id of ['a', 'b', 'c']) expect(subject.take(id, '10.0.0.7')).toBeUndefined();
-    expect(subject.take('d', '10.0.0.7')).toEqual({ by: 'address', retryAfterSeconds: 1 });
-    expect(subject.take('a', '10.0.0.8')).toEqual({ by: 'client', retryAfterSeconds: 1 });
+    expect(subject.take('d', '10.0.0.7')).toMatchObject({ by: 'address', retryAfterSeconds: 1 });
+    expect(subject.take('a', '10.0.0.8')).toMatchObject({ by: 'client', retryAfterSeconds: 1 });
   });
 
   it('refills at the configured rate, never above the burst', () => {
@@ -77,6 +91,6 @@ describe('AuthFailureLimiter', () => {
     expect(addressKey('10.0.0.1')).toBe('10.0.0.1');
     const { subject } = limiter(1000, 1, { addressBurst: 1 });
     subject.take('a', '2001:db8:1:2::1');
-    expect(subject.take('b', '2001:db8:1:2::ffff')).toEqual({ by: 'address', retryAfterSeconds: 1 });
+    expect(subject.take('b', '2001:db8:1:2::ffff')).toMatchObject({ by: 'address', retryAfterSeconds: 1 });
   });
 });

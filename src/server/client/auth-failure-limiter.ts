@@ -19,6 +19,8 @@ export interface AuthFailureLimits {
 interface Bucket {
   tokens: number;
   at: number;
+  /** Refusing since its last refusal; cleared when a check takes a token again (set() makes a new bucket). */
+  refusing?: boolean;
 }
 
 export type LimitedBy = 'client' | 'address';
@@ -34,12 +36,22 @@ export class AuthFailureLimiter {
     this.maxTracked = limits.maxTracked ?? 100_000;
   }
 
-  /** Takes a token from both buckets; when either is empty, takes nothing and says which, and for how long. */
-  take(clientId: string, address: string): { by: LimitedBy; retryAfterSeconds: number } | undefined {
+  /**
+   * Takes a token from both buckets; when either is empty, takes nothing and says which, for how long, and whether
+   * this is the first refusal of that bucket since it last gave a token (what is worth a log line: a flood of guesses
+   * would otherwise write one per attempt).
+   */
+  take(clientId: string, address: string): { by: LimitedBy; retryAfterSeconds: number; first: boolean } | undefined {
     const keys = this.keysOf(clientId, address);
     for (const { by, key, burst } of keys) {
       const tokens = this.tokensOf(key, burst);
-      if (tokens < 1) return { by, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.limits.ratePerSecond)) };
+      if (tokens < 1) {
+        // Empty means it was taken from, so the bucket exists.
+        const bucket = this.buckets.get(key)!;
+        const first = !bucket.refusing;
+        bucket.refusing = true;
+        return { by, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.limits.ratePerSecond)), first };
+      }
     }
     for (const { key, burst } of keys) this.set(key, this.tokensOf(key, burst) - 1);
     return undefined;

@@ -99,7 +99,7 @@ export class ClientService {
     const cheap = client?.secretHash !== undefined && client.secretHash !== null && this.secrets.verifiesCheaply(id, secret, client.secretHash);
     if (!cheap) {
       const limited = this.failures?.take(id, address);
-      if (limited) throw new TooManyFailedAuthentications(limited.retryAfterSeconds, limited.by);
+      if (limited) throw new TooManyFailedAuthentications(limited.retryAfterSeconds, limited.by, limited.first);
     }
     if (!client?.secretHash) {
       await this.secrets.verifyUnknown(secret);

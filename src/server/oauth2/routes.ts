@@ -25,7 +25,11 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
       if (error instanceof OAuthError) {
         if (error instanceof TooManyFailedAuthentications) {
           reply.header('Retry-After', String(error.retryAfterSeconds));
-          request.log.warn({ limitedBy: error.limitedBy, retryAfterSeconds: error.retryAfterSeconds }, 'client authentication throttled');
+          if (error.firstRefusal)
+            request.log.warn(
+              { limitedBy: error.limitedBy, retryAfterSeconds: error.retryAfterSeconds },
+              'client authentication throttled; further refusals are counted in gatehouse_client_auth_throttled_total until the limit lifts',
+            );
         } else if (BEARER_ERRORS.has(error.error)) reply.header('WWW-Authenticate', `Bearer realm="gatehouse", error="${error.error}"`);
         else if (error.statusCode === 401) reply.header('WWW-Authenticate', 'Basic realm="gatehouse"');
         return reply.code(error.statusCode).headers(NO_STORE).send(error.toBody());
