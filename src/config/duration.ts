@@ -28,8 +28,16 @@ export function durationSetting(fallback: string) {
     });
 }
 
-/** Like durationSetting, or "off" for 0: a periodic job that can be switched off. */
-export function durationOrOffSetting(fallback: string) {
+/** Longest period a timer can have: Node runs a longer setInterval every millisecond instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Like durationSetting, or "off" for 0: a periodic job that can be switched off. `min` and `max` (milliseconds) bound
+ * the period; `max` never exceeds what a timer can hold.
+ */
+export function durationOrOffSetting(fallback: string, bounds: { min?: number; max?: number } = {}) {
+  const min = bounds.min ?? 1;
+  const max = Math.min(bounds.max ?? MAX_TIMER_MS, MAX_TIMER_MS);
   return z
     .string()
     .default(fallback)
@@ -40,6 +48,17 @@ export function durationOrOffSetting(fallback: string) {
         ctx.addIssue({ code: 'custom', message: `"${text}" is not a positive duration such as 10m, or off` });
         return z.NEVER;
       }
+      if (ms < min || ms > max) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is outside ${formatMs(min)} to ${formatMs(max)}, or off` });
+        return z.NEVER;
+      }
       return ms;
     });
+}
+
+function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }

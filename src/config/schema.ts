@@ -88,12 +88,12 @@ export const configSchema = z
     AUTH_FAILURE_ADDRESS_BURST: z.coerce.number().int().min(1).default(100),
     // Expired tokens are deleted inside the server every JANITOR_INTERVAL ("off": only by POST /oauth2/flush), once
     // they have been expired for JANITOR_RETENTION, JANITOR_BATCH_SIZE rows per statement.
-    JANITOR_INTERVAL: durationOrOffSetting('10m'),
+    JANITOR_INTERVAL: durationOrOffSetting('10m', { min: 100, max: 24 * 3_600_000 }),
     JANITOR_RETENTION: durationSetting('1h'),
     JANITOR_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
     // After a busy spell, a memory-reducing garbage collection once no request has come for IDLE_GC_AFTER ("off":
     // leave it to V8). Needs --expose-gc, which the launcher gives `gatehouse serve`.
-    IDLE_GC_AFTER: durationOrOffSetting('1s'),
+    IDLE_GC_AFTER: durationOrOffSetting('1s', { min: 100, max: 3_600_000 }),
     // Which proxies' X-Forwarded-For to believe for the caller's address: false (none), true (any: only when every
     // request comes through one), a number of hops, or comma-separated addresses/CIDRs of the proxies.
     TRUST_PROXY: z

@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -8,6 +7,7 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './tables.js';
+import { WalFlusher, type NotDurableError } from './wal-flusher.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -21,6 +21,8 @@ export interface DatabaseHandle {
    * after each write the API acknowledges (clients, policies, keys) and never for tokens, which stay group-committed.
    */
   makeDurable(): Promise<void>;
+  /** Set once a sync failed: from then on no change can be acknowledged (the server reports itself not ready). */
+  durabilityFailure(): NotDurableError | undefined;
   close(): Promise<void>;
 }
 
@@ -48,12 +50,14 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     connection.pragma('cache_size = -2000');
     connection.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
-    const wal = sqlitePath ? new WalFlusher(`${sqlitePath}-wal`) : undefined;
+    // SQLite puts the WAL beside the file a symlink points to, not beside the link.
+    const wal = sqlitePath ? new WalFlusher(`${realpathSync(sqlitePath)}-wal`) : undefined;
     return {
       db,
       kind: 'sqlite',
       sqlitePath,
       makeDurable: () => wal?.flush() ?? Promise.resolve(),
+      durabilityFailure: () => wal?.failed,
       close: async () => {
         await db.destroy();
         await wal?.close();
@@ -68,50 +72,15 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
   // An idle connection dropped by the server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  // PostgreSQL's default synchronous_commit=on has flushed the WAL before a commit returns.
-  return { db, kind: 'postgres', sqlitePath: undefined, makeDurable: () => Promise.resolve(), close: () => db.destroy() };
-}
-
-/**
- * What synchronous=FULL would do for the writes that need it, without its cost where it does not: FULL makes SQLite
- * fsync the WAL at every commit, on the event loop's thread (better-sqlite3 is synchronous), token batches included.
- * Instead the WAL file is fdatasync'ed from libuv's thread pool after the writes that must survive power loss. That
- * covers every frame committed before the call; frames a checkpoint has already moved were synced into the database
- * file by the checkpoint itself (SQLite syncs both sides of a checkpoint under NORMAL). The WAL keeps its inode while
- * the connection is open (a restart rewrites it in place), so one descriptor serves the process's life.
- */
-class WalFlusher {
-  private handle: Promise<FileHandle> | undefined;
-
-  constructor(private readonly path: string) {}
-
-  async flush(): Promise<void> {
-    this.handle ??= this.openOnce();
-    try {
-      await (await this.handle).datasync();
-    } catch (error) {
-      this.handle = undefined;
-      throw error;
-    }
-  }
-
-  async close(): Promise<void> {
-    const handle = this.handle;
-    this.handle = undefined;
-    await (await handle?.catch(() => undefined))?.close();
-  }
-
-  private async openOnce(): Promise<FileHandle> {
-    const handle = await open(this.path, 'r+');
-    // The WAL's own directory entry must outlive power loss too, or the synced file could vanish with it.
-    const directory = await open(dirname(this.path), 'r');
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
-    return handle;
-  }
+  // PostgreSQL's default synchronous_commit=on has flushed the WAL before a commit returns (docs/decisions.md: keep it).
+  return {
+    db,
+    kind: 'postgres',
+    sqlitePath: undefined,
+    makeDurable: () => Promise.resolve(),
+    durabilityFailure: () => undefined,
+    close: () => db.destroy(),
+  };
 }
 
 function migratorFor(db: Kysely<Database>): Migrator {

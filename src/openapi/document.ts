@@ -51,8 +51,10 @@ export function openApiDocument() {
       description:
         'OAuth 2.0 / OpenID Connect server with the API of ORY Hydra v0.11. Before any operation is chosen, a request can ' +
         'also be answered 400 (not valid HTTP/1.1, or bytes outside printable ASCII in the target), 404 (no such path ' +
-        'and method), 408 (not received within REQUEST_TIMEOUT / HEADERS_TIMEOUT) or 431 (request line and headers ' +
-        'larger than the server reads), each in the ApiError envelope.',
+        'and method), 408 (not received within REQUEST_TIMEOUT / HEADERS_TIMEOUT), 414 (a path parameter longer than ' +
+        '1,024 characters) or 431 (request line and headers larger than the server reads), each in the ApiError ' +
+        "envelope; and 503 while the server shuts down (Fastify's own body) or once its database can no longer make " +
+        'changes durable (the envelope of the operation).',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } },

@@ -159,17 +159,26 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       logger,
     );
     const collectGarbage = config.IDLE_GC_AFTER > 0 ? exposedGarbageCollector() : undefined;
+    if (config.IDLE_GC_AFTER > 0 && !collectGarbage)
+      logger.info(
+        'IDLE_GC_AFTER is set but this process has no gc function (started without --expose-gc, e.g. not through bin/gatehouse.js): memory is left to V8',
+      );
     const reclaimer =
       collectGarbage &&
-      new IdleMemoryReclaimer(collectGarbage, { idleMs: config.IDLE_GC_AFTER, minGrowthBytes: 8 * 1024 * 1024 }, (freed) => {
-        metrics.idleCollections.inc();
-        metrics.idleCollectionFreed.inc(freed);
-      });
+      new IdleMemoryReclaimer(
+        collectGarbage,
+        { idleMs: config.IDLE_GC_AFTER, minGrowthBytes: 8 * 1024 * 1024 },
+        (freed) => {
+          metrics.idleCollections.inc();
+          metrics.idleCollectionFreed.inc(freed);
+        },
+        (error) => logger.warn({ err: error }, 'the idle garbage collection failed'),
+      );
     // A listener on the Node server, not a Fastify hook: it sees every request at the cost of one call. Probes and
     // scrapes are not load: a kubelet's or Prometheus's visits must not keep the server from ever counting as idle.
     if (reclaimer)
-      app.server.on('request', (request: { url?: string }) => {
-        if (!request.url?.startsWith('/health/') && !request.url?.startsWith('/metrics')) reclaimer.noteRequest();
+      app.server.on('request', (request: { url?: string }, response: { once(event: 'close', listener: () => void): void }) => {
+        if (!request.url?.startsWith('/health/') && !request.url?.startsWith('/metrics')) response.once('close', reclaimer.noteRequest());
       });
     // On shutdown, a keep-alive connection whose request was in flight would otherwise stay open for the whole
     // keep-alive timeout (KEEP_ALIVE_TIMEOUT) and hold app.close() that long; "Connection: close" ends it with the response.
@@ -181,8 +190,17 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     });
     await registerCors(app, config);
     registerManagementErrors(app);
-    await app.register(healthRoutes({ checkDatabase: () => ping(database.db), metrics }));
-    await app.register(discoveryRoutes({ issuer: config.ISSUER, keys }));
+    await app.register(
+      healthRoutes({
+        checkDatabase: async () => {
+          await ping(database.db);
+          const failure = database.durabilityFailure();
+          if (failure) throw failure;
+        },
+        metrics,
+      }),
+    );
+    await app.register(discoveryRoutes({ issuer: config.ISSUER, keys, grantTypes: oauth2.grantTypes }));
     await app.register(clientRoutes({ clients, guard, allowHttpRedirectUris: config.ALLOW_HTTP_REDIRECT_URIS }));
     await app.register(oauth2Routes({ oauth2, guard }));
 

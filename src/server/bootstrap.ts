@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { constantTimeEqual } from '../crypto/equal.js';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.js';
@@ -34,8 +34,36 @@ export function resolveSystemSecret(
   const file = join(dirname(sqlitePath), SYSTEM_SECRET_FILE);
   if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim() };
   const secret = randomToken(32);
-  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  writeDurably(file, `${secret}\n`);
   return { secret, generatedAt: file };
+}
+
+/**
+ * Everything sealed in the database from now on depends on this file: after a power cut the database (synced by
+ * makeDurable) must never come back without it. Written under another name, synced, renamed, and the directory
+ * synced, so the file is either complete or absent, and once the call returns it survives.
+ */
+function writeDurably(file: string, content: string): void {
+  const partial = `${file}.partial-${process.pid}`;
+  const fd = openSync(partial, 'wx', 0o600);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  // linkSync, unlike renameSync, refuses an existing file: two servers starting at once must not both win.
+  try {
+    linkSync(partial, file);
+  } finally {
+    unlinkSync(partial);
+  }
+  const directory = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
 }
 
 /**

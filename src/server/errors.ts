@@ -84,6 +84,8 @@ export function describeFrameworkError(error: { statusCode?: number; code?: stri
       return { status: 400, reason: `the request body is not valid JSON: ${error.message}` };
   }
   if (error instanceof SyntaxError) return { status: 400, reason: `the request body is not valid JSON: ${error.message}` };
+  // Storage that can no longer make changes durable (NotDurableError) says so, rather than "internal error".
+  if (error.statusCode === 503) return { status: 503, reason: error.message };
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   return { status, reason: status === 500 ? 'internal error' : error.message };
 }

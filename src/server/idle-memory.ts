@@ -28,14 +28,23 @@ export class IdleMemoryReclaimer {
     private readonly collect: CollectGarbage,
     private readonly settings: IdleMemorySettings,
     private readonly onCollected: (freedBytes: number) => void = () => {},
+    private readonly onFailed: (error: unknown) => void = () => {},
     private readonly heapSize: () => number = () => getHeapStatistics().total_heap_size,
   ) {
     this.heapAfterCollection = this.heapSize();
   }
 
-  /** Called for every request: cheap, since it runs on the hot path. */
-  noteRequest(): void {
+  private inFlight = 0;
+
+  /**
+   * Called when a request arrives; `finished` when its response is done. Cheap, since it runs on the hot path. A
+   * period counts as idle only when no request arrived in it and none is still being answered (one waiting on a
+   * slow hash must not wait through a collection as well).
+   */
+  noteRequest(): () => void {
     this.requestsThisPeriod++;
+    this.inFlight++;
+    return () => this.inFlight--;
   }
 
   /**
@@ -43,7 +52,7 @@ export class IdleMemoryReclaimer {
    * garbage behind, and growth is measured from the heap that is really needed.
    */
   async start(): Promise<void> {
-    await this.collect({ type: 'major', execution: 'async', flavor: 'last-resort' });
+    await this.collectSafely().catch((error: unknown) => this.onFailed(error));
     this.heapAfterCollection = this.heapSize();
     this.timer = setInterval(() => void this.endOfPeriod(), this.settings.idleMs);
     this.timer.unref();
@@ -56,7 +65,7 @@ export class IdleMemoryReclaimer {
 
   /** Decides at the end of each period; returns the collection it started, if any (for tests). */
   endOfPeriod(): Promise<void> | undefined {
-    if (this.requestsThisPeriod > 0) {
+    if (this.requestsThisPeriod > 0 || this.inFlight > 0) {
       this.requestsThisPeriod = 0;
       this.busySinceCollection = true;
       return undefined;
@@ -65,15 +74,20 @@ export class IdleMemoryReclaimer {
     this.busySinceCollection = false;
     const before = this.heapSize();
     if (before - this.heapAfterCollection < this.settings.minGrowthBytes) return undefined;
-    this.collecting = Promise.resolve(this.collect({ type: 'major', execution: 'async', flavor: 'last-resort' })).then(
+    this.collecting = this.collectSafely().then(
       () => {
         this.heapAfterCollection = this.heapSize();
         this.onCollected(Math.max(0, before - this.heapAfterCollection));
       },
-      () => {},
+      (error: unknown) => this.onFailed(error),
     );
     void this.collecting.finally(() => (this.collecting = undefined));
     return this.collecting;
+  }
+
+  /** V8's gc may throw rather than reject (an option it does not know): either way a promise, never an exception in a timer. */
+  private async collectSafely(): Promise<void> {
+    await this.collect({ type: 'major', execution: 'async', flavor: 'last-resort' });
   }
 }
 

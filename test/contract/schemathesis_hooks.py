@@ -1,8 +1,8 @@
 """Schemathesis hooks for the contract fuzz run (test/integration/contract-fuzz.test.ts starts it).
 
 Generated requests alone would almost never authenticate, so every path past authentication would go untested:
-these hooks give the management calls a real bearer token, and half of the token and introspection requests a valid
-form with a real client's credentials, while the other half stays as generated (and mostly refused). The root client
+these hooks give the management calls a real bearer token, and half of the token and introspection requests a real
+client's credentials (turning the positive ones among them into valid forms), while the other half stays as generated. The root client
 and the fuzz client are never the target of a PUT or DELETE, so the run cannot lock itself out.
 """
 
@@ -35,6 +35,11 @@ def _set_header(case, name: str, value: str) -> None:
     case.headers[name] = value
 
 
+def _is_positive(case) -> bool:
+    meta = case.meta
+    return meta is None or str(meta.generation.mode) == "positive"
+
+
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
     path = case.operation.path
@@ -45,11 +50,14 @@ def before_call(ctx, case, **kwargs):
 
     if path in OAUTH_PATHS:
         if turn % 2 == 0:
-            case.media_type = FORM
-            if path == "/oauth2/token":
-                case.body = {"grant_type": "client_credentials", "scope": "fuzz.read" if turn % 4 == 0 else "fuzz.read fuzz.write"}
-            else:
-                case.body = {"token": LIVE_TOKEN if turn % 4 == 0 else LIVE_TOKEN[:-1] + ("A" if LIVE_TOKEN[-1] != "A" else "B")}
+            # A negative case keeps its schema-breaking body, with real credentials, so the server's form checks are
+            # what refuses it (not a 401 before the form is read); a positive one becomes a form that succeeds.
+            if _is_positive(case):
+                case.media_type = FORM
+                if path == "/oauth2/token":
+                    case.body = {"grant_type": "client_credentials", "scope": "fuzz.read" if turn % 4 == 0 else "fuzz.read fuzz.write"}
+                else:
+                    case.body = {"token": LIVE_TOKEN if turn % 4 == 0 else LIVE_TOKEN[:-1] + ("A" if LIVE_TOKEN[-1] != "A" else "B")}
             _set_header(case, "Authorization", _basic(CLIENT_ID, CLIENT_SECRET))
         return
 

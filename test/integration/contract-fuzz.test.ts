@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatehouseClient } from '../../src/sdk/client.js';
 import { freePort } from '../support/free-port.js';
-import { startServeProcess, type RunningProcess } from '../support/process.js';
+import { sqliteServeEnv, startServeProcess, type RunningProcess } from '../support/process.js';
 import { schemathesisCommand } from '../support/schemathesis.js';
 import { ROOT } from '../support/server.js';
 
@@ -83,18 +83,12 @@ describe('contract fuzz: schemathesis against the running server and docs/openap
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     running = await startServeProcess(
-      {
-        DATABASE_URL: `sqlite://${join(dir, 'gatehouse.sqlite')}`,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        FORCE_ROOT_CLIENT_CREDENTIALS: `${ROOT.id}:${ROOT.secret}`,
-        JANITOR_INTERVAL: 'off',
+      sqliteServeEnv(dir, port, {
         // Every fuzz request comes from one address: the limiter (tested on its own) must not turn the run into 429s.
         AUTH_FAILURE_BURST: '100000',
         AUTH_FAILURE_ADDRESS_BURST: '100000',
         AUTH_FAILURE_RATE: '100000',
-      },
+      }),
       url,
     );
     const root = new GatehouseClient({ endpoint: url, clientId: ROOT.id, clientSecret: ROOT.secret });

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { importJWK, type CryptoKey } from 'jose';
+import { GRANT_TYPES } from '../../src/server/client/schema.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
@@ -53,6 +54,24 @@ describe.each(DATABASES)('discovery, keys and operations on %s', (kind) => {
       expect(body.claims_supported).toEqual(expect.arrayContaining(['sub', 'iss', 'aud', 'exp', 'iat']));
       expect(body.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_post', 'client_secret_basic']));
       expect(body.grant_types_supported).toEqual(expect.arrayContaining(['client_credentials']));
+    });
+
+    it('advertises exactly the grant types the token endpoint serves', async () => {
+      const { grant_types_supported: advertised } = (await (await fetch(`${t.url}/.well-known/openid-configuration`)).json()) as {
+        grant_types_supported: string[];
+      };
+      // Every grant type a client registration may name, served or not: each is advertised if and only if the token
+      // endpoint takes it (an unserved one is unsupported_grant_type before any client authentication).
+      for (const grantType of GRANT_TYPES) {
+        const response = await fetch(`${t.url}/oauth2/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: grantType }).toString(),
+        });
+        const { error } = (await response.json()) as { error: string };
+        expect(error === 'unsupported_grant_type', `${grantType}: ${error}`).toBe(!advertised.includes(grantType));
+      }
+      expect(advertised.every((grantType) => (GRANT_TYPES as readonly string[]).includes(grantType))).toBe(true);
     });
   });
 

@@ -32,8 +32,8 @@ describe.each(DATABASES)('the token janitor on %s', (kind) => {
 });
 
 // Replicas share one PostgreSQL database; the janitor's batches take a transaction-level advisory lock, so while one
-// replica's batch runs (here: while the test holds that lock) no other replica deletes, and together they delete
-// every expired token exactly once.
+// replica's batch runs (here: while the test holds that lock) no other replica deletes. Once it is free, the two
+// replicas' passes run side by side without errors and clear every expired token.
 describe('the token janitor on two PostgreSQL replicas', () => {
   let first: TestServer;
   let second: TestServer;
@@ -47,7 +47,7 @@ describe('the token janitor on two PostgreSQL replicas', () => {
     await first?.close();
   });
 
-  it('deletes nothing while another batch holds the lock, then each expired token once', async () => {
+  it('deletes nothing while another batch holds the lock, then every expired token', async () => {
     const client = await machineClient(first, 'r.read');
     const countOf = async () => (await allRows(first, 'access_tokens')).filter((row) => row.client_id === client.id).length;
     const deletedSoFar = async () =>

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ROOT } from './server.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url));
 
@@ -8,6 +10,22 @@ export interface RunningProcess {
   /** Everything the process printed on stdout so far. */
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * The environment of a `gatehouse serve` on a SQLite file in `dir`, on a loopback port, with the tests' root client
+ * and no janitor; `extra` adds or overrides settings.
+ */
+export function sqliteServeEnv(dir: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: `sqlite://${join(dir, 'gatehouse.sqlite')}`,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    FORCE_ROOT_CLIENT_CREDENTIALS: `${ROOT.id}:${ROOT.secret}`,
+    JANITOR_INTERVAL: 'off',
+    ...extra,
+  };
 }
 
 /**

@@ -36,6 +36,18 @@ describe('JANITOR_INTERVAL', () => {
   });
 });
 
+describe('IDLE_GC_AFTER', () => {
+  it('is a duration between 100ms and 1h, 1s by default, or off', () => {
+    expect(loadConfig({}).IDLE_GC_AFTER).toBe(1000);
+    expect(loadConfig({ IDLE_GC_AFTER: 'off' }).IDLE_GC_AFTER).toBe(0);
+    expect(loadConfig({ IDLE_GC_AFTER: '5s' }).IDLE_GC_AFTER).toBe(5000);
+    // A timer longer than 2^31-1 ms would fire every millisecond; a period too short makes any gap look idle.
+    expect(() => loadConfig({ IDLE_GC_AFTER: '1000h' })).toThrow('environment variable IDLE_GC_AFTER: "1000h" is outside 100ms to 1h, or off');
+    expect(() => loadConfig({ IDLE_GC_AFTER: '1ms' })).toThrow('is outside 100ms to 1h, or off');
+    expect(() => loadConfig({ JANITOR_INTERVAL: '1000h' })).toThrow('environment variable JANITOR_INTERVAL: "1000h" is outside 100ms to 24h, or off');
+  });
+});
+
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig({});

@@ -15,6 +15,7 @@ function fakeHeap(initialBytes: number, liveBytes: number) {
     collect,
     { idleMs: 1000, minGrowthBytes: 16 * MiB },
     (freed) => heap.freed.push(freed),
+    () => {},
     () => heap.bytes,
   );
   return { heap, reclaimer };
@@ -23,7 +24,7 @@ function fakeHeap(initialBytes: number, liveBytes: number) {
 describe('IdleMemoryReclaimer', () => {
   it('collects once a busy period is followed by a quiet one, with a memory-reducing full collection', async () => {
     const { heap, reclaimer } = fakeHeap(40 * MiB, 30 * MiB);
-    reclaimer.noteRequest();
+    reclaimer.noteRequest()();
     heap.bytes = 90 * MiB;
     expect(reclaimer.endOfPeriod()).toBeUndefined();
     const collection = reclaimer.endOfPeriod();
@@ -38,7 +39,7 @@ describe('IdleMemoryReclaimer', () => {
     await reclaimer.start();
     await reclaimer.stop();
     expect(heap.collections).toHaveLength(1);
-    reclaimer.noteRequest();
+    reclaimer.noteRequest()();
     heap.bytes = 30 * MiB + 17 * MiB;
     void reclaimer.endOfPeriod();
     expect(reclaimer.endOfPeriod()).toBeInstanceOf(Promise);
@@ -48,15 +49,44 @@ describe('IdleMemoryReclaimer', () => {
     const { heap, reclaimer } = fakeHeap(40 * MiB, 30 * MiB);
     heap.bytes = 200 * MiB;
     for (let period = 0; period < 10; period++) {
-      reclaimer.noteRequest();
+      reclaimer.noteRequest()();
       expect(reclaimer.endOfPeriod()).toBeUndefined();
     }
     expect(heap.collections).toHaveLength(0);
   });
 
+  it('waits while a request is still being answered, however long ago it arrived', async () => {
+    const { heap, reclaimer } = fakeHeap(40 * MiB, 30 * MiB);
+    const finished = reclaimer.noteRequest();
+    heap.bytes = 90 * MiB;
+    for (let period = 0; period < 5; period++) expect(reclaimer.endOfPeriod()).toBeUndefined();
+    finished();
+    await reclaimer.endOfPeriod();
+    expect(heap.collections).toHaveLength(1);
+  });
+
+  it('survives a collector that throws instead of rejecting, and reports it', async () => {
+    const failures: unknown[] = [];
+    let bytes = 40 * MiB;
+    const reclaimer = new IdleMemoryReclaimer(
+      () => {
+        throw new Error('unknown option');
+      },
+      { idleMs: 1000, minGrowthBytes: 16 * MiB },
+      () => {},
+      (error) => failures.push(error),
+      () => bytes,
+    );
+    reclaimer.noteRequest()();
+    bytes = 90 * MiB;
+    void reclaimer.endOfPeriod();
+    await reclaimer.endOfPeriod();
+    expect(failures).toHaveLength(1);
+  });
+
   it('does not collect when the heap grew less than the threshold since the last collection', () => {
     const { heap, reclaimer } = fakeHeap(40 * MiB, 30 * MiB);
-    reclaimer.noteRequest();
+    reclaimer.noteRequest()();
     heap.bytes = 40 * MiB + 15 * MiB;
     void reclaimer.endOfPeriod();
     expect(reclaimer.endOfPeriod()).toBeUndefined();
@@ -65,7 +95,7 @@ describe('IdleMemoryReclaimer', () => {
 
   it('collects once per quiet spell, not at every idle period after it', async () => {
     const { heap, reclaimer } = fakeHeap(40 * MiB, 30 * MiB);
-    reclaimer.noteRequest();
+    reclaimer.noteRequest()();
     heap.bytes = 90 * MiB;
     void reclaimer.endOfPeriod();
     await reclaimer.endOfPeriod();
@@ -74,7 +104,7 @@ describe('IdleMemoryReclaimer', () => {
     expect(reclaimer.endOfPeriod()).toBeUndefined();
     expect(heap.collections).toHaveLength(1);
     // The next burst counts from the heap the collection left.
-    reclaimer.noteRequest();
+    reclaimer.noteRequest()();
     void reclaimer.endOfPeriod();
     await reclaimer.endOfPeriod();
     expect(heap.collections).toHaveLength(2);
@@ -91,13 +121,14 @@ describe('IdleMemoryReclaimer', () => {
       },
       { idleMs: 1000, minGrowthBytes: 16 * MiB },
       () => {},
+      () => {},
       () => bytes,
     );
     bytes = 200 * MiB;
-    reclaimer.noteRequest();
+    reclaimer.noteRequest()();
     void reclaimer.endOfPeriod();
     expect(reclaimer.endOfPeriod()).toBeInstanceOf(Promise);
-    reclaimer.noteRequest();
+    reclaimer.noteRequest()();
     void reclaimer.endOfPeriod();
     expect(reclaimer.endOfPeriod()).toBeUndefined();
     expect(collections).toHaveLength(1);

@@ -170,13 +170,10 @@ export type ClientInput = z.output<typeof clientInputSchema>;
 /** A client as stored and returned, without any secret: the SDK's wire type is the one definition of the shape. */
 export type OAuth2Client = Omit<WireClient, 'client_secret'>;
 
-/**
- * A whole number in a query string, written as digits only (a minus sign is read, to be refused by the minimum): `Number()` would also take "", " 5", "1e3" and "0x10",
- * none of which the OpenAPI document's `integer` allows.
- */
+/** Digits only: Number() would also read "", " 5", "1e3" and "0x10", which the document's integer does not allow. */
 const queryInteger = (min: number, minMessage: string, fallback: number) =>
   z.preprocess(
-    (value) => (typeof value === 'string' && /^-?[0-9]{1,15}$/.test(value) ? Number(value) : value),
+    (value) => (typeof value === 'string' && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : value),
     z.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, minMessage).default(fallback),
   );
 

@@ -4,7 +4,7 @@ import type { KeyService } from '../jwk/service.js';
 
 const KEYS_CACHE_MS = 5_000;
 
-export function discoveryRoutes(deps: { issuer: string; keys: KeyService }) {
+export function discoveryRoutes(deps: { issuer: string; keys: KeyService; grantTypes: readonly string[] }) {
   const issuer = deps.issuer.replace(/\/+$/, '');
   const configuration = {
     issuer,
@@ -17,7 +17,8 @@ export function discoveryRoutes(deps: { issuer: string; keys: KeyService }) {
     subject_types_supported: ['public'],
     response_types_supported: [...RESPONSE_TYPES],
     response_modes_supported: ['query', 'fragment'],
-    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'implicit'],
+    // What the token endpoint dispatches to, not what the client schema knows: a grant is advertised once it works.
+    grant_types_supported: [...deps.grantTypes],
     scopes_supported: ['offline', 'offline_access', 'openid'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'c_hash'],
     token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { NotDurableError } from '../../db/wal-flusher.js';
 import type { Metrics } from '../../observability/metrics.js';
 
 export function healthRoutes(deps: { checkDatabase: () => Promise<void>; metrics: Metrics }) {
@@ -11,7 +12,8 @@ export function healthRoutes(deps: { checkDatabase: () => Promise<void>; metrics
         return { status: 'ok' };
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check failed');
-        return reply.code(503).send({ status: 'unavailable', errors: { database: 'the database did not answer' } });
+        const reason = error instanceof NotDurableError ? error.message : 'the database did not answer';
+        return reply.code(503).send({ status: 'unavailable', errors: { database: reason } });
       }
     });
 

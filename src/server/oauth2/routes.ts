@@ -36,7 +36,7 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
       }
       const { status, reason } = describeFrameworkError(error);
       if (status === 500) request.log.error({ err: error }, 'unhandled error');
-      const code = status === 500 ? 'server_error' : 'invalid_request';
+      const code = status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : 'invalid_request';
       return reply
         .code(status)
         .headers(NO_STORE)

@@ -1,12 +1,13 @@
 import type { OpaqueTokens } from '../../crypto/opaque-token.js';
 import type { Introspection } from '../../sdk/types.js';
-import { uuidv7 } from '../../crypto/random.js';
 import { OAuthError, TooManyFailedAuthentications, invalidClient } from '../errors.js';
 import type { ClientService } from '../client/service.js';
 import type { StoredClient } from '../client/store.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { presentedCredentials } from './client-auth.js';
 import type { Form } from './form.js';
+import { ClientCredentialsGrant } from './grants/client-credentials.js';
+import { GrantRegistry } from './grants/grant.js';
 import { scopeCovers, splitScope } from './scope.js';
 import type { AccessTokenRecord, TokenStore } from './token-store.js';
 
@@ -23,13 +24,17 @@ export interface OAuth2Settings {
 }
 
 export class OAuth2Service {
+  private readonly grants: GrantRegistry;
+
   constructor(
     private readonly clients: ClientService,
     private readonly tokens: TokenStore,
     private readonly opaque: OpaqueTokens,
     private readonly settings: OAuth2Settings,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.grants = new GrantRegistry([new ClientCredentialsGrant((grant) => this.issueAccessToken(grant))]);
+  }
 
   /** Authenticates the client of a token, introspection or revocation request, or throws 401 invalid_client. */
   async authenticateClient(authorization: string | undefined, form: Form, address = ''): Promise<StoredClient> {
@@ -52,25 +57,24 @@ export class OAuth2Service {
     return client;
   }
 
+  /** Dispatches to the grant registered for `grant_type`, once the client has authenticated and may use it. */
   async token(authorization: string | undefined, form: Form, address = ''): Promise<TokenResponse> {
     const grantType = form.grant_type;
     if (!grantType) throw new OAuthError(400, 'invalid_request', 'The grant_type parameter is missing');
-    if (grantType !== 'client_credentials') {
-      throw new OAuthError(400, 'unsupported_grant_type', `The grant type "${grantType}" is not supported by this server`);
-    }
+    const grant = this.grants.get(grantType);
+    if (!grant) throw new OAuthError(400, 'unsupported_grant_type', `The grant type "${grantType}" is not supported by this server`);
     const client = await this.authenticateClient(authorization, form, address);
-    if (!client.grant_types.includes('client_credentials')) {
-      throw new OAuthError(400, 'unauthorized_client', 'The client is not allowed to use the client_credentials grant');
+    if (!client.grant_types.includes(grant.type)) {
+      throw new OAuthError(400, 'unauthorized_client', `The client is not allowed to use the ${grant.type} grant`);
     }
-    const requested = splitScope(form.scope);
-    const allowed = splitScope(client.scope);
-    const refused = requested.filter((scope) => !scopeCovers(allowed, scope));
-    if (refused.length) {
-      throw new OAuthError(400, 'invalid_scope', `The client is not allowed to request the scope(s): ${refused.join(' ')}`);
-    }
-    const response = await this.issueAccessToken({ clientId: client.id, subject: client.id, scopes: requested, extra: {}, grantId: uuidv7() });
-    this.metrics.tokensIssued.inc({ grant_type: grantType });
+    const response = await grant.issue({ client, form });
+    this.metrics.tokensIssued.inc({ grant_type: grant.type });
     return response;
+  }
+
+  /** The grant types the token endpoint serves, for discovery. */
+  get grantTypes(): string[] {
+    return this.grants.types;
   }
 
   async issueAccessToken(grant: {

@@ -1,0 +1,40 @@
+import type { StoredClient } from '../../client/store.js';
+import type { Form } from '../form.js';
+import type { TokenResponse } from '../service.js';
+
+/** What a grant gets once the token endpoint has authenticated the client and checked it may use the grant. */
+export interface GrantRequest {
+  client: StoredClient;
+  form: Form;
+}
+
+/**
+ * One grant type of the token endpoint (RFC 6749 §4, §6). The endpoint dispatches on `grant_type` to the grant
+ * registered under it, and discovery advertises exactly the registered types, so a grant that is not implemented
+ * can be neither requested nor advertised.
+ */
+export interface Grant {
+  readonly type: string;
+  issue(request: GrantRequest): Promise<TokenResponse>;
+}
+
+/** The grants the token endpoint serves, by `grant_type`. */
+export class GrantRegistry {
+  private readonly byType = new Map<string, Grant>();
+
+  constructor(grants: Grant[]) {
+    for (const grant of grants) {
+      if (this.byType.has(grant.type)) throw new Error(`two grants registered for grant_type ${grant.type}`);
+      this.byType.set(grant.type, grant);
+    }
+  }
+
+  get(type: string): Grant | undefined {
+    return this.byType.get(type);
+  }
+
+  /** For discovery's grant_types_supported. */
+  get types(): string[] {
+    return [...this.byType.keys()];
+  }
+}
