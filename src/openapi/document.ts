@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { CLIENT_ID, clientInputSchema, listQuerySchema } from '../server/client/schema.js';
-import { flushSchema } from '../server/oauth2/schema.js';
+import { CLIENT_ID, clientInputSchema, listQuerySchema, oauth2ClientWithSecretSchema } from '../contract/client.js';
+import { flushSchema, introspectionSchema, tokenResponseSchema } from '../contract/oauth2.js';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
 // The document declares its dialect once; a $schema inside a component would repeat it.
 const withoutDialect = ({ $schema: _dialect, ...schema }: Record<string, unknown>) => schema;
+/** A response body as the server sends it: the schema's output side, exactly its fields. */
+const answered = (schema: z.ZodType) => withoutDialect(z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12' }));
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const content = (schema: object) => ({ 'application/json': { schema } });
 const form = (properties: Record<string, object>, required: string[]) => ({
@@ -60,14 +62,7 @@ export function openApiDocument() {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } },
       schemas: {
         OAuth2ClientInput: clientInput,
-        OAuth2Client: {
-          type: 'object',
-          properties: {
-            ...(clientInput.properties as object),
-            client_secret: { type: 'string', description: 'only in the create response, or the update response when a secret was supplied' },
-          },
-          required: ['id'],
-        },
+        OAuth2Client: answered(oauth2ClientWithSecretSchema),
         ApiError: {
           type: 'object',
           properties: {
@@ -89,29 +84,8 @@ export function openApiDocument() {
           properties: { error: { type: 'string' }, error_description: { type: 'string' }, error_hint: { type: 'string' }, status_code: { type: 'integer' } },
           required: ['error'],
         },
-        TokenResponse: {
-          type: 'object',
-          properties: { access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' } },
-        },
-        Introspection: {
-          type: 'object',
-          required: ['active'],
-          properties: Object.fromEntries(
-            [
-              ['active', 'boolean'],
-              ['scope', 'string'],
-              ['client_id', 'string'],
-              ['sub', 'string'],
-              ['exp', 'integer'],
-              ['iat', 'integer'],
-              ['nbf', 'integer'],
-              ['username', 'string'],
-              ['aud', 'string'],
-              ['iss', 'string'],
-              ['ext', 'object'],
-            ].map(([name, type]) => [name, { type }]),
-          ),
-        },
+        TokenResponse: answered(tokenResponseSchema),
+        Introspection: answered(introspectionSchema),
       },
     },
     paths: {

@@ -1,45 +1,14 @@
-/** Wire types of the Gatehouse (Hydra v0.11) API, as the SDK sends and receives them. */
-export interface OAuth2Client {
-  id: string;
-  client_name: string;
-  client_secret?: string;
-  redirect_uris: string[];
-  grant_types: string[];
-  response_types: string[];
-  scope: string;
-  owner: string;
-  policy_uri: string;
-  tos_uri: string;
-  client_uri: string;
-  logo_uri: string;
-  contacts: string[];
-  public: boolean;
-}
+/**
+ * Wire types of the Gatehouse (Hydra v0.11) API, as the SDK sends and receives them: the types of the contract's
+ * schemas (src/contract/), which the server validates and answers with, so the two cannot drift.
+ */
+import type { OAuth2ClientInput, OAuth2ClientWithSecret } from '../contract/client.js';
 
-export type OAuth2ClientInput = Partial<OAuth2Client>;
+export type { Introspection, TokenResponse } from '../contract/oauth2.js';
+export type { OAuth2ClientInput };
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  scope: string;
-  refresh_token?: string;
-  id_token?: string;
-}
-
-export interface Introspection {
-  active: boolean;
-  scope?: string;
-  client_id?: string;
-  sub?: string;
-  exp?: number;
-  iat?: number;
-  nbf?: number;
-  username?: string;
-  aud?: string | string[];
-  iss?: string;
-  ext?: Record<string, unknown>;
-}
+/** A client as the API returns it; `client_secret` only in a create response, or an update's that set a secret. */
+export type OAuth2Client = OAuth2ClientWithSecret;
 
 export interface ClientPage {
   clients: OAuth2Client[];

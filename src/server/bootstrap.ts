@@ -7,7 +7,7 @@ import type { Database } from '../db/tables.js';
 import { splitSystemSecrets } from '../crypto/keys.js';
 import { randomToken } from '../crypto/random.js';
 import { ConfigError } from '../config/load.js';
-import { clientInputSchema } from './client/schema.js';
+import { clientInputSchema } from '../contract/client.js';
 import type { ClientService } from './client/service.js';
 import type { PolicyStore } from './policy/store.js';
 import type { Policy } from '../config/policy.js';

@@ -46,7 +46,7 @@ describe('operator: invalid manifests', () => {
     {
       what: 'a grant type outside the enum',
       spec: { ...base, grantTypes: ['password'] },
-      message: 'spec.grantTypes[0]: Unsupported value: "password": supported values: "client_credentials", "authorization_code", "implicit", "refresh_token"',
+      message: 'spec.grantTypes[0]: Unsupported value: "password": supported values: "authorization_code", "refresh_token", "client_credentials", "implicit"',
     },
     {
       what: 'a deletionPolicy outside the enum',

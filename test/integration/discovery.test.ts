@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { importJWK, type CryptoKey } from 'jose';
-import { GRANT_TYPES } from '../../src/server/client/schema.js';
+import { GRANT_TYPES } from '../../src/contract/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { DATABASES, startTestServer, type TestServer } from '../support/server.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_ID, clientInputSchema, clientInputSchemaFor, listQuerySchema } from '../../src/server/client/schema.js';
+import { CLIENT_ID, clientInputSchema, clientInputSchemaFor, listQuerySchema } from '../../src/contract/client.js';
 
 describe('client input schema', () => {
   it('writes response types in canonical order and drops duplicates', () => {

@@ -15,7 +15,7 @@ import {
   secretUpToDate,
 } from '../../src/operator/controller/secret.js';
 import type { OAuth2Client } from '../../src/sdk/types.js';
-import { clientInputSchema } from '../../src/server/client/schema.js';
+import { clientInputSchema } from '../../src/contract/client.js';
 import { ENDPOINTS, b64, oauth2Client, unb64 } from './support/operator-fakes.js';
 
 /** What the real server stores and returns for a body: its own schema normalises (dedupes, defaults). */

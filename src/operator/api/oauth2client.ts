@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLIENT_ID, CLIENT_ID_RULE, GRANT_TYPES, RESPONSE_TYPES } from '../../contract/client.js';
 import { annotationMap, cel, condition, labelMap, objectName, secretKey } from './common.js';
 
 export const GROUP = 'gatehouse.dev';
@@ -6,8 +7,9 @@ export const VERSION = 'v1alpha1';
 export const KIND = 'OAuth2Client';
 export const PLURAL = 'oauth2clients';
 
-const grantType = z.enum(['client_credentials', 'authorization_code', 'implicit', 'refresh_token']);
-const responseType = z.enum(['code', 'token', 'id_token', 'code token', 'code id_token', 'id_token token', 'code id_token token']);
+// The server's own lists (src/contract/client.ts): a value the CRD accepts is one the server accepts.
+const grantType = z.enum(GRANT_TYPES);
+const responseType = z.enum(RESPONSE_TYPES);
 const absoluteUri = z
   .string()
   .max(2048)
@@ -71,12 +73,8 @@ export const oauth2ClientSpec = z
   .object({
     clientId: z
       .string()
-      // The server's CLIENT_ID (src/server/client/schema.ts), which it must stay equal to: "." and ".." are refused
-      // because no URL can address them. RE2 (the apiserver's regex engine) has no lookahead, hence the alternatives.
-      .regex(
-        /^(?:[A-Za-z0-9_~:@+-][A-Za-z0-9._~:@+-]{0,254}|\.[A-Za-z0-9_~:@+-][A-Za-z0-9._~:@+-]{0,253}|\.\.[A-Za-z0-9._~:@+-]{1,253})$/,
-        'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ : @ + -, and not "." or ".."',
-      )
+      // The server's own pattern: written without lookahead, since the apiserver checks it with RE2.
+      .regex(CLIENT_ID, CLIENT_ID_RULE)
       .optional()
       .describe('Fixed client id; generated once and kept in the Secret when omitted')
       .meta({ 'x-kubernetes-validations': [cel('self == oldSelf', 'clientId is immutable')] }),

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ManagementGuard } from '../auth/guard.js';
 import { badRequest } from '../errors.js';
 import { parseOrThrow } from '../validation.js';
-import { CLIENT_ID, CLIENT_ID_RULE, clientInputSchemaFor, listQuerySchema, type ClientInputOptions } from './schema.js';
+import { CLIENT_ID, CLIENT_ID_RULE, clientInputSchemaFor, listQuerySchema, type ClientInputOptions } from '../../contract/client.js';
 import type { ClientService } from './service.js';
 
 const SCOPE = 'hydra.clients';

@@ -3,11 +3,9 @@ import { KEYED_SCHEME } from '../../crypto/keyed-secret-hash.js';
 import { ApiError, TooManyFailedAuthentications, badRequest, conflict, notFound } from '../errors.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { CLIENTS_SCOPE, type CanManageClients, type ClientManagers } from './managers.js';
-import { CLIENT_ID, type ClientInput, type OAuth2Client } from './schema.js';
+import { CLIENT_ID, OAUTH2_CLIENT_FIELDS, type ClientInput, type OAuth2Client, type OAuth2ClientWithSecret } from '../../contract/client.js';
 import type { ClientSecrets } from './secrets.js';
 import type { ClientStore, StoredClient } from './store.js';
-
-export type ClientWithSecret = OAuth2Client & { client_secret?: string };
 
 export class ClientService {
   constructor(
@@ -24,7 +22,7 @@ export class ClientService {
     return this.secrets.mint();
   }
 
-  async create(input: ClientInput): Promise<ClientWithSecret> {
+  async create(input: ClientInput): Promise<OAuth2ClientWithSecret> {
     const { client_secret: suppliedSecret, id, ...fields } = input;
     const secret = fields.public ? undefined : (suppliedSecret ?? this.secrets.mint());
     const client: StoredClient = { ...fields, id: id ?? randomUUID(), secretHash: secret ? await this.secrets.protect(secret) : null };
@@ -44,7 +42,7 @@ export class ClientService {
   }
 
   /** Replaces the client; the stored secret is kept unless a new one is supplied (or the client becomes public). */
-  async update(id: string, input: ClientInput): Promise<ClientWithSecret> {
+  async update(id: string, input: ClientInput): Promise<OAuth2ClientWithSecret> {
     if (input.id !== undefined && input.id !== id) {
       throw badRequest(`the body's id "${input.id}" differs from the id in the path "${id}"`, [{ field: 'id' }]);
     }
@@ -151,25 +149,11 @@ function lastManager(id: string, deleting: boolean): ApiError {
   );
 }
 
-/** The wire shape, id first, as Hydra's clients expect to read it. */
+/** The wire shape, id first, as Hydra's clients expect to read it: the contract's fields and nothing else. */
 function withoutSecret(client: StoredClient): OAuth2Client {
-  return {
-    id: client.id,
-    client_name: client.client_name,
-    redirect_uris: client.redirect_uris,
-    grant_types: client.grant_types,
-    response_types: client.response_types,
-    scope: client.scope,
-    owner: client.owner,
-    policy_uri: client.policy_uri,
-    tos_uri: client.tos_uri,
-    client_uri: client.client_uri,
-    logo_uri: client.logo_uri,
-    contacts: client.contacts,
-    public: client.public,
-  };
+  return Object.fromEntries(OAUTH2_CLIENT_FIELDS.map((field) => [field, client[field]])) as OAuth2Client;
 }
 
-function withSecret(client: StoredClient, secret: string | undefined): ClientWithSecret {
+function withSecret(client: StoredClient, secret: string | undefined): OAuth2ClientWithSecret {
   return secret === undefined ? withoutSecret(client) : { ...withoutSecret(client), client_secret: secret };
 }

@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { DatabaseKind } from '../../db/database.js';
 import { PrecompiledQuery } from '../../db/precompiled.js';
 import type { ClientTable, Database } from '../../db/tables.js';
-import type { OAuth2Client } from './schema.js';
+import type { OAuth2Client } from '../../contract/client.js';
 
 export interface StoredClient extends OAuth2Client {
   secretHash: string | null;

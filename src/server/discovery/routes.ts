@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { RESPONSE_TYPES } from '../client/schema.js';
+import { RESPONSE_TYPES } from '../../contract/client.js';
 import type { KeyService } from '../jwk/service.js';
 
 const KEYS_CACHE_MS = 5_000;

@@ -5,7 +5,7 @@ import { managementErrorHandler } from '../http.js';
 import { parseOrThrow } from '../validation.js';
 import { formOf, registerFormParser } from './form.js';
 import type { OAuth2Service } from './service.js';
-import { flushSchema } from './schema.js';
+import { flushSchema } from '../../contract/oauth2.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 const FORM = 'application/x-www-form-urlencoded';

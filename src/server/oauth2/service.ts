@@ -1,5 +1,5 @@
 import type { OpaqueTokens } from '../../crypto/opaque-token.js';
-import type { Introspection } from '../../sdk/types.js';
+import type { Introspection, TokenResponse } from '../../contract/oauth2.js';
 import { OAuthError, TooManyFailedAuthentications, invalidClient } from '../errors.js';
 import type { ClientService } from '../client/service.js';
 import type { StoredClient } from '../client/store.js';
@@ -10,13 +10,6 @@ import { ClientCredentialsGrant } from './grants/client-credentials.js';
 import { GrantRegistry } from './grants/grant.js';
 import { scopeCovers, splitScope } from './scope.js';
 import type { AccessTokenRecord, TokenStore } from './token-store.js';
-
-export interface TokenResponse {
-  access_token: string;
-  token_type: 'bearer';
-  expires_in: number;
-  scope: string;
-}
 
 export interface OAuth2Settings {
   issuer: string;

@@ -17,7 +17,7 @@ import { OAuth2ClientReconciler } from '../../../src/operator/controller/reconci
 import type { ServerEndpoints } from '../../../src/operator/controller/secret.js';
 import { GatehouseApiError } from '../../../src/sdk/errors.js';
 import type { OAuth2Client, OAuth2ClientInput } from '../../../src/sdk/types.js';
-import { clientInputSchema } from '../../../src/server/client/schema.js';
+import { clientInputSchema } from '../../../src/contract/client.js';
 
 export interface Write {
   op: string;

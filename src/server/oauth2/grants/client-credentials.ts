@@ -1,7 +1,7 @@
 import { uuidv7 } from '../../../crypto/random.js';
 import { OAuthError } from '../../errors.js';
 import { scopeCovers, splitScope } from '../scope.js';
-import type { TokenResponse } from '../service.js';
+import type { TokenResponse } from '../../../contract/oauth2.js';
 import type { Grant, GrantRequest } from './grant.js';
 
 type IssueAccessToken = (grant: {

@@ -1,6 +1,6 @@
 import type { StoredClient } from '../../client/store.js';
 import type { Form } from '../form.js';
-import type { TokenResponse } from '../service.js';
+import type { TokenResponse } from '../../../contract/oauth2.js';
 
 /** What a grant gets once the token endpoint has authenticated the client and checked it may use the grant. */
 export interface GrantRequest {

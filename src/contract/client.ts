@@ -1,5 +1,7 @@
+// The wire contract of the client endpoints: what the server validates and answers, what the SDK sends and reads,
+// what the operator's CRD must stay compatible with, and what the OpenAPI document says. Nothing here imports the
+// server, the SDK or the operator; they all import this.
 import { z } from 'zod';
-import type { OAuth2Client as WireClient } from '../../sdk/types.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit'] as const;
 // Every combination OpenID Connect registers, written in the canonical order clients send them.
@@ -167,8 +169,39 @@ function unique<T>(values: T[]): T[] {
 
 export type ClientInput = z.output<typeof clientInputSchema>;
 
-/** A client as stored and returned, without any secret: the SDK's wire type is the one definition of the shape. */
-export type OAuth2Client = Omit<WireClient, 'client_secret'>;
+/**
+ * A client as every response carries it, id first. Responses are cut to these fields (OAUTH2_CLIENT_FIELDS), so
+ * nothing else the server holds about a client (its secret's hash, timestamps) can reach the wire.
+ */
+export const oauth2ClientSchema = z.object({
+  id: z.string(),
+  client_name: z.string(),
+  redirect_uris: z.array(z.string()),
+  grant_types: z.array(z.string()),
+  response_types: z.array(z.string()),
+  scope: z.string(),
+  owner: z.string(),
+  policy_uri: z.string(),
+  tos_uri: z.string(),
+  client_uri: z.string(),
+  logo_uri: z.string(),
+  contacts: z.array(z.string()),
+  public: z.boolean(),
+});
+
+export type OAuth2Client = z.output<typeof oauth2ClientSchema>;
+
+export const OAUTH2_CLIENT_FIELDS = Object.keys(oauth2ClientSchema.shape) as (keyof OAuth2Client)[];
+
+/** The create response, and an update's when a secret was supplied: the one time a secret is shown. */
+export const oauth2ClientWithSecretSchema = oauth2ClientSchema.extend({
+  client_secret: z.string().optional().describe('only in the create response, or the update response when a secret was supplied'),
+});
+
+export type OAuth2ClientWithSecret = z.output<typeof oauth2ClientWithSecretSchema>;
+
+/** What a caller sends to create or replace a client: any field may be left out (defaults are in clientInputSchemaFor). */
+export type OAuth2ClientInput = Partial<OAuth2ClientWithSecret>;
 
 /** Digits only: Number() would also read "", " 5", "1e3" and "0x10", which the document's integer does not allow. */
 const queryInteger = (min: number, minMessage: string, fallback: number) =>
