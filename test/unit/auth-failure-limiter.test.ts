@@ -23,7 +23,7 @@ describe('AuthFailureLimiter', () => {
     expect([subject.take('x', 'ip'), subject.take('x', 'ip'), subject.take('x', 'ip')]).toEqual([
       undefined,
       undefined,
-      { by: 'client', retryAfterSeconds: 1, first: true },
+      { by: 'client', retryAfterSeconds: 1, first: true, key: 'c:x' },
     ]);
   });
 
@@ -49,6 +49,18 @@ describe('AuthFailureLimiter', () => {
     advance(1000);
     expect(subject.take('x', 'ip')).toBeUndefined();
     expect(subject.take('x', 'ip')).toMatchObject({ first: true });
+  });
+
+  it('answers whether it would refuse without taking a token, and without counting a first refusal when only asked', () => {
+    const { subject } = limiter(1, 1);
+    expect(subject.refusal('x', 'ip')).toBeUndefined();
+    expect(subject.take('x', 'ip')).toBeUndefined();
+    expect(subject.refusal('x', 'ip', false)).toMatchObject({ by: 'client', first: true });
+    expect(subject.refusal('x', 'ip', false)).toMatchObject({ first: true });
+    const asked = subject.refusal('x', 'ip', false)!;
+    expect(subject.refused(asked)).toMatchObject({ first: true });
+    expect(subject.refused(asked)).toMatchObject({ first: false });
+    expect(subject.take('x', 'ip')).toMatchObject({ first: false });
   });
 
   it('limits a source address across client ids, with its own larger burst', () => {

@@ -53,6 +53,28 @@ describe('VerifiedCredentialCache', () => {
     expect(cache.size).toBe(3);
   });
 
+  it('says which (id, secret) pairs may be known under some stored hash, and forgets them with their entries', async () => {
+    const cache = new VerifiedCredentialCache(key, 2);
+    expect(cache.mayKnow('a', 's')).toBe(false);
+    cache.remember('a', 's', HASH);
+    cache.remember('a', 's', `${HASH}-other`);
+    expect(cache.mayKnow('a', 's')).toBe(true);
+    expect(cache.mayKnow('a', 'other')).toBe(false);
+    expect(cache.mayKnow('b', 's')).toBe(false);
+    // Evicting one of the two entries leaves the pair known; forgetting the client drops it.
+    cache.remember('c', 's', HASH);
+    expect(cache.mayKnow('a', 's')).toBe(true);
+    cache.forget('a');
+    expect(cache.mayKnow('a', 's')).toBe(false);
+    // A check under way counts as well, until it settles refused.
+    let refuse: (value: boolean) => void = () => {};
+    const answer = cache.verify('d', 'x', HASH, () => new Promise<boolean>((resolve) => (refuse = resolve)));
+    expect(cache.mayKnow('d', 'x')).toBe(true);
+    refuse(false);
+    await answer;
+    expect(cache.mayKnow('d', 'x')).toBe(false);
+  });
+
   it('remembers nothing with capacity 0', () => {
     const cache = new VerifiedCredentialCache(key, 0);
     cache.remember('a', 's', HASH);

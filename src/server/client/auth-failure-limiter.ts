@@ -25,6 +25,15 @@ interface Bucket {
 
 export type LimitedBy = 'client' | 'address';
 
+export interface Refusal {
+  by: LimitedBy;
+  retryAfterSeconds: number;
+  /** The first refusal of the bucket since it last gave a token (only when the refusal was counted: see refusal()). */
+  first: boolean;
+  /** The limited bucket. */
+  key: string;
+}
+
 export class AuthFailureLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly maxTracked: number;
@@ -41,20 +50,37 @@ export class AuthFailureLimiter {
    * this is the first refusal of that bucket since it last gave a token (what is worth a log line: a flood of guesses
    * would otherwise write one per attempt).
    */
-  take(clientId: string, address: string): { by: LimitedBy; retryAfterSeconds: number; first: boolean } | undefined {
-    const keys = this.keysOf(clientId, address);
-    for (const { by, key, burst } of keys) {
+  take(clientId: string, address: string): Refusal | undefined {
+    const refusal = this.refusal(clientId, address);
+    if (refusal) return refusal;
+    for (const { key, burst } of this.keysOf(clientId, address)) this.set(key, this.tokensOf(key, burst) - 1);
+    return undefined;
+  }
+
+  /**
+   * What take would answer if it would refuse, without taking anything when it would not. `mark: false` only asks:
+   * the refusal is not counted as the bucket's first one yet.
+   */
+  refusal(clientId: string, address: string, mark = true): Refusal | undefined {
+    for (const { by, key, burst } of this.keysOf(clientId, address)) {
       const tokens = this.tokensOf(key, burst);
       if (tokens < 1) {
         // Empty means it was taken from, so the bucket exists.
         const bucket = this.buckets.get(key)!;
         const first = !bucket.refusing;
-        bucket.refusing = true;
-        return { by, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.limits.ratePerSecond)), first };
+        if (mark) bucket.refusing = true;
+        return { by, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.limits.ratePerSecond)), first, key };
       }
     }
-    for (const { key, burst } of keys) this.set(key, this.tokensOf(key, burst) - 1);
     return undefined;
+  }
+
+  /** Counts a refusal that was only asked about (refusal with `mark: false`) as given: whether it is the bucket's first. */
+  refused(refusal: Refusal): Refusal {
+    const bucket = this.buckets.get(refusal.key);
+    const first = bucket ? !bucket.refusing : refusal.first;
+    if (bucket) bucket.refusing = true;
+    return { ...refusal, first };
   }
 
   /** The credential was good: the token taken for its check goes back. */

@@ -73,6 +73,15 @@ export class ClientSecrets {
     return isKeyedHash(stored) ? this.minter.isMinted(secret) : this.verifiedCache.knownOrBeingVerified(clientId, secret, stored);
   }
 
+  /**
+   * False only when checking `secret` for `clientId` cannot be cheap whatever the client's stored hash is: the secret
+   * is not minted, and this process has verified (or is verifying) no such credential. A limited attempt for which
+   * this is false is refused before the client is even read.
+   */
+  mayVerifyCheaply(clientId: string, secret: string): boolean {
+    return this.minter.isMinted(secret) || this.verifiedCache.mayKnow(clientId, secret);
+  }
+
   /** For a client that does not exist: the work a real check of the presented secret's scheme would do. */
   async verifyUnknown(secret: string): Promise<void> {
     if (this.minter.isMinted(secret)) {
