@@ -10,6 +10,7 @@ import { OpaqueTokens } from '../crypto/opaque-token.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { ManagementGuard } from './auth/guard.js';
+import { registerManagementAuth } from './auth/management.js';
 import { bootstrapRootClient, recordSystemSecrets, resolveSystemSecret, systemSecretsFor, type RootClientResult } from './bootstrap.js';
 import { VerifiedCredentialCache } from './client/credential-cache.js';
 import { clientRoutes } from './client/routes.js';
@@ -190,6 +191,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     });
     await registerCors(app, config);
     registerManagementErrors(app);
+    // Before any route is registered: it gives each route that declares a management rule its check.
+    registerManagementAuth(app, guard);
     await app.register(
       healthRoutes({
         checkDatabase: async () => {
@@ -201,7 +204,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       }),
     );
     await app.register(discoveryRoutes({ issuer: config.ISSUER, keys, grantTypes: oauth2.grantTypes }));
-    await app.register(clientRoutes({ clients, guard, allowHttpRedirectUris: config.ALLOW_HTTP_REDIRECT_URIS }));
+    await app.register(clientRoutes({ clients, allowHttpRedirectUris: config.ALLOW_HTTP_REDIRECT_URIS }));
     await app.register(oauth2Routes({ oauth2, guard }));
 
     janitor.start();

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
 import {
@@ -53,8 +55,27 @@ const POLICIES = [
 ];
 
 /** Every management endpoint of this issue, so the 401 cases are checked on all of them. */
+/**
+ * Every operation the OpenAPI document secures with a bearer token, with its path's {id} filled in: each must refuse
+ * a caller without one, so an endpoint that declares no management rule cannot go unnoticed.
+ */
+function bearerOperations(): [string, string, unknown?][] {
+  const document = JSON.parse(readFileSync(fileURLToPath(new URL('../../docs/openapi.json', import.meta.url)), 'utf8')) as {
+    paths: Record<string, Record<string, { security?: Record<string, unknown>[]; requestBody?: unknown }>>;
+  };
+  return Object.entries(document.paths).flatMap(([path, operations]) =>
+    Object.entries(operations)
+      .filter(
+        ([, operation]) =>
+          typeof operation === 'object' && operation.security?.some((scheme) => 'bearer' in scheme) && !operation.security.some((scheme) => 'basic' in scheme),
+      )
+      .map(([method, operation]): [string, string, unknown?] => [method.toUpperCase(), path.replace('{id}', 'root'), operation.requestBody ? {} : undefined]),
+  );
+}
+
 const ENDPOINTS: [string, string, unknown?][] = [
   ['POST', '/clients', {}],
+  ['POST', '/clients/secrets'],
   ['GET', '/clients'],
   ['GET', '/clients/root'],
   ['PUT', '/clients/root', {}],
@@ -94,6 +115,15 @@ describe.each(DATABASES)('management authorization on %s', (kind) => {
   afterAll(async () => t?.close());
 
   describe('authentication (401)', () => {
+    it('covers every bearer-secured operation of the OpenAPI document', () => {
+      const listed = new Set(ENDPOINTS.map(([method, path]) => `${method} ${path}`));
+      expect(
+        bearerOperations()
+          .map(([method, path]) => `${method} ${path}`)
+          .filter((operation) => !listed.has(operation)),
+      ).toEqual([]);
+    });
+
     it.each(ENDPOINTS)('%s %s without a token is 401', async (method, path, json) => {
       const error = await expectManagementError(await managementRequest(t, method, path, json === undefined ? {} : { json }), 401);
       expect(error.reason).toContain('Authorization');

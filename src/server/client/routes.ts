@@ -1,14 +1,34 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ManagementGuard } from '../auth/guard.js';
+import type { ManagementRule } from '../auth/management.js';
 import { badRequest } from '../errors.js';
 import { parseOrThrow } from '../validation.js';
 import { CLIENT_ID, CLIENT_ID_RULE, clientInputSchemaFor, listQuerySchema, type ClientInputOptions } from '../../contract/client.js';
 import type { ClientService } from './service.js';
+import type { StoredClient } from './store.js';
 
 const SCOPE = 'hydra.clients';
 
-export function clientRoutes(deps: { clients: ClientService; guard: ManagementGuard } & Partial<ClientInputOptions>) {
-  const { clients, guard } = deps;
+/** Authorization of each route, enforced by the management hook (auth/management.ts) before the handler runs. */
+function rules(clients: ClientService) {
+  // The client a route is about: its id checked first (a malformed id is a 400 whoever asks), loaded once the caller
+  // is authenticated, its owner the policy's context.
+  const target = { id: clientIdParam, load: (id: string) => clients.findById(id) };
+  const rule = (action: string, resource: ManagementRule['resource'], about = false): { management: ManagementRule } => ({
+    management: { scope: SCOPE, action, resource, ...(about ? { target } : {}) },
+  });
+  return {
+    create: rule('create', 'clients'),
+    list: rule('get', 'clients'),
+    get: rule('get', (id) => `clients:${id}`, true),
+    // Hydra's resource for an update is the collection, not the client.
+    update: rule('update', 'clients', true),
+    delete: rule('delete', (id) => `clients:${id}`, true),
+  };
+}
+
+export function clientRoutes(deps: { clients: ClientService } & Partial<ClientInputOptions>) {
+  const { clients } = deps;
+  const authorized = rules(clients);
   const inputOptions: ClientInputOptions = { allowHttpRedirectUris: deps.allowHttpRedirectUris ?? false };
   const clientInputSchema = clientInputSchemaFor(inputOptions);
 
@@ -24,8 +44,7 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
       return parseJson(request, body as string, done);
     });
 
-    app.post('/clients', async (request, reply) => {
-      await guard.require(request, { scope: SCOPE, resource: 'clients', action: 'create' });
+    app.post('/clients', { config: authorized.create }, async (request, reply) => {
       const input = parseOrThrow(clientInputSchema, request.body, 'client');
       const created = await clients.create(input);
       return reply
@@ -36,13 +55,11 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
 
     // A secret for a client that does not exist yet (the operator writes it to a Secret before registering the
     // client). Nothing is stored: the secret is stored when a client is created or updated with it.
-    app.post('/clients/secrets', async (request, reply) => {
-      await guard.require(request, { scope: SCOPE, resource: 'clients', action: 'create' });
+    app.post('/clients/secrets', { config: authorized.create }, async (_request, reply) => {
       return reply.header('Cache-Control', 'no-store').send({ client_secret: clients.mintSecret() });
     });
 
-    app.get('/clients', async (request, reply) => {
-      await guard.require(request, { scope: SCOPE, resource: 'clients', action: 'get' });
+    app.get('/clients', { config: authorized.list }, async (request, reply) => {
       const { limit, offset } = parseOrThrow(listQuerySchema, request.query, 'query');
       const page = await clients.list(limit, offset);
       reply.header('X-Total-Count', String(page.total));
@@ -51,31 +68,20 @@ export function clientRoutes(deps: { clients: ClientService; guard: ManagementGu
       return page.clients;
     });
 
-    app.get('/clients/:id', async (request) => {
-      const id = clientIdParam(request);
-      const caller = await guard.authenticate(request);
-      const client = await clients.findById(id);
-      await guard.authorize(request, caller, { scope: SCOPE, resource: `clients:${id}`, action: 'get', context: { owner: client?.owner } });
-      return clients.get(id);
-    });
+    app.get('/clients/:id', { config: authorized.get }, async (request) =>
+      clients.view(clientIdParam(request), request.managedTarget as StoredClient | undefined),
+    );
 
-    app.put('/clients/:id', async (request) => {
-      const id = clientIdParam(request);
-      const caller = await guard.authenticate(request);
-      const existing = await clients.findById(id);
-      await guard.authorize(request, caller, { scope: SCOPE, resource: 'clients', action: 'update', context: { owner: existing?.owner } });
+    app.put('/clients/:id', { config: authorized.update }, async (request) => {
+      const existing = request.managedTarget as StoredClient | undefined;
       // Only with stored redirect URIs that newer rules would refuse does the update need a schema of its own.
       const schema = existing?.redirect_uris.length ? clientInputSchemaFor({ ...inputOptions, alreadyStored: existing.redirect_uris }) : clientInputSchema;
       const input = parseOrThrow(schema, request.body, 'client');
-      return clients.update(id, input);
+      return clients.update(clientIdParam(request), input);
     });
 
-    app.delete('/clients/:id', async (request, reply: FastifyReply) => {
-      const id = clientIdParam(request);
-      const caller = await guard.authenticate(request);
-      const client = await clients.findById(id);
-      await guard.authorize(request, caller, { scope: SCOPE, resource: `clients:${id}`, action: 'delete', context: { owner: client?.owner } });
-      await clients.delete(id);
+    app.delete('/clients/:id', { config: authorized.delete }, async (request, reply: FastifyReply) => {
+      await clients.delete(clientIdParam(request));
       return reply.code(204).send();
     });
   };

@@ -30,8 +30,8 @@ export class ClientService {
     return withSecret(client, secret);
   }
 
-  async get(id: string): Promise<OAuth2Client> {
-    const client = await this.store.get(id);
+  /** A client already loaded (by the management hook, for its owner) as the API shows it, or 404. */
+  view(id: string, client: StoredClient | undefined): OAuth2Client {
     if (!client) throw notFound(`client "${id}"`);
     return withoutSecret(client);
   }

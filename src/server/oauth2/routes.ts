@@ -70,13 +70,16 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
     await app.register(async (management) => {
       management.setErrorHandler(managementErrorHandler);
       management.removeContentTypeParser('text/plain');
-      management.post('/oauth2/flush', async (request, reply) => {
-        await guard.require(request, { scope: 'hydra.oauth2.flush', resource: 'oauth2:tokens', action: 'flush' });
-        // No body means "flush everything expired until now"; a JSON null is a body, and not an object.
-        const body = parseOrThrow(flushSchema, request.body === undefined ? {} : request.body, 'flush request');
-        await oauth2.flush(body.notAfter ? Date.parse(body.notAfter) : Date.now());
-        return reply.code(204).send();
-      });
+      management.post(
+        '/oauth2/flush',
+        { config: { management: { scope: 'hydra.oauth2.flush', resource: 'oauth2:tokens', action: 'flush' } } },
+        async (request, reply) => {
+          // No body means "flush everything expired until now"; a JSON null is a body, and not an object.
+          const body = parseOrThrow(flushSchema, request.body === undefined ? {} : request.body, 'flush request');
+          await oauth2.flush(body.notAfter ? Date.parse(body.notAfter) : Date.now());
+          return reply.code(204).send();
+        },
+      );
     });
   };
 }
