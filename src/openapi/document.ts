@@ -91,6 +91,7 @@ export function openApiDocument() {
     paths: {
       '/clients': {
         post: {
+          operationId: 'createOAuth2Client',
           summary: 'Create an OAuth 2.0 client',
           security: bearer,
           requestBody: { required: true, content: content(ref('OAuth2ClientInput')) },
@@ -102,6 +103,7 @@ export function openApiDocument() {
           },
         },
         get: {
+          operationId: 'listOAuth2Clients',
           summary: 'List OAuth 2.0 clients, ordered by id (Link and X-Total-Count headers for paging)',
           security: bearer,
           parameters: listParameters,
@@ -114,6 +116,7 @@ export function openApiDocument() {
       },
       '/clients/secrets': {
         post: {
+          operationId: 'mintOAuth2ClientSecret',
           summary:
             'Mint a client secret without storing it, for a client created later (needs scope hydra.clients and the create action on the clients resource). ' +
             'A minted secret is stored under a fast keyed hash when a client is created or updated with it; any other secret under scrypt.',
@@ -136,6 +139,7 @@ export function openApiDocument() {
       '/clients/{id}': {
         parameters: [idParameter],
         get: {
+          operationId: 'getOAuth2Client',
           summary: 'Get an OAuth 2.0 client',
           security: bearer,
           responses: {
@@ -146,6 +150,7 @@ export function openApiDocument() {
           },
         },
         put: {
+          operationId: 'updateOAuth2Client',
           summary: 'Replace an OAuth 2.0 client; the secret changes only when one is supplied, and an id in the body must be the one in the path',
           security: bearer,
           requestBody: { required: true, content: content(ref('OAuth2ClientInput')) },
@@ -159,6 +164,7 @@ export function openApiDocument() {
           },
         },
         delete: {
+          operationId: 'deleteOAuth2Client',
           summary: 'Delete an OAuth 2.0 client and its tokens',
           security: bearer,
           responses: {
@@ -173,6 +179,7 @@ export function openApiDocument() {
       },
       '/oauth2/token': {
         post: {
+          operationId: 'oauth2Token',
           summary: 'The OAuth 2.0 token endpoint',
           security: [{ basic: [] }],
           requestBody: {
@@ -186,6 +193,7 @@ export function openApiDocument() {
       },
       '/oauth2/introspect': {
         post: {
+          operationId: 'introspectOAuth2Token',
           summary: 'Introspect an access token (RFC 7662)',
           security: [{ basic: [] }, { bearer: [] }],
           requestBody: { required: true, content: form({ token: { type: 'string' }, scope: { type: 'string' } }, ['token']) },
@@ -200,6 +208,7 @@ export function openApiDocument() {
       },
       '/oauth2/flush': {
         post: {
+          operationId: 'flushInactiveOAuth2Tokens',
           summary: 'Delete expired access tokens issued before notAfter',
           security: bearer,
           requestBody: { content: content(withoutDialect(json(flushSchema))) },
@@ -211,13 +220,21 @@ export function openApiDocument() {
           },
         },
       },
-      '/.well-known/openid-configuration': { get: { summary: 'OpenID Connect discovery', responses: { 200: { description: 'the configuration' } } } },
-      '/.well-known/jwks.json': { get: { summary: 'Public ID-token signing keys', responses: { 200: { description: 'a JSON Web Key Set' } } } },
-      '/health/alive': { get: { summary: 'Liveness', responses: { 200: { description: 'alive' } } } },
-      '/health/ready': {
-        get: { summary: 'Readiness (checks the database)', responses: { 200: { description: 'ready' }, 503: { description: 'the database did not answer' } } },
+      '/.well-known/openid-configuration': {
+        get: { operationId: 'discoverOpenIDConfiguration', summary: 'OpenID Connect discovery', responses: { 200: { description: 'the configuration' } } },
       },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
+      '/.well-known/jwks.json': {
+        get: { operationId: 'wellKnownJsonWebKeys', summary: 'Public ID-token signing keys', responses: { 200: { description: 'a JSON Web Key Set' } } },
+      },
+      '/health/alive': { get: { operationId: 'isInstanceAlive', summary: 'Liveness', responses: { 200: { description: 'alive' } } } },
+      '/health/ready': {
+        get: {
+          operationId: 'isInstanceReady',
+          summary: 'Readiness (checks the database)',
+          responses: { 200: { description: 'ready' }, 503: { description: 'the database did not answer, or can no longer make changes durable' } },
+        },
+      },
+      '/metrics': { get: { operationId: 'prometheusMetrics', summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
     },
   };
 }

@@ -39,9 +39,16 @@ export interface Server {
   logger: Logger;
   /** Set on the start that created the root client. */
   rootClient: RootClientResult | undefined;
+  /** Every method and path the server registered (HEAD routes included, as Fastify adds them). */
+  routes: readonly ServedRoute[];
   /** Set when this start generated the system secret file. */
   generatedSystemSecretFile: string | undefined;
   close(): Promise<void>;
+}
+
+export interface ServedRoute {
+  method: string;
+  url: string;
 }
 
 export interface ServerOptions {
@@ -191,6 +198,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     });
     await registerCors(app, config);
     registerManagementErrors(app);
+    // What this server serves, as registered: the OpenAPI document is checked against it.
+    const routes: ServedRoute[] = [];
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    });
     // Before any route is registered: it gives each route that declares a management rule its check.
     registerManagementAuth(app, guard);
     await app.register(
@@ -214,6 +226,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       database,
       logger,
       rootClient,
+      routes,
       generatedSystemSecretFile: generatedAt,
       async close() {
         closing = true;
