@@ -5,7 +5,8 @@ import { cpuSecondsOf, untilIdle } from './cpu.js';
 import { rewriteSection } from './docs.js';
 import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import { samples, sum } from './operator-probes.js';
-import { machineLine, type RunInfo } from './report.js';
+import { basic } from '../src/sdk/index.js';
+import { machineLine, ms, type RunInfo } from './report.js';
 import type { Gatehouse } from './servers.js';
 
 /** The legitimate client's pace: well below capacity, so its latency measures interference, not its own queueing. */
@@ -41,7 +42,6 @@ export interface FloodRun {
 }
 
 const FORM = 'application/x-www-form-urlencoded';
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 async function counters(server: Gatehouse): Promise<{ scrypt: number; throttled: number; failed: number }> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -127,8 +127,7 @@ function secondsSince(before: number | undefined, pid: number | undefined): numb
 export const floodVerdict = (run: Pick<FloodRun, 'aloneP99Ms' | 'floodP99Ms'>) =>
   run.floodP99Ms <= FLOOD_P99_FACTOR * Math.max(run.aloneP99Ms, 1) ? 'pass' : 'above target';
 
-const share = (value: number | undefined) => (value === undefined ? '–' : `${Math.round(value * 100)} %`);
-const ms = (value: number) => (value < 1 ? '<1' : String(value));
+const cpuPercent = (value: number | undefined) => (value === undefined ? '–' : `${Math.round(value * 100)} %`);
 
 export function describeFlood(run: Omit<FloodRun, 'date' | 'commit'>): string {
   const statuses = Object.entries(run.attackStatuses)
@@ -164,8 +163,8 @@ function renderFlood(info: RunInfo, runs: FloodRun[]): string {
     '',
     '| Legitimate token requests (4 connections, 400/s in all) | p50 (ms) | p99 (ms) | Server CPU |',
     '|---|---:|---:|---:|',
-    `| alone | ${ms(run.aloneP50Ms)} | ${ms(run.aloneP99Ms)} | ${share(run.cpuAlone)} |`,
-    `| while ${ATTACK_CONNECTIONS} connections send wrong secrets | ${ms(run.floodP50Ms)} | ${ms(run.floodP99Ms)} | ${share(run.cpuFlood)} |`,
+    `| alone | ${ms(run.aloneP50Ms)} | ${ms(run.aloneP99Ms)} | ${cpuPercent(run.cpuAlone)} |`,
+    `| while ${ATTACK_CONNECTIONS} connections send wrong secrets | ${ms(run.floodP50Ms)} | ${ms(run.floodP99Ms)} | ${cpuPercent(run.cpuFlood)} |`,
     '',
     `Target: p99 under attack ≤ ${FLOOD_P99_FACTOR}× p99 alone — **${floodVerdict(run)}**. Legitimate requests refused: ${run.legitimateFailures}.`,
     '',

@@ -36,7 +36,8 @@ export function baselineOf(rows: Row[]): Baseline {
   return { requestsPerSecond: mean, drift: mean ? (Math.max(...bare) - Math.min(...bare)) / mean : 0 };
 }
 
-const ms = (value: number) => (value < 1 ? '<1' : String(value));
+/** Whole milliseconds as the tables show them; `<1` below one. */
+export const ms = (value: number) => (value < 1 ? '<1' : String(value));
 const pct = (ratio: number) => `${(ratio * 100).toFixed(1)} %`;
 const rps = (value: number) => Math.round(value).toLocaleString('en-US');
 
