@@ -40,6 +40,7 @@ Client authentication:
   AUTH_FAILURE_BURST  failed client authentications per client id before 429 (10; 0: both limits off)
   AUTH_FAILURE_ADDRESS_BURST  the same per source address (100)
   AUTH_FAILURE_RATE   failures forgiven per second (1)
+  AUTH_FAILURE_DELAY  how long a 429 is held before it is sent, at most its Retry-After (1s; off: at once)
   TRUST_PROXY         whose X-Forwarded-For gives the caller's address: true, hops, or proxy CIDRs (false)
 FORCE_ROOT_CLIENT_CREDENTIALS=<id>:<secret> creates that root client, with its admin policy, on any start where it is
 missing: the way back when no client can manage clients any more.`,

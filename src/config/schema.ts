@@ -86,6 +86,8 @@ export const configSchema = z
     AUTH_FAILURE_BURST: z.coerce.number().int().min(0).default(10),
     // The same per source address, higher: many clients may share one (a NAT, a proxy, a cluster's egress).
     AUTH_FAILURE_ADDRESS_BURST: z.coerce.number().int().min(1).default(100),
+    // How long a 429 of a throttled authentication is held before it is sent (never past its Retry-After); "off": at once.
+    AUTH_FAILURE_DELAY: durationOrOffSetting('1s', { max: 60_000 }),
     // Expired tokens are deleted inside the server every JANITOR_INTERVAL ("off": only by POST /oauth2/flush), once
     // they have been expired for JANITOR_RETENTION, JANITOR_BATCH_SIZE rows per statement.
     JANITOR_INTERVAL: durationOrOffSetting('10m', { min: 100, max: 24 * 3_600_000 }),

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per server instance, so several servers in one test process never share counters. */
 export class Metrics {
@@ -33,6 +33,14 @@ export class Metrics {
     help: 'Client authentications refused with 429 before any hash, by what was limited (client id, source address)',
     labelNames: ['by'] as const,
     registers: [this.registry],
+  });
+  /** Read at scrape time from whatever holds the refusals (set by the server once it has one). */
+  heldRefusals: () => number = () => 0;
+  readonly clientAuthRefusalsHeld: Gauge = new Gauge({
+    name: 'gatehouse_client_auth_refusals_held',
+    help: 'Answers of throttled client authentications being held before they are sent (AUTH_FAILURE_DELAY)',
+    registers: [this.registry],
+    collect: (): void => this.clientAuthRefusalsHeld.set(this.heldRefusals()),
   });
   readonly clientAuthFailures = new Counter({
     name: 'gatehouse_client_auth_failures_total',

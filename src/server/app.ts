@@ -25,6 +25,7 @@ import { ApiError } from './errors.js';
 import { clientErrorHandler, registerCors, registerManagementErrors, registerObservability, requestIdOf } from './http.js';
 import { KeyService } from './jwk/service.js';
 import { SqlKeyStore } from './jwk/store.js';
+import { HeldRefusals } from './oauth2/held-refusals.js';
 import { oauth2Routes } from './oauth2/routes.js';
 import { OAuth2Service } from './oauth2/service.js';
 import { TokenJanitor } from './oauth2/janitor.js';
@@ -217,7 +218,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     );
     await app.register(discoveryRoutes({ issuer: config.ISSUER, keys, grantTypes: oauth2.grantTypes }));
     await app.register(clientRoutes({ clients, allowHttpRedirectUris: config.ALLOW_HTTP_REDIRECT_URIS }));
-    await app.register(oauth2Routes({ oauth2, guard }));
+    const heldRefusals = new HeldRefusals({ delayMs: config.AUTH_FAILURE_DELAY, maxHeld: config.MAX_CONNECTIONS });
+    metrics.heldRefusals = () => heldRefusals.held;
+    await app.register(oauth2Routes({ oauth2, guard, heldRefusals }));
 
     janitor.start();
     await reclaimer?.start();
@@ -230,6 +233,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       generatedSystemSecretFile: generatedAt,
       async close() {
         closing = true;
+        heldRefusals.close();
         await janitor.stop();
         await reclaimer?.stop();
         await app.close();

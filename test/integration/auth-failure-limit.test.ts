@@ -10,8 +10,13 @@ const wrong = (id: string): Credentials => ({ id, secret: 'a-wrong-secret-that-i
 describe('limits on failed client authentication', () => {
   let t: TestServer;
   beforeAll(async () => {
-    // A slow refill, so the limit holds for the whole test.
-    t = await startTestServer('sqlite', { AUTH_FAILURE_BURST: String(BURST), AUTH_FAILURE_ADDRESS_BURST: '1000', AUTH_FAILURE_RATE: '0.01' });
+    // A slow refill, so the limit holds for the whole test; refusals go out at once (holding them is tested below).
+    t = await startTestServer('sqlite', {
+      AUTH_FAILURE_BURST: String(BURST),
+      AUTH_FAILURE_ADDRESS_BURST: '1000',
+      AUTH_FAILURE_RATE: '0.01',
+      AUTH_FAILURE_DELAY: 'off',
+    });
   });
   afterAll(async () => t?.close());
 
@@ -97,7 +102,13 @@ describe('limits on failed client authentication', () => {
 describe('limits on failed client authentication behind a trusted proxy', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer('sqlite', { AUTH_FAILURE_BURST: '1000', AUTH_FAILURE_ADDRESS_BURST: '1', AUTH_FAILURE_RATE: '0.01', TRUST_PROXY: '127.0.0.1' });
+    t = await startTestServer('sqlite', {
+      AUTH_FAILURE_BURST: '1000',
+      AUTH_FAILURE_ADDRESS_BURST: '1',
+      AUTH_FAILURE_RATE: '0.01',
+      AUTH_FAILURE_DELAY: 'off',
+      TRUST_PROXY: '127.0.0.1',
+    });
   });
   afterAll(async () => t?.close());
 
@@ -112,7 +123,12 @@ describe('limits on failed client authentication behind a trusted proxy', () => 
 describe('limits on failed client authentication per source address', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer('sqlite', { AUTH_FAILURE_BURST: '1000', AUTH_FAILURE_ADDRESS_BURST: String(BURST), AUTH_FAILURE_RATE: '0.01' });
+    t = await startTestServer('sqlite', {
+      AUTH_FAILURE_BURST: '1000',
+      AUTH_FAILURE_ADDRESS_BURST: String(BURST),
+      AUTH_FAILURE_RATE: '0.01',
+      AUTH_FAILURE_DELAY: 'off',
+    });
   });
   afterAll(async () => t?.close());
 
@@ -122,5 +138,34 @@ describe('limits on failed client authentication per source address', () => {
     const body = await expectOAuthError(response, 429, 'temporarily_unavailable');
     expect(body.error_description).toMatch(/source address/);
     expect(await metricValue(t, 'gatehouse_client_auth_throttled_total', { by: 'address' })).toBe(1);
+  });
+});
+
+describe('holding the answers of throttled client authentications', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    // A delay far longer than the test, so only the server's close can answer a held refusal in time.
+    t = await startTestServer('sqlite', { AUTH_FAILURE_BURST: '1', AUTH_FAILURE_RATE: '0.001', AUTH_FAILURE_DELAY: '60s' });
+  });
+  let closedByTest = false;
+  afterAll(async () => {
+    if (!closedByTest) await t?.close();
+  });
+
+  it('holds a refusal while a good credential of the limited id is served at once, and answers it 429 on shutdown', async () => {
+    const victim = await machineClient(t, 'h.read');
+    await expectOAuthError(await tokenRequest(t, { credentials: wrong(victim.id) }), 401, 'invalid_client');
+    const refused = tokenRequest(t, { credentials: wrong(victim.id) });
+    await expect.poll(() => metricValue(t, 'gatehouse_client_auth_refusals_held'), { timeout: 5000 }).toBe(1);
+
+    const served = await tokenRequest(t, { credentials: victim, scope: 'h.read' });
+    expect(served.status, await served.clone().text()).toBe(200);
+    expect(await metricValue(t, 'gatehouse_client_auth_refusals_held')).toBe(1);
+
+    closedByTest = true;
+    await t.close();
+    const response = await refused;
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await expectOAuthError(response, 429, 'temporarily_unavailable');
   });
 });

@@ -4,6 +4,7 @@ import { ApiError, OAuthError, TooManyFailedAuthentications, describeFrameworkEr
 import { managementErrorHandler } from '../http.js';
 import { parseOrThrow } from '../validation.js';
 import { formOf, registerFormParser } from './form.js';
+import type { HeldRefusals } from './held-refusals.js';
 import type { OAuth2Service } from './service.js';
 import { flushSchema } from '../../contract/oauth2.js';
 
@@ -13,8 +14,8 @@ const FORM = 'application/x-www-form-urlencoded';
 const BEARER_ERRORS = new Set(['invalid_token', 'insufficient_scope']);
 
 /** The RFC 6749 endpoints; errors here use the OAuth 2.0 error format, not the management envelope. */
-export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGuard }) {
-  const { oauth2, guard } = deps;
+export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGuard; heldRefusals: HeldRefusals }) {
+  const { oauth2, guard, heldRefusals } = deps;
 
   return async function plugin(app: FastifyInstance): Promise<void> {
     registerFormParser(app);
@@ -30,6 +31,8 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
               { limitedBy: error.limitedBy, retryAfterSeconds: error.retryAfterSeconds },
               'client authentication throttled; further refusals are counted in gatehouse_client_auth_throttled_total until the limit lifts',
             );
+          const held = heldRefusals.hold(error.retryAfterSeconds);
+          if (held) return held.then(() => reply.code(error.statusCode).headers(NO_STORE).send(error.toBody()));
         } else if (BEARER_ERRORS.has(error.error)) reply.header('WWW-Authenticate', `Bearer realm="gatehouse", error="${error.error}"`);
         else if (error.statusCode === 401) reply.header('WWW-Authenticate', 'Basic realm="gatehouse"');
         return reply.code(error.statusCode).headers(NO_STORE).send(error.toBody());
