@@ -54,6 +54,8 @@ export const configSchema = z
     ACCESS_TOKEN_LIFESPAN: durationSetting('1h'),
     ID_TOKEN_LIFESPAN: durationSetting('1h'),
     AUTH_CODE_LIFESPAN: durationSetting('10m'),
+    // Ours (Hydra v0.11 had no limit): a refresh token unused this long stops working; each refresh starts it anew.
+    REFRESH_TOKEN_LIFESPAN: durationSetting('720h'),
     CHALLENGE_TOKEN_LIFESPAN: durationSetting('10m'),
     FORCE_ROOT_CLIENT_CREDENTIALS: z
       .string()

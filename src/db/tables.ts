@@ -29,6 +29,63 @@ export interface AccessTokenTable {
   extra: string;
   issued_at: number;
   expires_at: number;
+  id_token_extra: Generated<string>;
+}
+
+export interface ConsentRequestTable {
+  id: string;
+  client_id: string;
+  query: string;
+  response_type: string;
+  redirect_uri: string;
+  redirect_uri_given: number;
+  requested_scopes: string;
+  state: string;
+  nonce: string;
+  code_challenge: string;
+  requested_at: number;
+  expires_at: number;
+  status: string;
+  subject: string;
+  granted_scopes: string;
+  access_token_extra: string;
+  id_token_extra: string;
+  reject_reason: string;
+  decided_at: number | null;
+  used_at: number | null;
+}
+
+export interface AuthorizationCodeTable {
+  signature_hash: string;
+  grant_id: string;
+  client_id: string;
+  redirect_uri: string;
+  redirect_uri_given: number;
+  subject: string;
+  scope: string;
+  access_token_extra: string;
+  id_token_extra: string;
+  nonce: string;
+  code_challenge: string;
+  auth_time: number;
+  requested_at: number;
+  issued_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface RefreshTokenTable {
+  signature_hash: string;
+  grant_id: string;
+  client_id: string;
+  subject: string;
+  scope: string;
+  access_token_extra: string;
+  id_token_extra: string;
+  auth_time: number;
+  issued_at: number;
+  expires_at: number;
+  used_at: number | null;
 }
 
 export interface JsonWebKeyTable {
@@ -54,6 +111,9 @@ export interface MetaTable {
 export interface Database {
   clients: ClientTable;
   access_tokens: AccessTokenTable;
+  consent_requests: ConsentRequestTable;
+  authorization_codes: AuthorizationCodeTable;
+  refresh_tokens: RefreshTokenTable;
   json_web_keys: JsonWebKeyTable;
   policies: PolicyTable;
   gatehouse_meta: MetaTable;

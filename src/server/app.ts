@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { openDatabase, migrateToLatest, pendingMigrations, ping, type DatabaseHandle } from '../db/database.js';
-import { Keyring } from '../crypto/keys.js';
+import { Keyring, deriveKey } from '../crypto/keys.js';
 import { KeyedSecretHash } from '../crypto/keyed-secret-hash.js';
 import { SecretMinter } from '../crypto/minted-secret.js';
 import { OpaqueTokens } from '../crypto/opaque-token.js';
@@ -26,6 +26,15 @@ import { clientErrorHandler, registerCors, registerManagementErrors, registerObs
 import { KeyService } from './jwk/service.js';
 import { SqlKeyStore } from './jwk/store.js';
 import { HeldRefusals } from './oauth2/held-refusals.js';
+import { authorizeRoutes } from './authorize/routes.js';
+import { AuthorizeService } from './authorize/service.js';
+import { consentRoutes } from './consent/routes.js';
+import { ConsentService } from './consent/service.js';
+import { SqlConsentStore } from './consent/store.js';
+import { ExpiredRows } from '../db/expired-rows.js';
+import { SqlGrantStore } from './oauth2/grant-store.js';
+import { IdTokenSigner } from './oauth2/id-token.js';
+import { TokenIssuer } from './oauth2/issuer.js';
 import { oauth2Routes } from './oauth2/routes.js';
 import { OAuth2Service } from './oauth2/service.js';
 import { TokenJanitor } from './oauth2/janitor.js';
@@ -88,15 +97,30 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           })
         : undefined,
     );
-    const tokenStore = new SqlTokenStore(database.db, database.kind);
-    const oauth2 = new OAuth2Service(
-      clients,
-      tokenStore,
-      new OpaqueTokens(keyring.all('token-hmac')),
-      { issuer: config.ISSUER.replace(/\/+$/, ''), accessTokenLifespanMs: config.ACCESS_TOKEN_LIFESPAN },
-      metrics,
-    );
     const keys = new KeyService(new SqlKeyStore(database.db), keyring.all('jwk-encryption'), Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN));
+    const tokenStore = new SqlTokenStore(database.db);
+    const grantStore = new SqlGrantStore(database.db);
+    const expiredRows = new ExpiredRows(database.db, database.kind);
+    const issuerUrl = config.ISSUER.replace(/\/+$/, '');
+    const tokenHmacKeys = keyring.all('token-hmac');
+    const issuer = new TokenIssuer(
+      {
+        accessToken: new OpaqueTokens(tokenHmacKeys, 'accessToken'),
+        refreshToken: new OpaqueTokens(tokenHmacKeys, 'refreshToken'),
+        authorizationCode: new OpaqueTokens(tokenHmacKeys, 'authorizationCode'),
+      },
+      tokenStore,
+      grantStore,
+      new IdTokenSigner(keys, { issuer: issuerUrl, lifespanMs: config.ID_TOKEN_LIFESPAN }),
+      { accessTokenMs: config.ACCESS_TOKEN_LIFESPAN, authorizationCodeMs: config.AUTH_CODE_LIFESPAN, refreshTokenMs: config.REFRESH_TOKEN_LIFESPAN },
+    );
+    const oauth2 = new OAuth2Service(clients, tokenStore, grantStore, issuer, { issuer: issuerUrl }, metrics, expiredRows);
+    const consent = new ConsentService(
+      new SqlConsentStore(database.db),
+      { issuer: issuerUrl, lifespanMs: config.CHALLENGE_TOKEN_LIFESPAN },
+      config.COOKIE_SECRET ? deriveKey(config.COOKIE_SECRET, 'cookie') : keyring.primary('cookie'),
+    );
+    const authorize = new AuthorizeService(clients, consent, issuer, { consentUrl: config.CONSENT_URL });
     const guard = new ManagementGuard(oauth2, policies, config.RESOURCE_NAME_PREFIX);
 
     const rootClient = await bootstrapRootClient({
@@ -162,7 +186,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     app.server.maxConnections = config.MAX_CONNECTIONS;
     registerObservability(app, metrics);
     const janitor = new TokenJanitor(
-      tokenStore,
+      expiredRows,
       { intervalMs: config.JANITOR_INTERVAL, retentionMs: config.JANITOR_RETENTION, batchSize: config.JANITOR_BATCH_SIZE },
       metrics,
       logger,
@@ -221,6 +245,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     const heldRefusals = new HeldRefusals({ delayMs: config.AUTH_FAILURE_DELAY, maxHeld: config.MAX_CONNECTIONS });
     metrics.heldRefusals = () => heldRefusals.held;
     await app.register(oauth2Routes({ oauth2, guard, heldRefusals }));
+    await app.register(consentRoutes({ consent }));
+    await app.register(authorizeRoutes({ authorize, secureCookies: issuerUrl.startsWith('https:') }));
 
     janitor.start();
     await reclaimer?.start();

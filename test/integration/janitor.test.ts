@@ -1,7 +1,7 @@
 // Expired access tokens are deleted inside the server, in batches, without anyone calling /oauth2/flush.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JANITOR_LOCK } from '../../src/server/oauth2/token-store.js';
+import { JANITOR_LOCK } from '../../src/db/expired-rows.js';
 import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
 import { allRows, issueToken, machineClient, metricValue, sleep } from './helpers.js';
 

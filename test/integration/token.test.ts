@@ -134,8 +134,8 @@ describe.each(DATABASES)('POST /oauth2/token (client_credentials) on %s', (kind)
       expect(error.error_description).toContain('grant_type');
     });
 
-    it.each(['authorization_code', 'password', 'urn:ietf:params:oauth:grant-type:device_code'])(
-      'refuses grant_type=%s with unsupported_grant_type (for now)',
+    it.each(['password', 'urn:ietf:params:oauth:grant-type:device_code', 'implicit'])(
+      'refuses grant_type=%s with unsupported_grant_type',
       async (grantType) => {
         await expectOAuthError(await tokenRequest(t, { credentials: orders, form: { grant_type: grantType } }), 400, 'unsupported_grant_type');
       },

@@ -18,7 +18,7 @@ export interface ManagementRule {
    */
   target?: {
     id: (request: FastifyRequest) => string;
-    load: (id: string) => Promise<{ owner?: string } | undefined>;
+    load: (id: string) => Promise<object | undefined>;
   };
 }
 
@@ -51,10 +51,12 @@ export function registerManagementAuth(app: FastifyInstance, guard: ManagementGu
         scope: rule.scope,
         resource: typeof rule.resource === 'string' ? rule.resource : rule.resource(id ?? ''),
         action: rule.action,
-        ...(rule.target ? { context: { owner: target?.owner } } : {}),
+        ...(rule.target ? { context: { owner: ownerOf(target) } } : {}),
       });
     };
     const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
     route.preHandler = [enforce, ...existing];
   });
 }
+
+const ownerOf = (target: object | undefined) => (target && 'owner' in target && typeof target.owner === 'string' ? target.owner : undefined);

@@ -110,7 +110,10 @@ export class SqlClientStore implements ClientStore {
 
   async delete(id: string): Promise<boolean> {
     const remove = async (tx: Kysely<Database>) => {
-      await tx.deleteFrom('access_tokens').where('client_id', '=', id).execute();
+      // Everything issued to it goes with it, and what is under way (a consent, a code) cannot finish.
+      for (const table of ['access_tokens', 'refresh_tokens', 'authorization_codes', 'consent_requests'] as const) {
+        await tx.deleteFrom(table).where('client_id', '=', id).execute();
+      }
       const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) === 1;
     };

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/metrics.js';
-import type { TokenStore } from './token-store.js';
+import { EXPIRING_TABLES, type ExpiredRows, type ExpiringTable } from '../../db/expired-rows.js';
 
 export interface JanitorSettings {
   /** Between passes; 0 runs none (POST /oauth2/flush still works). */
@@ -11,10 +11,19 @@ export interface JanitorSettings {
   batchSize: number;
 }
 
+/** The janitor metric's `kind` of each table. */
+const KIND: Record<ExpiringTable, string> = {
+  access_tokens: 'access_token',
+  authorization_codes: 'authorization_code',
+  refresh_tokens: 'refresh_token',
+  consent_requests: 'consent_request',
+};
+
 /**
- * Deletes expired access tokens inside the server, so the database does not grow until someone calls /oauth2/flush
- * (280k tokens made an 87 MB SQLite file). Passes delete in batches and yield to requests between them; on
- * PostgreSQL one replica's batch at a time does the work (TokenStore.deleteExpiredBatch).
+ * Deletes expired access tokens, authorization codes, refresh tokens and consent requests inside the server, so the
+ * database does not grow until someone calls /oauth2/flush (280k tokens made an 87 MB SQLite file). Passes delete in
+ * batches and yield to requests between them; on PostgreSQL one replica's batch at a time does the work
+ * (ExpiredRows.deleteBatch).
  */
 export class TokenJanitor {
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -22,7 +31,7 @@ export class TokenJanitor {
   private stopped = false;
 
   constructor(
-    private readonly tokens: TokenStore,
+    private readonly expired: ExpiredRows,
     private readonly settings: JanitorSettings,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -48,20 +57,29 @@ export class TokenJanitor {
 
   private async deleteExpired(): Promise<void> {
     const before = Date.now() - this.settings.retentionMs;
-    let total = 0;
+    const deleted: Record<string, number> = {};
     try {
-      while (!this.stopped) {
-        const deleted = await this.tokens.deleteExpiredBatch(before, this.settings.batchSize);
-        if (deleted === undefined) break;
-        total += deleted;
-        this.metrics.janitorDeleted.inc({ kind: 'access_token' }, deleted);
-        if (deleted < this.settings.batchSize) break;
-        // Requests queued behind this batch go first.
-        await new Promise((resolve) => setImmediate(resolve));
+      for (const table of EXPIRING_TABLES) {
+        const count = await this.deleteExpiredOf(table, before);
+        if (count) deleted[KIND[table]] = count;
       }
-      if (total) this.logger.info({ accessTokens: total }, 'deleted expired tokens');
+      if (Object.keys(deleted).length) this.logger.info({ deleted }, 'deleted expired tokens, codes and consent requests');
     } catch (error) {
       this.logger.warn({ err: error }, 'could not delete expired tokens; trying again at the next pass');
     }
+  }
+
+  private async deleteExpiredOf(table: ExpiringTable, before: number): Promise<number> {
+    let total = 0;
+    while (!this.stopped) {
+      const deleted = await this.expired.deleteBatch(table, before, this.settings.batchSize);
+      if (deleted === undefined) break;
+      total += deleted;
+      this.metrics.janitorDeleted.inc({ kind: KIND[table] }, deleted);
+      if (deleted < this.settings.batchSize) break;
+      // Requests queued behind this batch go first.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return total;
   }
 }

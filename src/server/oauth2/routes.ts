@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ManagementGuard } from '../auth/guard.js';
 import { ApiError, OAuthError, TooManyFailedAuthentications, describeFrameworkError, invalidRequest } from '../errors.js';
 import { managementErrorHandler } from '../http.js';
@@ -67,6 +67,24 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
       if (!form.token) throw invalidRequest('The token parameter is missing');
       return reply.headers(NO_STORE).send(await oauth2.introspect(form.token, form.scope));
     });
+
+    // RFC 7009 §2.2: 200 with an empty body, also for a token that was unknown or already revoked.
+    app.post('/oauth2/revoke', async (request, reply) => {
+      requireForm(request.headers['content-type']);
+      await oauth2.revoke(request.headers.authorization, formOf(request.body), request.ip);
+      return reply.headers(NO_STORE).code(200).send();
+    });
+
+    // OpenID Connect Core §5.3: the bearer token in the header, or (RFC 6750 §2.2) in a form body.
+    const userinfo = async (request: FastifyRequest, reply: FastifyReply) => {
+      const header = request.headers.authorization;
+      const bearer = header && /^bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+      const inForm = request.method === 'POST' ? formOf(request.body).access_token : undefined;
+      if (bearer && inForm) throw invalidRequest('The access token was sent both in the Authorization header and in the body; use one');
+      return reply.headers(NO_STORE).send(await oauth2.userinfo(bearer || inForm));
+    };
+    app.get('/userinfo', userinfo);
+    app.post('/userinfo', userinfo);
 
     // Flush is a management call (Hydra's flush request is JSON): its own context, so every error of it, including
     // unparsable or oversized bodies, comes in the management envelope rather than the OAuth 2.0 format.

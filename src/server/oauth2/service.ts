@@ -1,37 +1,55 @@
-import type { OpaqueTokens } from '../../crypto/opaque-token.js';
+import { EXPIRING_TABLES, type ExpiredRows } from '../../db/expired-rows.js';
 import type { Introspection, TokenResponse } from '../../contract/oauth2.js';
-import { OAuthError, TooManyFailedAuthentications, invalidClient } from '../errors.js';
+import { OAuthError, TooManyFailedAuthentications, invalidClient, invalidRequest } from '../errors.js';
 import type { ClientService } from '../client/service.js';
 import type { StoredClient } from '../client/store.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { presentedCredentials } from './client-auth.js';
 import type { Form } from './form.js';
+import type { GrantStore } from './grant-store.js';
+import { AuthorizationCodeGrant } from './grants/authorization-code.js';
 import { ClientCredentialsGrant } from './grants/client-credentials.js';
 import { GrantRegistry } from './grants/grant.js';
+import { RefreshTokenGrant } from './grants/refresh-token.js';
+import type { TokenIssuer } from './issuer.js';
 import { scopeCovers, splitScope } from './scope.js';
 import type { AccessTokenRecord, TokenStore } from './token-store.js';
 
 export interface OAuth2Settings {
   issuer: string;
-  accessTokenLifespanMs: number;
 }
 
+/** The token, introspection, revocation and userinfo endpoints' logic. */
 export class OAuth2Service {
   private readonly grants: GrantRegistry;
 
   constructor(
     private readonly clients: ClientService,
     private readonly tokens: TokenStore,
-    private readonly opaque: OpaqueTokens,
+    private readonly grantStore: GrantStore,
+    private readonly issuer: TokenIssuer,
     private readonly settings: OAuth2Settings,
     private readonly metrics: Metrics,
+    private readonly expired: ExpiredRows,
   ) {
-    this.grants = new GrantRegistry([new ClientCredentialsGrant((grant) => this.issueAccessToken(grant))]);
+    this.grants = new GrantRegistry([
+      new AuthorizationCodeGrant(issuer, grantStore),
+      new RefreshTokenGrant(issuer, grantStore),
+      new ClientCredentialsGrant(issuer),
+    ]);
   }
 
-  /** Authenticates the client of a token, introspection or revocation request, or throws 401 invalid_client. */
-  async authenticateClient(authorization: string | undefined, form: Form, address = ''): Promise<StoredClient> {
+  /**
+   * Authenticates the client of a token, introspection or revocation request, or throws 401 invalid_client. With
+   * `publicClients`, a public client is identified by its client_id alone (it has no secret to send).
+   */
+  async authenticateClient(authorization: string | undefined, form: Form, address = '', options: { publicClients?: boolean } = {}): Promise<StoredClient> {
     const presented = presentedCredentials(authorization, form);
+    if (options.publicClients && (!presented || presented.secret === '')) {
+      const id = presented?.clientId ?? form.client_id;
+      const client = id === undefined ? undefined : await this.clients.findById(id);
+      if (client?.public) return client;
+    }
     if (!presented) {
       this.metrics.clientAuthFailures.inc({ reason: 'missing' });
       throw invalidClient('Client authentication is required: use HTTP Basic or client_id and client_secret in the body');
@@ -56,7 +74,7 @@ export class OAuth2Service {
     if (!grantType) throw new OAuthError(400, 'invalid_request', 'The grant_type parameter is missing');
     const grant = this.grants.get(grantType);
     if (!grant) throw new OAuthError(400, 'unsupported_grant_type', `The grant type "${grantType}" is not supported by this server`);
-    const client = await this.authenticateClient(authorization, form, address);
+    const client = await this.authenticateClient(authorization, form, address, { publicClients: grant.publicClients });
     if (!client.grant_types.includes(grant.type)) {
       throw new OAuthError(400, 'unauthorized_client', `The client is not allowed to use the ${grant.type} grant`);
     }
@@ -70,28 +88,9 @@ export class OAuth2Service {
     return this.grants.types;
   }
 
-  async issueAccessToken(grant: {
-    clientId: string;
-    subject: string;
-    scopes: string[];
-    extra: Record<string, unknown>;
-    grantId: string;
-  }): Promise<TokenResponse> {
-    const { token, storageKey } = this.opaque.issue();
-    const issuedAt = Date.now();
-    const expiresAt = issuedAt + this.settings.accessTokenLifespanMs;
-    await this.tokens.saveAccessToken({ storageKey, ...grant, issuedAt, expiresAt });
-    return {
-      access_token: token,
-      token_type: 'bearer',
-      expires_in: Math.floor(this.settings.accessTokenLifespanMs / 1000),
-      scope: grant.scopes.join(' '),
-    };
-  }
-
   /** The live record behind an access token, or undefined for anything forged, unknown, expired or revoked. */
   async activeAccessToken(token: string): Promise<AccessTokenRecord | undefined> {
-    const storageKey = this.opaque.verify(token);
+    const storageKey = this.issuer.verify('accessToken', token);
     if (!storageKey) return undefined;
     const record = await this.tokens.findAccessToken(storageKey);
     if (!record || record.expiresAt <= Date.now()) return undefined;
@@ -117,7 +116,41 @@ export class OAuth2Service {
     };
   }
 
+  /**
+   * RFC 7009: revokes the grant of an access or refresh token of the calling client, so both its access and refresh
+   * tokens stop working. An unknown token is no error (the client's goal is reached); another client's token is.
+   */
+  async revoke(authorization: string | undefined, form: Form, address = ''): Promise<void> {
+    const client = await this.authenticateClient(authorization, form, address, { publicClients: true });
+    if (!form.token) throw invalidRequest('The token parameter is missing');
+    const grant = await this.grantOf(form.token);
+    if (!grant) return;
+    if (grant.clientId !== client.id) throw new OAuthError(400, 'unauthorized_client', 'The token was not issued to this client');
+    await this.grantStore.revokeGrant(grant.grantId);
+  }
+
+  /** OpenID Connect userinfo: the subject and the claims the consent app gave the ID token. */
+  async userinfo(token: string | undefined): Promise<Record<string, unknown>> {
+    if (!token) throw new OAuthError(401, 'invalid_token', 'An access token is required: send "Authorization: Bearer <token>" or access_token in a form body');
+    const record = await this.activeAccessToken(token);
+    if (!record) throw new OAuthError(401, 'invalid_token', 'The access token is invalid, expired or revoked');
+    if (!record.scopes.includes('openid')) throw new OAuthError(403, 'insufficient_scope', 'The access token was not granted the openid scope');
+    return { ...record.idTokenExtra, sub: record.subject };
+  }
+
+  /** Deletes what expired before now and was issued before `notAfter`: tokens, codes and consent requests. */
   async flush(notAfter: number): Promise<number> {
-    return this.tokens.flushExpired(notAfter, Date.now());
+    const now = Date.now();
+    let deleted = 0;
+    for (const table of EXPIRING_TABLES) deleted += await this.expired.flush(table, notAfter, now);
+    return deleted;
+  }
+
+  private async grantOf(token: string): Promise<{ grantId: string; clientId: string } | undefined> {
+    const accessKey = this.issuer.verify('accessToken', token);
+    if (accessKey) return this.tokens.findAccessToken(accessKey);
+    const refreshKey = this.issuer.verify('refreshToken', token);
+    if (refreshKey) return this.grantStore.findRefreshToken(refreshKey);
+    return undefined;
   }
 }

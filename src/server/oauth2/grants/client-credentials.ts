@@ -1,22 +1,15 @@
-import { uuidv7 } from '../../../crypto/random.js';
 import { OAuthError } from '../../errors.js';
+import type { TokenIssuer } from '../issuer.js';
 import { scopeCovers, splitScope } from '../scope.js';
 import type { TokenResponse } from '../../../contract/oauth2.js';
 import type { Grant, GrantRequest } from './grant.js';
 
-type IssueAccessToken = (grant: {
-  clientId: string;
-  subject: string;
-  scopes: string[];
-  extra: Record<string, unknown>;
-  grantId: string;
-}) => Promise<TokenResponse>;
-
 /** RFC 6749 §4.4: a confidential client gets a token for itself, for scopes its registration covers. */
 export class ClientCredentialsGrant implements Grant {
   readonly type = 'client_credentials';
+  readonly publicClients = false;
 
-  constructor(private readonly issueAccessToken: IssueAccessToken) {}
+  constructor(private readonly issuer: TokenIssuer) {}
 
   issue({ client, form }: GrantRequest): Promise<TokenResponse> {
     const requested = splitScope(form.scope);
@@ -25,6 +18,10 @@ export class ClientCredentialsGrant implements Grant {
     if (refused.length) {
       throw new OAuthError(400, 'invalid_scope', `The client is not allowed to request the scope(s): ${refused.join(' ')}`);
     }
-    return this.issueAccessToken({ clientId: client.id, subject: client.id, scopes: requested, extra: {}, grantId: uuidv7() });
+    const now = Date.now();
+    return this.issuer.accessToken(
+      { grantId: this.issuer.newGrantId(), clientId: client.id, subject: client.id, scopes: requested, accessTokenExtra: {}, idTokenExtra: {}, authTime: now },
+      now,
+    );
   }
 }

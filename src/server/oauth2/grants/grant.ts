@@ -15,6 +15,8 @@ export interface GrantRequest {
  */
 export interface Grant {
   readonly type: string;
+  /** Whether a public client (no secret; RFC 6749 §2.1) may use it, identified by client_id alone. */
+  readonly publicClients: boolean;
   issue(request: GrantRequest): Promise<TokenResponse>;
 }
 

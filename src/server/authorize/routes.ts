@@ -1,0 +1,98 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError, describeFrameworkError } from '../errors.js';
+import { registerFormParser } from '../oauth2/form.js';
+import { errorPage } from './error-page.js';
+import { AuthorizationError, redirectWith, type AuthorizationParameters } from './request.js';
+import type { AuthorizationOutcome, AuthorizeService } from './service.js';
+
+/** GET|POST /oauth2/auth: redirects, or an HTML page when there is nowhere safe to redirect to. */
+export function authorizeRoutes(deps: { authorize: AuthorizeService; secureCookies: boolean }) {
+  const { authorize, secureCookies } = deps;
+
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    registerFormParser(app);
+    app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+      if (error instanceof AuthorizationError) {
+        if (error.redirect) {
+          const { uri, mode, state } = error.redirect;
+          return redirect(reply, redirectWith(uri, mode, { error: error.error, error_description: error.description, state }));
+        }
+        return page(reply, 400, error.error, error.description);
+      }
+      if (error instanceof OAuthError) return page(reply, error.statusCode, error.error, error.description);
+      const { status, reason } = describeFrameworkError(error);
+      if (status >= 500) request.log.error({ err: error }, 'the authorization request failed');
+      return page(reply, status, status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : 'invalid_request', reason);
+    });
+
+    const handle = async (request: FastifyRequest, reply: FastifyReply, parameters: AuthorizationParameters) => {
+      const outcome = await authorize.authorize(parameters, cookiesOf(request.headers.cookie));
+      if (outcome.cookie) reply.header('Set-Cookie', cookieHeader(outcome.cookie, secureCookies));
+      return redirect(reply, outcome.location);
+    };
+
+    app.get('/oauth2/auth', (request, reply) =>
+      handle(request, reply, parametersOf(new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1)), request.url.includes('?'))),
+    );
+    app.post('/oauth2/auth', (request, reply) => {
+      if (!request.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+        throw new OAuthError(
+          415,
+          'invalid_request',
+          'The authorization endpoint takes its parameters in the query (GET) or as application/x-www-form-urlencoded (POST)',
+        );
+      }
+      return handle(request, reply, (request.body ?? {}) as AuthorizationParameters);
+    });
+  };
+}
+
+/** RFC 6749 §3.1: a parameter sent twice is an error, not a choice between two values. */
+function parametersOf(query: URLSearchParams, hasQuery: boolean): AuthorizationParameters {
+  const parameters: AuthorizationParameters = {};
+  if (!hasQuery) return parameters;
+  for (const [key, value] of query) {
+    if (Object.hasOwn(parameters, key)) throw new AuthorizationError('invalid_request', `The parameter "${key}" was given more than once`);
+    parameters[key] = value;
+  }
+  return parameters;
+}
+
+function cookiesOf(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of header?.split(';') ?? []) {
+    const equals = part.indexOf('=');
+    if (equals > 0) cookies[part.slice(0, equals).trim()] = part.slice(equals + 1).trim();
+  }
+  return cookies;
+}
+
+function cookieHeader(cookie: NonNullable<AuthorizationOutcome['cookie']>, secure: boolean): string {
+  // Lax: the consent app's redirect back is a top-level navigation, which carries it; a cross-site POST does not.
+  return [
+    `${cookie.name}=${cookie.value ?? ''}`,
+    'Path=/oauth2/auth',
+    `Max-Age=${cookie.maxAgeSeconds}`,
+    'HttpOnly',
+    'SameSite=Lax',
+    ...(secure ? ['Secure'] : []),
+  ].join('; ');
+}
+
+function redirect(reply: FastifyReply, location: string) {
+  // Codes and tokens ride on these redirects: no cache may keep them, and no Referer may carry them on.
+  return reply.code(302).headers({ Location: location, 'Cache-Control': 'no-store', Pragma: 'no-cache', 'Referrer-Policy': 'no-referrer' }).send();
+}
+
+function page(reply: FastifyReply, status: number, error: string, description: string) {
+  return reply
+    .code(status)
+    .headers({
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    })
+    .send(errorPage(status, error, description));
+}

@@ -1,0 +1,145 @@
+import type { Kysely, Selectable } from 'kysely';
+import { PrecompiledQuery } from '../../db/precompiled.js';
+import type { ConsentRequestTable, Database } from '../../db/tables.js';
+
+export type ConsentStatus = 'pending' | 'accepted' | 'rejected';
+
+/** An authorization request waiting for, or carrying, the user's decision. */
+export interface ConsentRecord {
+  id: string;
+  clientId: string;
+  /** The authorization request's query as it came, without consent parameters. */
+  query: string;
+  responseType: string;
+  redirectUri: string;
+  /** Whether the request named redirect_uri (then the code exchange must name the same). */
+  redirectUriGiven: boolean;
+  requestedScopes: string[];
+  state: string;
+  nonce: string;
+  codeChallenge: string;
+  requestedAt: number;
+  expiresAt: number;
+  status: ConsentStatus;
+  subject: string;
+  grantedScopes: string[];
+  accessTokenExtra: Record<string, unknown>;
+  idTokenExtra: Record<string, unknown>;
+  rejectReason: string;
+  decidedAt: number | undefined;
+  usedAt: number | undefined;
+}
+
+export type ConsentDecision = Pick<ConsentRecord, 'status' | 'subject' | 'grantedScopes' | 'accessTokenExtra' | 'idTokenExtra' | 'rejectReason'> & {
+  status: 'accepted' | 'rejected';
+};
+
+export interface ConsentStore {
+  create(record: ConsentRecord): Promise<void>;
+  get(id: string): Promise<ConsentRecord | undefined>;
+  /** Records the decision while the request is pending and unexpired; whether it did (one decision wins a race). */
+  decide(id: string, decision: ConsentDecision, now: number): Promise<boolean>;
+  /** Marks a decided, unexpired, unused request used and returns it; undefined when it is not (so it is used once). */
+  consume(id: string, now: number): Promise<ConsentRecord | undefined>;
+}
+
+export class SqlConsentStore implements ConsentStore {
+  private readonly byId: PrecompiledQuery<Selectable<ConsentRequestTable>>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.byId = new PrecompiledQuery(db.selectFrom('consent_requests').selectAll().where('id', '=', ''));
+  }
+
+  async create(record: ConsentRecord): Promise<void> {
+    await this.db.insertInto('consent_requests').values(toRow(record)).execute();
+  }
+
+  async get(id: string): Promise<ConsentRecord | undefined> {
+    const [row] = (await this.byId.execute(this.db, [id])).rows;
+    return row && fromRow(row);
+  }
+
+  async decide(id: string, decision: ConsentDecision, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('consent_requests')
+      .set({
+        status: decision.status,
+        subject: decision.subject,
+        granted_scopes: decision.grantedScopes.join(' '),
+        access_token_extra: JSON.stringify(decision.accessTokenExtra),
+        id_token_extra: JSON.stringify(decision.idTokenExtra),
+        reject_reason: decision.rejectReason,
+        decided_at: now,
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async consume(id: string, now: number): Promise<ConsentRecord | undefined> {
+    const row = await this.db
+      .updateTable('consent_requests')
+      .set({ used_at: now })
+      .where('id', '=', id)
+      .where('status', '!=', 'pending')
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returningAll()
+      .executeTakeFirst();
+    return row && fromRow(row);
+  }
+}
+
+function toRow(record: ConsentRecord): ConsentRequestTable {
+  return {
+    id: record.id,
+    client_id: record.clientId,
+    query: record.query,
+    response_type: record.responseType,
+    redirect_uri: record.redirectUri,
+    redirect_uri_given: record.redirectUriGiven ? 1 : 0,
+    requested_scopes: record.requestedScopes.join(' '),
+    state: record.state,
+    nonce: record.nonce,
+    code_challenge: record.codeChallenge,
+    requested_at: record.requestedAt,
+    expires_at: record.expiresAt,
+    status: record.status,
+    subject: record.subject,
+    granted_scopes: record.grantedScopes.join(' '),
+    access_token_extra: JSON.stringify(record.accessTokenExtra),
+    id_token_extra: JSON.stringify(record.idTokenExtra),
+    reject_reason: record.rejectReason,
+    decided_at: record.decidedAt ?? null,
+    used_at: record.usedAt ?? null,
+  };
+}
+
+const words = (text: string) => (text ? text.split(' ') : []);
+
+function fromRow(row: Selectable<ConsentRequestTable>): ConsentRecord {
+  return {
+    id: row.id,
+    clientId: row.client_id,
+    query: row.query,
+    responseType: row.response_type,
+    redirectUri: row.redirect_uri,
+    redirectUriGiven: row.redirect_uri_given === 1,
+    requestedScopes: words(row.requested_scopes),
+    state: row.state,
+    nonce: row.nonce,
+    codeChallenge: row.code_challenge,
+    requestedAt: row.requested_at,
+    expiresAt: row.expires_at,
+    status: row.status as ConsentStatus,
+    subject: row.subject,
+    grantedScopes: words(row.granted_scopes),
+    accessTokenExtra: JSON.parse(row.access_token_extra) as Record<string, unknown>,
+    idTokenExtra: JSON.parse(row.id_token_extra) as Record<string, unknown>,
+    rejectReason: row.reject_reason,
+    decidedAt: row.decided_at ?? undefined,
+    usedAt: row.used_at ?? undefined,
+  };
+}

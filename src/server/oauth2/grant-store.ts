@@ -1,0 +1,181 @@
+import type { Kysely, Selectable } from 'kysely';
+import { PrecompiledQuery } from '../../db/precompiled.js';
+import type { AuthorizationCodeTable, Database, RefreshTokenTable } from '../../db/tables.js';
+
+/** What a user granted one client, carried from the consent to every code and token issued under it. */
+export interface Authorization {
+  /** Shared by the code, the tokens it was exchanged for and every refresh of them: revoked as one. */
+  grantId: string;
+  clientId: string;
+  subject: string;
+  scopes: string[];
+  accessTokenExtra: Record<string, unknown>;
+  idTokenExtra: Record<string, unknown>;
+  /** When the user consented (epoch ms): the ID token's auth_time. */
+  authTime: number;
+}
+
+export interface CodeRecord extends Authorization {
+  storageKey: string;
+  redirectUri: string;
+  redirectUriGiven: boolean;
+  nonce: string;
+  codeChallenge: string;
+  requestedAt: number;
+  issuedAt: number;
+  expiresAt: number;
+  usedAt: number | undefined;
+}
+
+export interface RefreshRecord extends Authorization {
+  storageKey: string;
+  issuedAt: number;
+  expiresAt: number;
+  usedAt: number | undefined;
+}
+
+export interface GrantStore {
+  saveCode(record: CodeRecord): Promise<void>;
+  findCode(storageKey: string): Promise<CodeRecord | undefined>;
+  /** Marks the code used; false when it was used already (the exchange that set it first wins). */
+  markCodeUsed(storageKey: string, now: number): Promise<boolean>;
+  saveRefreshToken(record: RefreshRecord): Promise<void>;
+  findRefreshToken(storageKey: string): Promise<RefreshRecord | undefined>;
+  /** Marks the refresh token rotated; false when it was already (one rotation wins a race). */
+  markRefreshTokenUsed(storageKey: string, now: number): Promise<boolean>;
+  /** Deletes the access tokens of the grant: those a refresh replaces. */
+  revokeAccessTokens(grantId: string): Promise<void>;
+  /** Deletes the access and refresh tokens of the grant: after a replay, a revocation, or its client's deletion. */
+  revokeGrant(grantId: string): Promise<void>;
+}
+
+export class SqlGrantStore implements GrantStore {
+  private readonly codeByKey: PrecompiledQuery<Selectable<AuthorizationCodeTable>>;
+  private readonly refreshByKey: PrecompiledQuery<Selectable<RefreshTokenTable>>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.codeByKey = new PrecompiledQuery(db.selectFrom('authorization_codes').selectAll().where('signature_hash', '=', ''));
+    this.refreshByKey = new PrecompiledQuery(db.selectFrom('refresh_tokens').selectAll().where('signature_hash', '=', ''));
+  }
+
+  async saveCode(record: CodeRecord): Promise<void> {
+    await this.db
+      .insertInto('authorization_codes')
+      .values({
+        ...authorizationColumns(record),
+        signature_hash: record.storageKey,
+        redirect_uri: record.redirectUri,
+        redirect_uri_given: record.redirectUriGiven ? 1 : 0,
+        nonce: record.nonce,
+        code_challenge: record.codeChallenge,
+        requested_at: record.requestedAt,
+        issued_at: record.issuedAt,
+        expires_at: record.expiresAt,
+        used_at: null,
+      })
+      .execute();
+  }
+
+  async findCode(storageKey: string): Promise<CodeRecord | undefined> {
+    const [row] = (await this.codeByKey.execute(this.db, [storageKey])).rows;
+    return row && codeFromRow(row);
+  }
+
+  async markCodeUsed(storageKey: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('authorization_codes')
+      .set({ used_at: now })
+      .where('signature_hash', '=', storageKey)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async saveRefreshToken(record: RefreshRecord): Promise<void> {
+    await this.db
+      .insertInto('refresh_tokens')
+      .values({
+        ...authorizationColumns(record),
+        signature_hash: record.storageKey,
+        issued_at: record.issuedAt,
+        expires_at: record.expiresAt,
+        used_at: null,
+      })
+      .execute();
+  }
+
+  async markRefreshTokenUsed(storageKey: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('refresh_tokens')
+      .set({ used_at: now })
+      .where('signature_hash', '=', storageKey)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async revokeAccessTokens(grantId: string): Promise<void> {
+    await this.db.deleteFrom('access_tokens').where('grant_id', '=', grantId).execute();
+  }
+
+  async findRefreshToken(storageKey: string): Promise<RefreshRecord | undefined> {
+    const [row] = (await this.refreshByKey.execute(this.db, [storageKey])).rows;
+    return row && refreshFromRow(row);
+  }
+
+  async revokeGrant(grantId: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('access_tokens').where('grant_id', '=', grantId).execute();
+      await tx.deleteFrom('refresh_tokens').where('grant_id', '=', grantId).execute();
+    });
+  }
+}
+
+function authorizationColumns(record: Authorization) {
+  return {
+    grant_id: record.grantId,
+    client_id: record.clientId,
+    subject: record.subject,
+    scope: record.scopes.join(' '),
+    access_token_extra: JSON.stringify(record.accessTokenExtra),
+    id_token_extra: JSON.stringify(record.idTokenExtra),
+    auth_time: record.authTime,
+  };
+}
+
+function authorizationFromRow(row: Selectable<AuthorizationCodeTable> | Selectable<RefreshTokenTable>): Authorization {
+  return {
+    grantId: row.grant_id,
+    clientId: row.client_id,
+    subject: row.subject,
+    scopes: row.scope ? row.scope.split(' ') : [],
+    accessTokenExtra: JSON.parse(row.access_token_extra) as Record<string, unknown>,
+    idTokenExtra: JSON.parse(row.id_token_extra) as Record<string, unknown>,
+    authTime: row.auth_time,
+  };
+}
+
+function codeFromRow(row: Selectable<AuthorizationCodeTable>): CodeRecord {
+  return {
+    ...authorizationFromRow(row),
+    storageKey: row.signature_hash,
+    redirectUri: row.redirect_uri,
+    redirectUriGiven: row.redirect_uri_given === 1,
+    nonce: row.nonce,
+    codeChallenge: row.code_challenge,
+    requestedAt: row.requested_at,
+    issuedAt: row.issued_at,
+    expiresAt: row.expires_at,
+    usedAt: row.used_at ?? undefined,
+  };
+}
+
+function refreshFromRow(row: Selectable<RefreshTokenTable>): RefreshRecord {
+  return {
+    ...authorizationFromRow(row),
+    storageKey: row.signature_hash,
+    issuedAt: row.issued_at,
+    expiresAt: row.expires_at,
+    usedAt: row.used_at ?? undefined,
+  };
+}

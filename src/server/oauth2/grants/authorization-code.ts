@@ -1,0 +1,55 @@
+import { OAuthError, invalidRequest } from '../../errors.js';
+import type { GrantStore } from '../grant-store.js';
+import { OFFLINE_SCOPES, type TokenIssuer } from '../issuer.js';
+import { verifierMatches } from '../pkce.js';
+import type { TokenResponse } from '../../../contract/oauth2.js';
+import type { Grant, GrantRequest } from './grant.js';
+
+export const invalidGrant = (description: string) => new OAuthError(400, 'invalid_grant', description);
+const UNUSABLE = 'The authorization code is invalid, expired, or was issued to another client';
+
+/** Whether tokens issued for these scopes to this client include a refresh token (offline access and the grant). */
+export const mayRefresh = (scopes: readonly string[], clientGrants: readonly string[]) =>
+  scopes.some((scope) => OFFLINE_SCOPES.includes(scope)) && clientGrants.includes('refresh_token');
+
+/**
+ * RFC 6749 §4.1.3 with RFC 7636: a code is exchanged once, by the client it was issued to, at the redirect URI it was
+ * issued for, with the verifier of its challenge. A second exchange revokes what the first one got (§10.5).
+ */
+export class AuthorizationCodeGrant implements Grant {
+  readonly type = 'authorization_code';
+  readonly publicClients = true;
+
+  constructor(
+    private readonly issuer: TokenIssuer,
+    private readonly grants: GrantStore,
+  ) {}
+
+  async issue({ client, form }: GrantRequest): Promise<TokenResponse> {
+    if (!form.code) throw invalidRequest('The code parameter is missing');
+    const storageKey = this.issuer.verify('authorizationCode', form.code);
+    const code = storageKey === undefined ? undefined : await this.grants.findCode(storageKey);
+    // Another client's code is refused without spending it, so a client cannot burn codes it was not given.
+    if (!code || code.clientId !== client.id) throw invalidGrant(UNUSABLE);
+    const now = Date.now();
+    if (code.usedAt !== undefined || !(await this.grants.markCodeUsed(code.storageKey, now))) {
+      await this.grants.revokeGrant(code.grantId);
+      throw invalidGrant('The authorization code was already used; the tokens issued for it have been revoked');
+    }
+    if (code.expiresAt <= now) throw invalidGrant(UNUSABLE);
+    if ((code.redirectUriGiven || form.redirect_uri !== undefined) && form.redirect_uri !== code.redirectUri) {
+      throw invalidGrant('The redirect_uri differs from the one of the authorization request');
+    }
+    if (code.codeChallenge) {
+      if (!form.code_verifier) throw invalidGrant('The code_verifier parameter is missing: the authorization request sent a code_challenge');
+      if (!verifierMatches(form.code_verifier, code.codeChallenge))
+        throw invalidGrant('The code_verifier does not match the code_challenge of the authorization request');
+    } else if (form.code_verifier !== undefined) {
+      throw invalidGrant('A code_verifier was sent, but the authorization request sent no code_challenge');
+    }
+    return this.issuer.tokenResponse(code, {
+      refresh: mayRefresh(code.scopes, client.grant_types),
+      idToken: code.scopes.includes('openid') ? { nonce: code.nonce, requestedAt: code.requestedAt } : undefined,
+    });
+  }
+}

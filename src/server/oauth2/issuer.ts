@@ -1,0 +1,112 @@
+import { uuidv7 } from '../../crypto/random.js';
+import type { OpaqueTokens } from '../../crypto/opaque-token.js';
+import type { TokenResponse } from '../../contract/oauth2.js';
+import type { Authorization, CodeRecord, GrantStore } from './grant-store.js';
+import type { IdTokenSigner } from './id-token.js';
+import type { TokenStore } from './token-store.js';
+
+export interface Lifespans {
+  accessTokenMs: number;
+  authorizationCodeMs: number;
+  refreshTokenMs: number;
+}
+
+export interface IssueOptions {
+  /** Also a refresh token (the caller has checked offline access and the client's grant). */
+  refresh: boolean;
+  /** Also an ID token, with this nonce (empty for none) and request time. */
+  idToken?: { nonce: string; requestedAt: number };
+}
+
+export const OFFLINE_SCOPES = ['offline', 'offline_access'];
+
+/**
+ * Mints what the flows hand out: access tokens, refresh tokens, authorization codes and ID tokens, each stored (or
+ * signed) with the authorization it carries. The token endpoint's grants and the authorization endpoint share it.
+ */
+export class TokenIssuer {
+  constructor(
+    private readonly opaque: { accessToken: OpaqueTokens; refreshToken: OpaqueTokens; authorizationCode: OpaqueTokens },
+    private readonly accessTokens: TokenStore,
+    private readonly grants: GrantStore,
+    private readonly idTokens: IdTokenSigner,
+    private readonly lifespans: Lifespans,
+  ) {}
+
+  /** A fresh grant id: one per authorization, shared by everything issued from it. */
+  newGrantId(): string {
+    return uuidv7();
+  }
+
+  async accessToken(authorization: Authorization, now = Date.now()): Promise<TokenResponse> {
+    const { token, storageKey } = this.opaque.accessToken.issue(now);
+    await this.accessTokens.saveAccessToken({
+      storageKey,
+      grantId: authorization.grantId,
+      clientId: authorization.clientId,
+      subject: authorization.subject,
+      scopes: authorization.scopes,
+      extra: authorization.accessTokenExtra,
+      idTokenExtra: authorization.idTokenExtra,
+      issuedAt: now,
+      expiresAt: now + this.lifespans.accessTokenMs,
+    });
+    return { access_token: token, token_type: 'bearer', expires_in: Math.floor(this.lifespans.accessTokenMs / 1000), scope: authorization.scopes.join(' ') };
+  }
+
+  /** The token endpoint's answer for a user's authorization: an access token, and what the options ask for. */
+  async tokenResponse(authorization: Authorization, options: IssueOptions, now = Date.now()): Promise<TokenResponse> {
+    const response = await this.accessToken(authorization, now);
+    if (options.refresh) response.refresh_token = await this.refreshToken(authorization, now);
+    if (options.idToken) response.id_token = await this.idToken(authorization, { ...options.idToken, accessToken: response.access_token }, now);
+    return response;
+  }
+
+  async refreshToken(authorization: Authorization, now = Date.now()): Promise<string> {
+    const { token, storageKey } = this.opaque.refreshToken.issue(now);
+    await this.grants.saveRefreshToken({ ...authorization, storageKey, issuedAt: now, expiresAt: now + this.lifespans.refreshTokenMs, usedAt: undefined });
+    return token;
+  }
+
+  async code(
+    authorization: Authorization,
+    request: Pick<CodeRecord, 'redirectUri' | 'redirectUriGiven' | 'nonce' | 'codeChallenge' | 'requestedAt'>,
+    now = Date.now(),
+  ): Promise<string> {
+    const { token, storageKey } = this.opaque.authorizationCode.issue(now);
+    await this.grants.saveCode({
+      ...authorization,
+      ...request,
+      storageKey,
+      issuedAt: now,
+      expiresAt: now + this.lifespans.authorizationCodeMs,
+      usedAt: undefined,
+    });
+    return token;
+  }
+
+  idToken(
+    authorization: Authorization,
+    context: { nonce: string; requestedAt: number; accessToken?: string; code?: string },
+    now = Date.now(),
+  ): Promise<string> {
+    return this.idTokens.sign(
+      {
+        clientId: authorization.clientId,
+        subject: authorization.subject,
+        authTime: authorization.authTime,
+        requestedAt: context.requestedAt,
+        nonce: context.nonce || undefined,
+        accessToken: context.accessToken,
+        code: context.code,
+        extra: authorization.idTokenExtra,
+      },
+      now,
+    );
+  }
+
+  /** The storage key of a well-formed, genuine token of the kind, or undefined: forged ones never reach the database. */
+  verify(kind: 'accessToken' | 'refreshToken' | 'authorizationCode', token: string): string | undefined {
+    return this.opaque[kind].verify(token);
+  }
+}
