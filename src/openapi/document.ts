@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CLIENT_ID, clientInputSchema, listQuerySchema, oauth2ClientWithSecretSchema } from '../contract/client.js';
+import { consentAcceptanceSchema, consentRejectionSchema, consentRequestSchema } from '../contract/consent.js';
 import { flushSchema, introspectionSchema, tokenResponseSchema } from '../contract/oauth2.js';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
@@ -31,6 +32,63 @@ const jsonBodyErrors = {
 const formBodyErrors = { 400: oauthError, 413: { description: 'the body is larger than BODY_LIMIT', content: content(ref('OAuth2Error')) } };
 const badId = { 400: apiError('the id is not a valid client id (1 to 255 of A-Z a-z 0-9 . _ ~ : @ + -, not "." or "..")') };
 
+const authorizationParameters: Record<string, object> = Object.fromEntries(
+  [
+    'client_id',
+    'response_type',
+    'redirect_uri',
+    'scope',
+    'state',
+    'nonce',
+    'code_challenge',
+    'code_challenge_method',
+    'response_mode',
+    'consent',
+    'consent_csrf',
+  ].map((name) => [name, { type: 'string' }]),
+);
+const authorize = (where: 'query' | 'form') => ({
+  summary:
+    'The OAuth 2.0 authorization endpoint: the first visit redirects to CONSENT_URL with consent=<id> and sets a consent cookie; ' +
+    'the consent app sends the browser back with consent and consent_csrf, and the second visit redirects to the client with a code, tokens or an error',
+  ...(where === 'query'
+    ? { parameters: Object.keys(authorizationParameters).map((name) => ({ name, in: 'query', required: name === 'client_id', schema: { type: 'string' } })) }
+    : {}),
+  responses: {
+    302: { description: 'to the consent app, or back to the client (query for code, fragment when tokens are returned)' },
+    400: { description: 'an HTML page: the client or its redirect URI is invalid, so there is nowhere safe to redirect to', content: { 'text/html': {} } },
+    ...(where === 'form'
+      ? {
+          413: { description: 'the body is larger than BODY_LIMIT', content: { 'text/html': {} } },
+          415: { description: 'the body is not a form', content: { 'text/html': {} } },
+        }
+      : {}),
+  },
+});
+const consentIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const consentDecisionErrors = {
+  ...jsonBodyErrors,
+  400: apiError('the body is not valid JSON or not a valid decision (e.g. grantScopes beyond the requested scopes, reserved ID-token claims)'),
+  404: apiError('unknown consent request'),
+  409: apiError('the consent request was already accepted or rejected'),
+  410: apiError('the consent request expired or was already used'),
+  401: apiError('missing or invalid bearer token'),
+  403: apiError('scope or policy does not allow the call'),
+};
+const userinfo = {
+  summary: 'OpenID Connect userinfo: sub and the idTokenExtra claims of the consent, for an access token granted openid',
+  security: [{ userToken: [] }],
+  responses: {
+    200: {
+      description: 'the claims',
+      content: content({ type: 'object', properties: { sub: { type: 'string' } }, required: ['sub'], additionalProperties: true }),
+    },
+    400: oauthError,
+    401: oauthError,
+    403: oauthError,
+  },
+};
+
 /**
  * The OpenAPI document of the server, built from the same zod schemas the routes validate with. It is written to
  * docs/openapi.json by `npm run generate`; a unit test fails when that file is stale.
@@ -59,7 +117,11 @@ export function openApiDocument() {
         'changes durable (the envelope of the operation).',
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'an access token of a client that a policy allows the management call' },
+        basic: { type: 'http', scheme: 'basic' },
+        userToken: { type: 'http', scheme: 'bearer', description: "an access token issued for a user's consent, granted openid" },
+      },
       schemas: {
         OAuth2ClientInput: clientInput,
         OAuth2Client: answered(oauth2ClientWithSecretSchema),
@@ -85,6 +147,9 @@ export function openApiDocument() {
           required: ['error'],
         },
         TokenResponse: answered(tokenResponseSchema),
+        ConsentRequest: answered(consentRequestSchema),
+        ConsentRequestAcceptance: withoutDialect(json(consentAcceptanceSchema)),
+        ConsentRequestRejection: withoutDialect(json(consentRejectionSchema)),
         Introspection: answered(introspectionSchema),
       },
     },
@@ -205,6 +270,66 @@ export function openApiDocument() {
             429: throttled,
           },
         },
+      },
+      '/oauth2/auth': {
+        get: { operationId: 'oauth2Authorize', ...authorize('query') },
+        post: {
+          operationId: 'oauth2AuthorizeWithForm',
+          ...authorize('form'),
+          requestBody: { required: true, content: form(authorizationParameters, ['client_id', 'response_type']) },
+        },
+      },
+      '/oauth2/consent/requests/{id}': {
+        parameters: [consentIdParameter],
+        get: {
+          operationId: 'getOAuth2ConsentRequest',
+          summary: 'Read a consent request (scope hydra.consent, action get on oauth2:consent:requests:<id>)',
+          security: bearer,
+          responses: {
+            200: { description: 'the consent request', content: content(ref('ConsentRequest')) },
+            404: apiError('unknown consent request'),
+            410: apiError('the consent request expired or was already used'),
+            ...management,
+          },
+        },
+      },
+      '/oauth2/consent/requests/{id}/accept': {
+        parameters: [consentIdParameter],
+        patch: {
+          operationId: 'acceptOAuth2ConsentRequest',
+          summary: 'Accept a consent request: the subject, the granted scopes (a subset of the requested ones) and extra claims',
+          security: bearer,
+          requestBody: { required: true, content: content(ref('ConsentRequestAcceptance')) },
+          responses: { 204: { description: 'accepted' }, ...consentDecisionErrors },
+        },
+      },
+      '/oauth2/consent/requests/{id}/reject': {
+        parameters: [consentIdParameter],
+        patch: {
+          operationId: 'rejectOAuth2ConsentRequest',
+          summary: 'Reject a consent request; the client receives error=rejected_consent_request with the reason',
+          security: bearer,
+          requestBody: { content: content(ref('ConsentRequestRejection')) },
+          responses: { 204: { description: 'rejected' }, ...consentDecisionErrors },
+        },
+      },
+      '/oauth2/revoke': {
+        post: {
+          operationId: 'revokeOAuth2Token',
+          summary: 'Revoke an access or refresh token of the calling client, and every token of its grant (RFC 7009)',
+          security: [{ basic: [] }],
+          requestBody: { required: true, content: form({ token: { type: 'string' }, token_type_hint: { type: 'string' } }, ['token']) },
+          responses: {
+            200: { description: 'revoked, or the token was unknown' },
+            ...formBodyErrors,
+            401: oauthError,
+            429: throttled,
+          },
+        },
+      },
+      '/userinfo': {
+        get: { operationId: 'userinfo', ...userinfo },
+        post: { operationId: 'userinfoWithForm', ...userinfo, requestBody: { content: form({ access_token: { type: 'string' } }, []) } },
       },
       '/oauth2/flush': {
         post: {

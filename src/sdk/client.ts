@@ -1,6 +1,17 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { GatehouseApiError, GatehouseUnavailableError } from './errors.js';
-import type { ClientPage, Introspection, JsonWebKeySet, OAuth2Client, OAuth2ClientInput, TokenResponse, WellKnown } from './types.js';
+import type {
+  ClientPage,
+  ConsentAcceptanceInput,
+  ConsentRejectionInput,
+  ConsentRequest,
+  Introspection,
+  JsonWebKeySet,
+  OAuth2Client,
+  OAuth2ClientInput,
+  TokenResponse,
+  WellKnown,
+} from './types.js';
 
 export interface GatehouseClientOptions {
   /** Base URL of the server, e.g. http://localhost:4444 */
@@ -109,6 +120,23 @@ export class GatehouseClient {
       yield* page.clients;
       if (page.clients.length < pageSize) return;
     }
+  }
+
+  // --- Consent (for a consent app: its client needs scope hydra.consent and a policy for the consent requests) ------
+
+  /** The consent request the authorization endpoint sent the user's browser with (`?consent=<id>`). */
+  getConsentRequest(id: string): Promise<ConsentRequest> {
+    return this.managed<ConsentRequest>('GET', `/oauth2/consent/requests/${encodeURIComponent(id)}`);
+  }
+
+  /** Accepts it; then send the browser to the request's redirectUrl. */
+  async acceptConsentRequest(id: string, acceptance: ConsentAcceptanceInput): Promise<void> {
+    await this.managed('PATCH', `/oauth2/consent/requests/${encodeURIComponent(id)}/accept`, acceptance);
+  }
+
+  /** Rejects it; the client gets error=rejected_consent_request with the reason once the browser follows redirectUrl. */
+  async rejectConsentRequest(id: string, rejection: ConsentRejectionInput = {}): Promise<void> {
+    await this.managed('PATCH', `/oauth2/consent/requests/${encodeURIComponent(id)}/reject`, rejection);
   }
 
   // --- Discovery and health ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 import type { OAuth2ClientInput, OAuth2ClientWithSecret } from '../contract/client.js';
 
 export type { Introspection, TokenResponse } from '../contract/oauth2.js';
+export type { ConsentAcceptanceInput, ConsentRejectionInput, ConsentRequest } from '../contract/consent.js';
 export type { OAuth2ClientInput };
 
 /** A client as the API returns it; `client_secret` only in a create response, or an update's that set a secret. */

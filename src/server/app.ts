@@ -26,6 +26,7 @@ import { clientErrorHandler, registerCors, registerManagementErrors, registerObs
 import { KeyService } from './jwk/service.js';
 import { SqlKeyStore } from './jwk/store.js';
 import { HeldRefusals } from './oauth2/held-refusals.js';
+import { AUTHORIZATION_ENDPOINT_GRANTS, SUPPORTED_RESPONSE_TYPES } from './authorize/request.js';
 import { authorizeRoutes } from './authorize/routes.js';
 import { AuthorizeService } from './authorize/service.js';
 import { consentRoutes } from './consent/routes.js';
@@ -240,7 +241,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         metrics,
       }),
     );
-    await app.register(discoveryRoutes({ issuer: config.ISSUER, keys, grantTypes: oauth2.grantTypes }));
+    await app.register(
+      discoveryRoutes({
+        issuer: config.ISSUER,
+        keys,
+        grantTypes: [...oauth2.grantTypes, ...AUTHORIZATION_ENDPOINT_GRANTS],
+        responseTypes: SUPPORTED_RESPONSE_TYPES,
+      }),
+    );
     await app.register(clientRoutes({ clients, allowHttpRedirectUris: config.ALLOW_HTTP_REDIRECT_URIS }));
     const heldRefusals = new HeldRefusals({ delayMs: config.AUTH_FAILURE_DELAY, maxHeld: config.MAX_CONNECTIONS });
     metrics.heldRefusals = () => heldRefusals.held;

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { importJWK, type CryptoKey } from 'jose';
-import { GRANT_TYPES } from '../../src/contract/client.js';
+import { GRANT_TYPES, RESPONSE_TYPES } from '../../src/contract/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
@@ -69,10 +69,40 @@ describe.each(DATABASES)('discovery, keys and operations on %s', (kind) => {
           body: new URLSearchParams({ grant_type: grantType }).toString(),
         });
         const { error } = (await response.json()) as { error: string };
-        expect(error === 'unsupported_grant_type', `${grantType}: ${error}`).toBe(!advertised.includes(grantType));
+        // The implicit grant is completed by the authorization endpoint, never the token endpoint (RFC 6749 §4.2).
+        if (grantType === 'implicit') expect(error).toBe('unsupported_grant_type');
+        else expect(error === 'unsupported_grant_type', `${grantType}: ${error}`).toBe(!advertised.includes(grantType));
       }
+      expect(advertised.includes('implicit')).toBe(await authorizationEndpointIssues('token'));
       expect(advertised.every((grantType) => (GRANT_TYPES as readonly string[]).includes(grantType))).toBe(true);
     });
+  });
+
+  /**
+   * Whether /oauth2/auth takes the response type: a client registered for every response type asks for it, and the
+   * endpoint either sends the browser on to the consent app or back with unsupported_response_type.
+   */
+  async function authorizationEndpointIssues(responseType: string): Promise<boolean> {
+    const client = await t.root.createClient({
+      redirect_uris: ['http://127.0.0.1:9/callback'],
+      grant_types: ['authorization_code', 'implicit'],
+      response_types: [...RESPONSE_TYPES],
+      scope: 'openid',
+    });
+    const query = new URLSearchParams({ client_id: client.id, response_type: responseType, scope: 'openid', state: 'discovery-state', nonce: 'n-0S6_WzA2Mj' });
+    const response = await fetch(`${t.url}/oauth2/auth?${query}`, { redirect: 'manual' });
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get('location')!);
+    const params = new URLSearchParams(location.hash ? location.hash.slice(1) : location.search);
+    if (location.origin === 'http://127.0.0.1:9') expect(params.get('error')).toBe('unsupported_response_type');
+    return location.origin !== 'http://127.0.0.1:9';
+  }
+
+  it('advertises exactly the response types the authorization endpoint issues', async () => {
+    const { response_types_supported: advertised } = (await (await fetch(`${t.url}/.well-known/openid-configuration`)).json()) as {
+      response_types_supported: string[];
+    };
+    for (const responseType of RESPONSE_TYPES) expect(await authorizationEndpointIssues(responseType), responseType).toBe(advertised.includes(responseType));
   });
 
   describe('GET /.well-known/jwks.json', () => {

@@ -81,6 +81,9 @@ const ENDPOINTS: [string, string, unknown?][] = [
   ['PUT', '/clients/root', {}],
   ['DELETE', '/clients/root'],
   ['POST', '/oauth2/flush', {}],
+  ['GET', '/oauth2/consent/requests/root'],
+  ['PATCH', '/oauth2/consent/requests/root/accept', {}],
+  ['PATCH', '/oauth2/consent/requests/root/reject', {}],
 ];
 
 describe.each(DATABASES)('management authorization on %s', (kind) => {

@@ -39,6 +39,11 @@ export class AuthorizationError extends Error {
   }
 }
 
+/** What the authorization endpoint issues: every combination OpenID Connect registers. */
+export const SUPPORTED_RESPONSE_TYPES: readonly string[] = RESPONSE_TYPES;
+/** The grant types the authorization endpoint itself completes (RFC 6749 §4.2), for discovery beside the token endpoint's. */
+export const AUTHORIZATION_ENDPOINT_GRANTS: readonly string[] = ['implicit'];
+
 /** A response type in canonical order, or undefined when it is not one OpenID Connect registers. */
 export function canonicalResponseType(value: string): string | undefined {
   const parts = value.split(' ').filter(Boolean);
@@ -46,7 +51,7 @@ export function canonicalResponseType(value: string): string | undefined {
   const canonical = ['code', 'id_token', 'token'].filter((part) => parts.includes(part));
   if (canonical.length !== parts.length) return undefined;
   // RESPONSE_TYPES lists "code token" and "id_token token": map the canonical sort onto the registered spelling.
-  return RESPONSE_TYPES.find((registered) => sameParts(registered, canonical));
+  return SUPPORTED_RESPONSE_TYPES.find((registered) => sameParts(registered, canonical));
 }
 
 const sameParts = (registered: string, parts: string[]) => {
@@ -79,7 +84,7 @@ export function validateAuthorizationRequest(parameters: AuthorizationParameters
     fail('invalid_request', `The response_type "${responseType}" returns tokens, which go in the fragment: response_mode=query is not allowed`);
   if (!parameters.response_type) fail('invalid_request', 'The response_type parameter is missing');
   if (!responseType)
-    fail('unsupported_response_type', `The response_type "${parameters.response_type}" is not supported; use one of: ${RESPONSE_TYPES.join(', ')}`);
+    fail('unsupported_response_type', `The response_type "${parameters.response_type}" is not supported; use one of: ${SUPPORTED_RESPONSE_TYPES.join(', ')}`);
   const parts = responseType!.split(' ');
   if (!client.response_types.includes(responseType!)) fail('unauthorized_client', `The client is not allowed the response_type "${responseType}"`);
   if (parts.includes('code') && !client.grant_types.includes('authorization_code'))

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { RESPONSE_TYPES } from '../../contract/client.js';
 import type { KeyService } from '../jwk/service.js';
 
 const KEYS_CACHE_MS = 5_000;
 
-export function discoveryRoutes(deps: { issuer: string; keys: KeyService; grantTypes: readonly string[] }) {
+export function discoveryRoutes(deps: { issuer: string; keys: KeyService; grantTypes: readonly string[]; responseTypes: readonly string[] }) {
   const issuer = deps.issuer.replace(/\/+$/, '');
   const configuration = {
     issuer,
@@ -15,9 +14,9 @@ export function discoveryRoutes(deps: { issuer: string; keys: KeyService; grantT
     introspection_endpoint: `${issuer}/oauth2/introspect`,
     revocation_endpoint: `${issuer}/oauth2/revoke`,
     subject_types_supported: ['public'],
-    response_types_supported: [...RESPONSE_TYPES],
+    response_types_supported: [...deps.responseTypes],
     response_modes_supported: ['query', 'fragment'],
-    // What the token endpoint dispatches to, not what the client schema knows: a grant is advertised once it works.
+    // What the token and authorization endpoints serve, not what the client schema knows: a grant is advertised once it works.
     grant_types_supported: [...deps.grantTypes],
     scopes_supported: ['offline', 'offline_access', 'openid'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'c_hash'],
