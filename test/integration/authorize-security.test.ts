@@ -151,7 +151,8 @@ describe.each(DATABASES)('authorization security on %s', (kind) => {
     return body;
   }
 
-  const consentApi = (method: string, path: string, json?: unknown) => managementRequest(t, method, `/oauth2/consent/requests/${path}`, { token: consentBearer, json });
+  const consentApi = (method: string, path: string, json?: unknown) =>
+    managementRequest(t, method, `/oauth2/consent/requests/${path}`, { token: consentBearer, json });
 
   // --- The authorization request ---------------------------------------------------------------------------------
 
@@ -323,7 +324,9 @@ describe.each(DATABASES)('authorization security on %s', (kind) => {
     const otherId = await askConsent(authorizationUrl(client.id), other);
     expectErrorRedirect(await visit(redirectUrl, other), 'invalid_request', state);
     // The other browser's cookie value under this request's cookie name.
-    const forged = await fetch(redirectUrl, { redirect: 'manual', headers: { cookie: other.header().replace(otherId, victim) } });
+    const forgedCookie = other.header().replace(otherId, victim);
+    expect(forgedCookie).toMatch(new RegExp(`${victim}=.+`));
+    const forged = await fetch(redirectUrl, { redirect: 'manual', headers: { cookie: forgedCookie } });
     expectErrorRedirect(forged, 'invalid_request', state);
   });
 

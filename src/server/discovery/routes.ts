@@ -20,7 +20,9 @@ export function discoveryRoutes(deps: { issuer: string; keys: KeyService; grantT
     grant_types_supported: [...deps.grantTypes],
     scopes_supported: ['offline', 'offline_access', 'openid'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'c_hash'],
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+    // none: a public client sends only its client_id (with PKCE for a code); it cannot use client_credentials.
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'none'],
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     id_token_signing_alg_values_supported: ['RS256'],
     code_challenge_methods_supported: ['S256'],

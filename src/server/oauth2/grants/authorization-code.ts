@@ -32,11 +32,9 @@ export class AuthorizationCodeGrant implements Grant {
     // Another client's code is refused without spending it, so a client cannot burn codes it was not given.
     if (!code || code.clientId !== client.id) throw invalidGrant(UNUSABLE);
     const now = Date.now();
-    if (code.usedAt !== undefined || !(await this.grants.markCodeUsed(code.storageKey, now))) {
-      await this.grants.revokeGrant(code.grantId);
-      throw invalidGrant('The authorization code was already used; the tokens issued for it have been revoked');
-    }
+    if (code.usedAt !== undefined) return this.replayed(code.grantId);
     if (code.expiresAt <= now) throw invalidGrant(UNUSABLE);
+    // Checked before the code is spent: someone holding a stolen code but not the verifier cannot burn it.
     if ((code.redirectUriGiven || form.redirect_uri !== undefined) && form.redirect_uri !== code.redirectUri) {
       throw invalidGrant('The redirect_uri differs from the one of the authorization request');
     }
@@ -47,9 +45,16 @@ export class AuthorizationCodeGrant implements Grant {
     } else if (form.code_verifier !== undefined) {
       throw invalidGrant('A code_verifier was sent, but the authorization request sent no code_challenge');
     }
+    // Two exchanges racing: the one that marks it first wins, the other counts as a replay.
+    if (!(await this.grants.markCodeUsed(code.storageKey, now))) return this.replayed(code.grantId);
     return this.issuer.tokenResponse(code, {
       refresh: mayRefresh(code.scopes, client.grant_types),
       idToken: code.scopes.includes('openid') ? { nonce: code.nonce, requestedAt: code.requestedAt } : undefined,
     });
+  }
+
+  private async replayed(grantId: string): Promise<never> {
+    await this.grants.revokeGrant(grantId);
+    throw invalidGrant('The authorization code was already used; the tokens issued for it have been revoked');
   }
 }
