@@ -2,16 +2,28 @@ import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { createServer } from '../server/app.js';
+import { DEV_CONSENT_PATH } from '../server/dev-consent/routes.js';
 import { HELP } from './usage.js';
 
 export async function serveCommand(args: string[], print: (text: string) => void): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, migrate: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, migrate: { type: 'boolean' }, dev: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) {
     print(HELP.serve!);
     return 0;
   }
-  const config = loadConfig(process.env, values.config);
-  const server = await createServer(config, { migrate: values.migrate ?? false, processMetrics: true });
+  const loaded = loadConfig(process.env, values.config);
+  // --dev: the browser flow works out of the box, through the development sign-in page of this very server.
+  const config = values.dev ? { ...loaded, CONSENT_URL: `${loaded.ISSUER.replace(/\/+$/, '')}${DEV_CONSENT_PATH}` } : loaded;
+  const server = await createServer(config, { migrate: values.migrate ?? false, processMetrics: true, devConsent: values.dev ?? false });
+  if (values.dev) {
+    server.logger.warn(
+      { consentUrl: config.CONSENT_URL },
+      'development mode: CONSENT_URL is the built-in sign-in page, where anyone can sign in as anyone; never run --dev in production',
+    );
+  }
   if (server.generatedSystemSecretFile) {
     print(`Generated a system secret and stored it in ${server.generatedSystemSecretFile} (keep this file: it encrypts the signing keys).`);
   }

@@ -22,12 +22,14 @@ Options:
 
 Commands that print data take -o, --output table|json|yaml: a table at a terminal by default, otherwise what
 scripts read (JSON for clients).`,
-  serve: `Usage: gatehouse serve [--config FILE] [--migrate]
+  serve: `Usage: gatehouse serve [--config FILE] [--migrate] [--dev]
 
 Runs the server. Settings come from environment variables (DATABASE_URL, SYSTEM_SECRET, ISSUER, PORT, …) and an
 optional YAML file with the same keys; the environment wins.
   --config FILE   YAML configuration file
   --migrate       apply pending migrations first (SQLite always does)
+  --dev           mount a development sign-in page at /dev/consent and point CONSENT_URL at it (anyone can sign
+                  in as anyone: never in production)
 Connections (durations such as 30s or 2m):
   REQUEST_TIMEOUT     time to receive a whole request, headers and body; 408 and closed after (30s)
   HEADERS_TIMEOUT     time to receive the request line and headers; at most REQUEST_TIMEOUT (10s)

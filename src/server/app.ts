@@ -30,6 +30,7 @@ import { AUTHORIZATION_ENDPOINT_GRANTS, SUPPORTED_RESPONSE_TYPES } from './autho
 import { authorizeRoutes } from './authorize/routes.js';
 import { AuthorizeService } from './authorize/service.js';
 import { consentRoutes } from './consent/routes.js';
+import { devConsentRoutes } from './dev-consent/routes.js';
 import { ConsentService } from './consent/service.js';
 import { SqlConsentStore } from './consent/store.js';
 import { ExpiredRows } from '../db/expired-rows.js';
@@ -67,6 +68,8 @@ export interface ServerOptions {
   /** Run pending migrations on PostgreSQL too (SQLite always migrates). */
   migrate?: boolean;
   processMetrics?: boolean;
+  /** Mount the development login-and-consent page (`serve --dev`); CONSENT_URL should point at it. */
+  devConsent?: boolean;
 }
 
 /** Wires storage, services and routes; the caller decides whether and where to listen. */
@@ -255,6 +258,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await app.register(oauth2Routes({ oauth2, guard, heldRefusals }));
     await app.register(consentRoutes({ consent }));
     await app.register(authorizeRoutes({ authorize, secureCookies: issuerUrl.startsWith('https:') }));
+    if (options.devConsent) await app.register(devConsentRoutes({ consent, clients }));
 
     janitor.start();
     await reclaimer?.start();

@@ -32,8 +32,14 @@ export function sqliteServeEnv(dir: string, port: number, extra: Record<string, 
  * Starts `gatehouse serve` as a real process and waits until /health/ready answers 200. `wrapper` runs it under
  * another program (its command and arguments, e.g. strace), which must exec the server in the same process group.
  */
-export async function startServeProcess(env: Record<string, string>, url: string, timeoutMs = 30_000, wrapper: string[] = []): Promise<RunningProcess> {
-  const [command, ...args] = [...wrapper, process.execPath, BIN, 'serve'];
+export async function startServeProcess(
+  env: Record<string, string>,
+  url: string,
+  timeoutMs = 30_000,
+  wrapper: string[] = [],
+  serveArgs: string[] = [],
+): Promise<RunningProcess> {
+  const [command, ...args] = [...wrapper, process.execPath, BIN, 'serve', ...serveArgs];
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
