@@ -38,7 +38,7 @@ describe('gatehouse serve --dev', () => {
       response_types: ['code'],
       scope: 'openid',
     });
-    const config = await oidc.discovery(new URL(url), app.id, undefined, oidc.ClientSecretBasic(app.client_secret!), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(url), app.id, undefined, oidc.ClientSecretBasic(app.client_secret), { execute: [oidc.allowInsecureRequests] });
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const authorization = oidc.buildAuthorizationUrl(config, {
