@@ -39,8 +39,8 @@ export async function startServeProcess(
   wrapper: string[] = [],
   serveArgs: string[] = [],
 ): Promise<RunningProcess> {
-  const [command, ...args] = [...wrapper, process.execPath, BIN, 'serve', ...serveArgs];
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [...wrapper, process.execPath, BIN, 'serve', ...serveArgs];
+  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
