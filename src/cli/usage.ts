@@ -36,8 +36,11 @@ Connections (durations such as 30s or 2m):
   KEEP_ALIVE_TIMEOUT  how long an idle connection is kept for the next request (72s)
   MAX_CONNECTIONS     open connections at most; more are closed on accept (10000)
 Storage:
-  JANITOR_INTERVAL    how often expired access tokens are deleted (10m; off: only POST /oauth2/flush)
+  JANITOR_INTERVAL    how often expired tokens, codes and consent requests are deleted (10m; off: only POST /oauth2/flush)
   JANITOR_RETENTION   how long a token is kept after it expired (1h); JANITOR_BATCH_SIZE rows a statement (1000)
+Browser flow:
+  CONSENT_URL         the login-and-consent app browsers are sent to, with ?consent=<id> (--dev: the built-in page)
+  REFRESH_TOKEN_LIFESPAN, AUTH_CODE_LIFESPAN, CHALLENGE_TOKEN_LIFESPAN (consent requests): 720h, 10m, 10m
 Client authentication:
   AUTH_FAILURE_BURST  failed client authentications per client id before 429 (10; 0: both limits off)
   AUTH_FAILURE_ADDRESS_BURST  the same per source address (100)
