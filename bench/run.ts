@@ -25,6 +25,7 @@ import {
 } from './report.js';
 import { bareScenario, gatehouseScenarios, MACHINE_CLIENT_ID, type Scenario } from './scenarios.js';
 import { describeFlood, measureAuthFlood, writeFloodSection, type FloodRun } from './auth-flood.js';
+import { flowFailures, measureFlows, writeFlowsSection, type FlowScenarioRun } from './flows.js';
 import { startBareServer, startGatehouse, type Gatehouse } from './servers.js';
 import { HELP, readSettings, type Settings } from './settings.js';
 
@@ -117,6 +118,9 @@ async function main(settings: Settings, children: Children, dataDir: string): Pr
   }
   const afterCreation = memoryRead ? await creationAftermath(gatehouse) : undefined;
   if (!memoryRead) memory = await settledMemoryOf(gatehouse);
+  let flows: FlowScenarioRun[] = [];
+  const bareFirst = rows.find((row) => row.scenario.key === 'bare')!.result.requestsPerSecond;
+  if (!settings.only || settings.only.includes('flows')) flows = await measureFlows(children, gatehouse, bareFirst, settings.durationSeconds);
   // Last: it leaves the limiter's buckets empty, which no scenario above should meet.
   let flood: FloodRun | undefined;
   if (!settings.only || settings.only.includes('auth-flood')) {
@@ -142,6 +146,10 @@ async function main(settings: Settings, children: Children, dataDir: string): Pr
     console.error(`\n${flood.legitimateFailures} legitimate token request(s) failed during the flood; docs/benchmarks.md was not updated.`);
     return 1;
   }
+  if (flowFailures(flows).length) {
+    console.error(`\n${flowFailures(flows).length} browser-flow scenario(s) had errors; docs/benchmarks.md was not updated.`);
+    return 1;
+  }
   if (failing.length) {
     console.error(`\n${failing.length} scenario(s) had errors (see the Result column); docs/benchmarks.md was not updated.`);
     return 1;
@@ -149,6 +157,14 @@ async function main(settings: Settings, children: Children, dataDir: string): Pr
   if (settings.writeDocs) {
     writeServerSection(join(root, 'docs/benchmarks.md'), info, table, baseline, summarize(info, rows, baseline, memory, afterCreation));
     if (flood) writeFloodSection(join(root, 'docs/benchmarks.md'), info, flood);
+    if (flows.length)
+      writeFlowsSection(join(root, 'docs/benchmarks.md'), info, {
+        date: info.date,
+        commit: info.commit,
+        durationSeconds: settings.durationSeconds,
+        bareRequestsPerSecond: Math.round(bareFirst),
+        scenarios: flows,
+      });
     console.log('Wrote docs/benchmarks.md (server section).');
   } else {
     console.log(

@@ -19,7 +19,7 @@ export interface Scenario {
 }
 
 /** The Gatehouse scenarios, in the order they run; BENCH_ONLY picks from these. */
-export const SCENARIO_KEYS = ['token', 'introspect', 'get-client', 'list-clients', 'create-minted', 'create-chosen', 'auth-flood'];
+export const SCENARIO_KEYS = ['token', 'introspect', 'get-client', 'list-clients', 'create-minted', 'create-chosen', 'flows', 'auth-flood'];
 /** The confidential client whose tokens the scenarios request; its secret is chosen, so stored under scrypt. */
 export const MACHINE_CLIENT_ID = 'bench-machine';
 

@@ -3,9 +3,9 @@
 // whatever disappears was deleted by flush. The rows come from the real flows (the browser and the consent app played
 // by test/support/user-agent.ts), each generation through a client of its own so its rows can be told apart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
+import { DATABASES, type TestServer } from '../support/server.js';
 import { authorizeInBrowser, CookieJar, locationOf, visit } from '../support/user-agent.js';
-import { allRows, createClient, managementRequest, rootBearer, sleep, tokenRequest, type Credentials } from './helpers.js';
+import { allRows, createClient, managementRequest, rootBearer, sleep, startServerWithOwnIssuer, tokenRequest, type Credentials } from './helpers.js';
 
 const CONSENT_URL = 'http://consent.example/consent';
 const CALLBACK = 'http://127.0.0.1:8080/callback';
@@ -17,7 +17,8 @@ type Counts = Record<(typeof TABLES)[number], number>;
 describe.each(DATABASES)('POST /oauth2/flush and the rows of the browser flows on %s', (kind) => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer(kind, {
+    // The consent app sends the browser back to the issuer: it must be this server.
+    t = await startServerWithOwnIssuer(kind, {
       CONSENT_URL,
       AUTH_CODE_LIFESPAN: '1s',
       REFRESH_TOKEN_LIFESPAN: '1s',

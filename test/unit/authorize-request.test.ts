@@ -306,7 +306,12 @@ describe('validateAuthorizationRequest: response_mode', () => {
   });
 
   it('sends errors of a fragment request in the fragment', () => {
-    expectRedirect(parameters({ response_mode: 'fragment', state: 'short' }), { error: 'invalid_state', description: /state/, mode: 'fragment', state: 'short' });
+    expectRedirect(parameters({ response_mode: 'fragment', state: 'short' }), {
+      error: 'invalid_state',
+      description: /state/,
+      mode: 'fragment',
+      state: 'short',
+    });
   });
 });
 
@@ -318,7 +323,11 @@ describe('validateAuthorizationRequest: PKCE', () => {
 
   it('refuses plain, a challenge without a method (which means plain), and unknown methods', () => {
     for (const method of ['plain', undefined, 's256', 'S512', '']) {
-      expectRedirect(parameters({ code_challenge: CHALLENGE, code_challenge_method: method }), { error: 'invalid_request', description: /S256/, mode: 'query' });
+      expectRedirect(parameters({ code_challenge: CHALLENGE, code_challenge_method: method }), {
+        error: 'invalid_request',
+        description: /S256/,
+        mode: 'query',
+      });
     }
     // A plain challenge is the verifier itself, which may be 128 characters.
     expectRedirect(parameters({ code_challenge: 'a'.repeat(64), code_challenge_method: 'plain' }), { error: 'invalid_request', description: /plain/ });
@@ -350,10 +359,14 @@ describe('validateAuthorizationRequest: PKCE', () => {
   it('requires a challenge of a public client asking for a code, in any combination', () => {
     const publicClient = storedClient({ public: true, secretHash: null });
     for (const responseType of ['code', 'code id_token', 'code token', 'code id_token token']) {
-      expectRedirect(parameters({ response_type: responseType, nonce: NONCE }), { error: 'invalid_request', description: /public client must use PKCE/ }, publicClient);
-      expect(valid(parameters({ response_type: responseType, nonce: NONCE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }), publicClient).codeChallenge).toBe(
-        CHALLENGE,
+      expectRedirect(
+        parameters({ response_type: responseType, nonce: NONCE }),
+        { error: 'invalid_request', description: /public client must use PKCE/ },
+        publicClient,
       );
+      expect(
+        valid(parameters({ response_type: responseType, nonce: NONCE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }), publicClient).codeChallenge,
+      ).toBe(CHALLENGE);
     }
   });
 
