@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { BatchWriter } from '../../db/batch-writer.js';
 import { PrecompiledQuery } from '../../db/precompiled.js';
 import type { ConsentRequestTable, Database } from '../../db/tables.js';
 
@@ -50,8 +51,13 @@ export class SqlConsentStore implements ConsentStore {
     this.byId = new PrecompiledQuery(db.selectFrom('consent_requests').selectAll().where('id', '=', ''));
   }
 
-  async create(record: ConsentRecord): Promise<void> {
-    await this.db.insertInto('consent_requests').values(toRow(record)).execute();
+  // Group commit, as for access tokens: under load one statement (and one WAL append) carries many new requests.
+  private readonly inserts = new BatchWriter<ConsentRecord>(async (records) => {
+    await this.db.insertInto('consent_requests').values(records.map(toRow)).execute();
+  });
+
+  create(record: ConsentRecord): Promise<void> {
+    return this.inserts.write(record);
   }
 
   async get(id: string): Promise<ConsentRecord | undefined> {

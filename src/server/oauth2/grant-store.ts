@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { BatchWriter } from '../../db/batch-writer.js';
 import { PrecompiledQuery } from '../../db/precompiled.js';
 import type { AuthorizationCodeTable, Database, RefreshTokenTable } from '../../db/tables.js';
 
@@ -37,6 +38,12 @@ export interface RefreshRecord extends Authorization {
 export interface GrantStore {
   saveCode(record: CodeRecord): Promise<void>;
   findCode(storageKey: string): Promise<CodeRecord | undefined>;
+  /**
+   * Marks the code used and returns it only when every check of an exchange passes (its client, unused, unexpired, the
+   * redirect URI, the S256 of the verifier, '' for none), in one statement: the common case. Undefined otherwise; the
+   * caller then finds out why.
+   */
+  redeemCode(storageKey: string, exchange: { clientId: string; now: number; redirectUri: string | undefined; verifierChallenge: string }): Promise<CodeRecord | undefined>;
   /** Marks the code used; false when it was used already (the exchange that set it first wins). */
   markCodeUsed(storageKey: string, now: number): Promise<boolean>;
   saveRefreshToken(record: RefreshRecord): Promise<void>;
@@ -58,26 +65,69 @@ export class SqlGrantStore implements GrantStore {
     this.refreshByKey = new PrecompiledQuery(db.selectFrom('refresh_tokens').selectAll().where('signature_hash', '=', ''));
   }
 
-  async saveCode(record: CodeRecord): Promise<void> {
+  // Group commit, as for access tokens: under load one statement (and one WAL append) carries many new rows.
+  private readonly codeInserts = new BatchWriter<CodeRecord>(async (records) => {
     await this.db
       .insertInto('authorization_codes')
-      .values({
-        ...authorizationColumns(record),
-        signature_hash: record.storageKey,
-        redirect_uri: record.redirectUri,
-        redirect_uri_given: record.redirectUriGiven ? 1 : 0,
-        nonce: record.nonce,
-        code_challenge: record.codeChallenge,
-        requested_at: record.requestedAt,
-        issued_at: record.issuedAt,
-        expires_at: record.expiresAt,
-        used_at: null,
-      })
+      .values(
+        records.map((record) => ({
+          ...authorizationColumns(record),
+          signature_hash: record.storageKey,
+          redirect_uri: record.redirectUri,
+          redirect_uri_given: record.redirectUriGiven ? 1 : 0,
+          nonce: record.nonce,
+          code_challenge: record.codeChallenge,
+          requested_at: record.requestedAt,
+          issued_at: record.issuedAt,
+          expires_at: record.expiresAt,
+          used_at: null,
+        })),
+      )
       .execute();
+  });
+
+  private readonly refreshInserts = new BatchWriter<RefreshRecord>(async (records) => {
+    await this.db
+      .insertInto('refresh_tokens')
+      .values(
+        records.map((record) => ({
+          ...authorizationColumns(record),
+          signature_hash: record.storageKey,
+          issued_at: record.issuedAt,
+          expires_at: record.expiresAt,
+          used_at: null,
+        })),
+      )
+      .execute();
+  });
+
+  saveCode(record: CodeRecord): Promise<void> {
+    return this.codeInserts.write(record);
   }
 
   async findCode(storageKey: string): Promise<CodeRecord | undefined> {
     const [row] = (await this.codeByKey.execute(this.db, [storageKey])).rows;
+    return row && codeFromRow(row);
+  }
+
+  async redeemCode(
+    storageKey: string,
+    exchange: { clientId: string; now: number; redirectUri: string | undefined; verifierChallenge: string },
+  ): Promise<CodeRecord | undefined> {
+    const { clientId, now, redirectUri, verifierChallenge } = exchange;
+    const row = await this.db
+      .updateTable('authorization_codes')
+      .set({ used_at: now })
+      .where('signature_hash', '=', storageKey)
+      .where('used_at', 'is', null)
+      .where('client_id', '=', clientId)
+      .where('expires_at', '>', now)
+      .where('code_challenge', '=', verifierChallenge)
+      .where((eb) =>
+        redirectUri === undefined ? eb('redirect_uri_given', '=', 0) : eb('redirect_uri', '=', redirectUri),
+      )
+      .returningAll()
+      .executeTakeFirst();
     return row && codeFromRow(row);
   }
 
@@ -91,17 +141,8 @@ export class SqlGrantStore implements GrantStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async saveRefreshToken(record: RefreshRecord): Promise<void> {
-    await this.db
-      .insertInto('refresh_tokens')
-      .values({
-        ...authorizationColumns(record),
-        signature_hash: record.storageKey,
-        issued_at: record.issuedAt,
-        expires_at: record.expiresAt,
-        used_at: null,
-      })
-      .execute();
+  saveRefreshToken(record: RefreshRecord): Promise<void> {
+    return this.refreshInserts.write(record);
   }
 
   async markRefreshTokenUsed(storageKey: string, now: number): Promise<boolean> {

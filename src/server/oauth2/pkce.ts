@@ -12,3 +12,8 @@ export function verifierMatches(verifier: string, challenge: string): boolean {
   if (!VERIFIER.test(verifier)) return false;
   return constantTimeEqual(createHash('sha256').update(verifier, 'ascii').digest('base64url'), challenge);
 }
+
+/** The S256 challenge of a well-formed verifier; undefined for a malformed one, which can match nothing. */
+export function s256ChallengeOf(verifier: string): string | undefined {
+  return VERIFIER.test(verifier) ? createHash('sha256').update(verifier, 'ascii').digest('base64url') : undefined;
+}

@@ -1,7 +1,8 @@
 import { OAuthError, invalidRequest } from '../../errors.js';
-import type { GrantStore } from '../grant-store.js';
+import type { CodeRecord, GrantStore } from '../grant-store.js';
+import type { Form } from '../form.js';
 import { OFFLINE_SCOPES, type TokenIssuer } from '../issuer.js';
-import { verifierMatches } from '../pkce.js';
+import { s256ChallengeOf, verifierMatches } from '../pkce.js';
 import type { TokenResponse } from '../../../contract/oauth2.js';
 import type { Grant, GrantRequest } from './grant.js';
 
@@ -28,9 +29,23 @@ export class AuthorizationCodeGrant implements Grant {
   async issue({ client, form }: GrantRequest): Promise<TokenResponse> {
     if (!form.code) throw invalidRequest('The code parameter is missing');
     const storageKey = this.issuer.verify('authorizationCode', form.code);
+    const verifierChallenge = form.code_verifier === undefined ? '' : s256ChallengeOf(form.code_verifier);
+    const redeemed =
+      storageKey === undefined || verifierChallenge === undefined
+        ? undefined
+        : await this.grants.redeemCode(storageKey, { clientId: client.id, now: Date.now(), redirectUri: form.redirect_uri, verifierChallenge });
+    const code = redeemed ?? (await this.redeemExplaining(storageKey, client.id, form));
+    return this.issuer.tokenResponse(code, {
+      refresh: mayRefresh(code.scopes, client.grant_types),
+      idToken: code.scopes.includes('openid') ? { nonce: code.nonce, requestedAt: code.requestedAt } : undefined,
+    });
+  }
+
+  /** The slow path, when the one-statement redemption refused: finds out why, revoking the grant of a replayed code. */
+  private async redeemExplaining(storageKey: string | undefined, clientId: string, form: Form): Promise<CodeRecord> {
     const code = storageKey === undefined ? undefined : await this.grants.findCode(storageKey);
     // Another client's code is refused without spending it, so a client cannot burn codes it was not given.
-    if (!code || code.clientId !== client.id) throw invalidGrant(UNUSABLE);
+    if (!code || code.clientId !== clientId) throw invalidGrant(UNUSABLE);
     const now = Date.now();
     if (code.usedAt !== undefined) return this.replayed(code.grantId);
     if (code.expiresAt <= now) throw invalidGrant(UNUSABLE);
@@ -47,10 +62,7 @@ export class AuthorizationCodeGrant implements Grant {
     }
     // Two exchanges racing: the one that marks it first wins, the other counts as a replay.
     if (!(await this.grants.markCodeUsed(code.storageKey, now))) return this.replayed(code.grantId);
-    return this.issuer.tokenResponse(code, {
-      refresh: mayRefresh(code.scopes, client.grant_types),
-      idToken: code.scopes.includes('openid') ? { nonce: code.nonce, requestedAt: code.requestedAt } : undefined,
-    });
+    return code;
   }
 
   private async replayed(grantId: string): Promise<never> {
