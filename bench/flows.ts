@@ -102,7 +102,8 @@ const verdict = (run: FlowScenarioRun) => (run.target === undefined ? '' : run.p
 function describeFlowScenario(run: FlowScenarioRun): string {
   const failures = run.failures ? `  ERRORS: ${run.failures} (${run.firstFailure})` : '';
   const target = run.target === undefined ? '' : ` (target ≥ ${run.target}: ${verdict(run)})`;
-  return `${run.perSecond.toLocaleString('en-US')}/s${target}, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, ${run.requestsPerSecond.toLocaleString('en-US')} req/s${failures}`;
+  const cpu = run.serverCpu === undefined ? '' : `, server CPU ${Math.round(run.serverCpu * 100)} %`;
+  return `${run.perSecond.toLocaleString('en-US')}/s${target}, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, ${run.requestsPerSecond.toLocaleString('en-US')} req/s${cpu}${failures}`;
 }
 
 export const flowFailures = (runs: FlowScenarioRun[]) => runs.filter((run) => run.failures > 0);

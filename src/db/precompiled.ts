@@ -19,3 +19,34 @@ export class PrecompiledQuery<Row> {
     return db.executeQuery({ ...this.compiled, parameters });
   }
 }
+
+/**
+ * A multi-row INSERT compiled once per batch size, for the group-committed writes (BatchWriter): building and
+ * compiling an insert of many rows through kysely cost more than SQLite's work for it. `build` makes the query for
+ * the given rows; `columns` says the order in which a row's values become parameters, which must be the order kysely
+ * compiled them in (checked on each new batch size, so a mismatch fails loudly instead of writing values into the
+ * wrong columns).
+ */
+export class PrecompiledInsert<Row extends object> {
+  private readonly bySize = new Map<number, CompiledQuery<unknown>>();
+
+  constructor(
+    private readonly build: (rows: Row[]) => { compile(): CompiledQuery<unknown> },
+    private readonly columns: readonly (keyof Row & string)[],
+    private readonly maxCached = 512,
+  ) {}
+
+  execute<DB>(db: Kysely<DB>, rows: Row[]): Promise<QueryResult<unknown>> {
+    const parameters = rows.flatMap((row) => this.columns.map((column) => row[column]));
+    let compiled = this.bySize.get(rows.length);
+    if (!compiled) {
+      compiled = this.build(rows).compile();
+      if (compiled.parameters.length !== parameters.length || compiled.parameters.some((value, i) => value !== parameters[i])) {
+        throw new Error(`PrecompiledInsert: the columns ${this.columns.join(', ')} are not in the order kysely compiled them`);
+      }
+      if (this.bySize.size >= this.maxCached) this.bySize.clear();
+      this.bySize.set(rows.length, compiled);
+    }
+    return db.executeQuery({ ...compiled, parameters });
+  }
+}

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { BatchWriter } from '../../db/batch-writer.js';
-import { PrecompiledQuery } from '../../db/precompiled.js';
+import { PrecompiledInsert, PrecompiledQuery } from '../../db/precompiled.js';
 import type { ConsentRequestTable, Database } from '../../db/tables.js';
 
 export type ConsentStatus = 'pending' | 'accepted' | 'rejected';
@@ -46,14 +46,39 @@ export interface ConsentStore {
 
 export class SqlConsentStore implements ConsentStore {
   private readonly byId: PrecompiledQuery<Selectable<ConsentRequestTable>>;
+  // Parameters: status, subject, granted_scopes, access_token_extra, id_token_extra, reject_reason, decided_at; id,
+  // 'pending', now.
+  private readonly decision: PrecompiledQuery<unknown>;
+  // Parameters: now; id, 'pending', now.
+  private readonly use: PrecompiledQuery<Selectable<ConsentRequestTable>>;
 
   constructor(private readonly db: Kysely<Database>) {
     this.byId = new PrecompiledQuery(db.selectFrom('consent_requests').selectAll().where('id', '=', ''));
+    this.decision = new PrecompiledQuery(
+      db
+        .updateTable('consent_requests')
+        .set({ status: '', subject: '', granted_scopes: '', access_token_extra: '', id_token_extra: '', reject_reason: '', decided_at: 0 })
+        .where('id', '=', '')
+        .where('status', '=', 'pending')
+        .where('expires_at', '>', 0),
+    );
+    this.use = new PrecompiledQuery(
+      db
+        .updateTable('consent_requests')
+        .set({ used_at: 0 })
+        .where('id', '=', '')
+        .where('status', '!=', 'pending')
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', 0)
+        .returningAll(),
+    );
   }
 
   // Group commit, as for access tokens: under load one statement (and one WAL append) carries many new requests.
+  private readonly insert = new PrecompiledInsert((rows: ConsentRequestTable[]) => this.db.insertInto('consent_requests').values(rows), CONSENT_COLUMNS);
+
   private readonly inserts = new BatchWriter<ConsentRecord>(async (records) => {
-    await this.db.insertInto('consent_requests').values(records.map(toRow)).execute();
+    await this.insert.execute(this.db, records.map(toRow));
   });
 
   create(record: ConsentRecord): Promise<void> {
@@ -66,37 +91,50 @@ export class SqlConsentStore implements ConsentStore {
   }
 
   async decide(id: string, decision: ConsentDecision, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('consent_requests')
-      .set({
-        status: decision.status,
-        subject: decision.subject,
-        granted_scopes: decision.grantedScopes.join(' '),
-        access_token_extra: JSON.stringify(decision.accessTokenExtra),
-        id_token_extra: JSON.stringify(decision.idTokenExtra),
-        reject_reason: decision.rejectReason,
-        decided_at: now,
-      })
-      .where('id', '=', id)
-      .where('status', '=', 'pending')
-      .where('expires_at', '>', now)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const { numAffectedRows } = await this.decision.execute(this.db, [
+      decision.status,
+      decision.subject,
+      decision.grantedScopes.join(' '),
+      JSON.stringify(decision.accessTokenExtra),
+      JSON.stringify(decision.idTokenExtra),
+      decision.rejectReason,
+      now,
+      id,
+      'pending',
+      now,
+    ]);
+    return Number(numAffectedRows) === 1;
   }
 
   async consume(id: string, now: number): Promise<ConsentRecord | undefined> {
-    const row = await this.db
-      .updateTable('consent_requests')
-      .set({ used_at: now })
-      .where('id', '=', id)
-      .where('status', '!=', 'pending')
-      .where('used_at', 'is', null)
-      .where('expires_at', '>', now)
-      .returningAll()
-      .executeTakeFirst();
+    const [row] = (await this.use.execute(this.db, [now, id, 'pending', now])).rows;
     return row && fromRow(row);
   }
 }
+
+/** The columns of a consent request in the order toRow writes them. */
+const CONSENT_COLUMNS: readonly (keyof ConsentRequestTable)[] = [
+  'id',
+  'client_id',
+  'query',
+  'response_type',
+  'redirect_uri',
+  'redirect_uri_given',
+  'requested_scopes',
+  'state',
+  'nonce',
+  'code_challenge',
+  'requested_at',
+  'expires_at',
+  'status',
+  'subject',
+  'granted_scopes',
+  'access_token_extra',
+  'id_token_extra',
+  'reject_reason',
+  'decided_at',
+  'used_at',
+];
 
 function toRow(record: ConsentRecord): ConsentRequestTable {
   return {

@@ -1,6 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { BatchWriter } from '../../db/batch-writer.js';
-import { PrecompiledQuery } from '../../db/precompiled.js';
+import { PrecompiledInsert, PrecompiledQuery } from '../../db/precompiled.js';
 import type { AuthorizationCodeTable, Database, RefreshTokenTable } from '../../db/tables.js';
 
 /** What a user granted one client, carried from the consent to every code and token issued under it. */
@@ -43,7 +43,10 @@ export interface GrantStore {
    * redirect URI, the S256 of the verifier, '' for none), in one statement: the common case. Undefined otherwise; the
    * caller then finds out why.
    */
-  redeemCode(storageKey: string, exchange: { clientId: string; now: number; redirectUri: string | undefined; verifierChallenge: string }): Promise<CodeRecord | undefined>;
+  redeemCode(
+    storageKey: string,
+    exchange: { clientId: string; now: number; redirectUri: string | undefined; verifierChallenge: string },
+  ): Promise<CodeRecord | undefined>;
   /** Marks the code used; false when it was used already (the exchange that set it first wins). */
   markCodeUsed(storageKey: string, now: number): Promise<boolean>;
   saveRefreshToken(record: RefreshRecord): Promise<void>;
@@ -60,45 +63,88 @@ export class SqlGrantStore implements GrantStore {
   private readonly codeByKey: PrecompiledQuery<Selectable<AuthorizationCodeTable>>;
   private readonly refreshByKey: PrecompiledQuery<Selectable<RefreshTokenTable>>;
 
+  // Parameters: now; storage key, client id, now, verifier challenge, then the redirect URI (or 0: none was given).
+  private readonly redeemWithRedirect: PrecompiledQuery<Selectable<AuthorizationCodeTable>>;
+  private readonly redeemWithoutRedirect: PrecompiledQuery<Selectable<AuthorizationCodeTable>>;
+  // Parameters: now; storage key.
+  private readonly rotate: PrecompiledQuery<unknown>;
+  // Parameters: grant id.
+  private readonly deleteAccessTokensOfGrant: PrecompiledQuery<unknown>;
+
   constructor(private readonly db: Kysely<Database>) {
     this.codeByKey = new PrecompiledQuery(db.selectFrom('authorization_codes').selectAll().where('signature_hash', '=', ''));
     this.refreshByKey = new PrecompiledQuery(db.selectFrom('refresh_tokens').selectAll().where('signature_hash', '=', ''));
+    const redeem = db
+      .updateTable('authorization_codes')
+      .set({ used_at: 0 })
+      .where('signature_hash', '=', '')
+      .where('used_at', 'is', null)
+      .where('client_id', '=', '')
+      .where('expires_at', '>', 0)
+      .where('code_challenge', '=', '');
+    this.redeemWithRedirect = new PrecompiledQuery(redeem.where('redirect_uri', '=', '').returningAll());
+    this.redeemWithoutRedirect = new PrecompiledQuery(redeem.where('redirect_uri_given', '=', 0).returningAll());
+    this.rotate = new PrecompiledQuery(db.updateTable('refresh_tokens').set({ used_at: 0 }).where('signature_hash', '=', '').where('used_at', 'is', null));
+    this.deleteAccessTokensOfGrant = new PrecompiledQuery(db.deleteFrom('access_tokens').where('grant_id', '=', ''));
   }
 
   // Group commit, as for access tokens: under load one statement (and one WAL append) carries many new rows.
+  private readonly codeInsert = new PrecompiledInsert(
+    (rows: Insertable<AuthorizationCodeTable>[]) => this.db.insertInto('authorization_codes').values(rows),
+    [
+      'grant_id',
+      'client_id',
+      'subject',
+      'scope',
+      'access_token_extra',
+      'id_token_extra',
+      'auth_time',
+      'signature_hash',
+      'redirect_uri',
+      'redirect_uri_given',
+      'nonce',
+      'code_challenge',
+      'requested_at',
+      'issued_at',
+      'expires_at',
+      'used_at',
+    ],
+  );
+
   private readonly codeInserts = new BatchWriter<CodeRecord>(async (records) => {
-    await this.db
-      .insertInto('authorization_codes')
-      .values(
-        records.map((record) => ({
-          ...authorizationColumns(record),
-          signature_hash: record.storageKey,
-          redirect_uri: record.redirectUri,
-          redirect_uri_given: record.redirectUriGiven ? 1 : 0,
-          nonce: record.nonce,
-          code_challenge: record.codeChallenge,
-          requested_at: record.requestedAt,
-          issued_at: record.issuedAt,
-          expires_at: record.expiresAt,
-          used_at: null,
-        })),
-      )
-      .execute();
+    await this.codeInsert.execute(
+      this.db,
+      records.map((record) => ({
+        ...authorizationColumns(record),
+        signature_hash: record.storageKey,
+        redirect_uri: record.redirectUri,
+        redirect_uri_given: record.redirectUriGiven ? 1 : 0,
+        nonce: record.nonce,
+        code_challenge: record.codeChallenge,
+        requested_at: record.requestedAt,
+        issued_at: record.issuedAt,
+        expires_at: record.expiresAt,
+        used_at: null,
+      })),
+    );
   });
 
+  private readonly refreshInsert = new PrecompiledInsert(
+    (rows: Insertable<RefreshTokenTable>[]) => this.db.insertInto('refresh_tokens').values(rows),
+    ['grant_id', 'client_id', 'subject', 'scope', 'access_token_extra', 'id_token_extra', 'auth_time', 'signature_hash', 'issued_at', 'expires_at', 'used_at'],
+  );
+
   private readonly refreshInserts = new BatchWriter<RefreshRecord>(async (records) => {
-    await this.db
-      .insertInto('refresh_tokens')
-      .values(
-        records.map((record) => ({
-          ...authorizationColumns(record),
-          signature_hash: record.storageKey,
-          issued_at: record.issuedAt,
-          expires_at: record.expiresAt,
-          used_at: null,
-        })),
-      )
-      .execute();
+    await this.refreshInsert.execute(
+      this.db,
+      records.map((record) => ({
+        ...authorizationColumns(record),
+        signature_hash: record.storageKey,
+        issued_at: record.issuedAt,
+        expires_at: record.expiresAt,
+        used_at: null,
+      })),
+    );
   });
 
   saveCode(record: CodeRecord): Promise<void> {
@@ -115,19 +161,11 @@ export class SqlGrantStore implements GrantStore {
     exchange: { clientId: string; now: number; redirectUri: string | undefined; verifierChallenge: string },
   ): Promise<CodeRecord | undefined> {
     const { clientId, now, redirectUri, verifierChallenge } = exchange;
-    const row = await this.db
-      .updateTable('authorization_codes')
-      .set({ used_at: now })
-      .where('signature_hash', '=', storageKey)
-      .where('used_at', 'is', null)
-      .where('client_id', '=', clientId)
-      .where('expires_at', '>', now)
-      .where('code_challenge', '=', verifierChallenge)
-      .where((eb) =>
-        redirectUri === undefined ? eb('redirect_uri_given', '=', 0) : eb('redirect_uri', '=', redirectUri),
-      )
-      .returningAll()
-      .executeTakeFirst();
+    const [row] = (
+      redirectUri === undefined
+        ? await this.redeemWithoutRedirect.execute(this.db, [now, storageKey, clientId, now, verifierChallenge, 0])
+        : await this.redeemWithRedirect.execute(this.db, [now, storageKey, clientId, now, verifierChallenge, redirectUri])
+    ).rows;
     return row && codeFromRow(row);
   }
 
@@ -146,17 +184,11 @@ export class SqlGrantStore implements GrantStore {
   }
 
   async markRefreshTokenUsed(storageKey: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('refresh_tokens')
-      .set({ used_at: now })
-      .where('signature_hash', '=', storageKey)
-      .where('used_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    return Number((await this.rotate.execute(this.db, [now, storageKey])).numAffectedRows) === 1;
   }
 
   async revokeAccessTokens(grantId: string): Promise<void> {
-    await this.db.deleteFrom('access_tokens').where('grant_id', '=', grantId).execute();
+    await this.deleteAccessTokensOfGrant.execute(this.db, [grantId]);
   }
 
   async findRefreshToken(storageKey: string): Promise<RefreshRecord | undefined> {

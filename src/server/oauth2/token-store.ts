@@ -1,6 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { BatchWriter } from '../../db/batch-writer.js';
-import { PrecompiledQuery } from '../../db/precompiled.js';
+import { PrecompiledInsert, PrecompiledQuery } from '../../db/precompiled.js';
 import type { AccessTokenTable, Database } from '../../db/tables.js';
 
 export interface AccessTokenRecord {
@@ -28,23 +28,26 @@ export class SqlTokenStore implements TokenStore {
     this.byStorageKey = new PrecompiledQuery(db.selectFrom('access_tokens').selectAll().where('signature_hash', '=', ''));
   }
 
+  private readonly insert = new PrecompiledInsert(
+    (rows: Insertable<AccessTokenTable>[]) => this.db.insertInto('access_tokens').values(rows),
+    ['signature_hash', 'grant_id', 'client_id', 'subject', 'scope', 'extra', 'id_token_extra', 'issued_at', 'expires_at'],
+  );
+
   private readonly inserts = new BatchWriter<AccessTokenRecord>(async (records) => {
-    await this.db
-      .insertInto('access_tokens')
-      .values(
-        records.map((record) => ({
-          signature_hash: record.storageKey,
-          grant_id: record.grantId,
-          client_id: record.clientId,
-          subject: record.subject,
-          scope: record.scopes.join(' '),
-          extra: JSON.stringify(record.extra),
-          id_token_extra: JSON.stringify(record.idTokenExtra),
-          issued_at: record.issuedAt,
-          expires_at: record.expiresAt,
-        })),
-      )
-      .execute();
+    await this.insert.execute(
+      this.db,
+      records.map((record) => ({
+        signature_hash: record.storageKey,
+        grant_id: record.grantId,
+        client_id: record.clientId,
+        subject: record.subject,
+        scope: record.scopes.join(' '),
+        extra: JSON.stringify(record.extra),
+        id_token_extra: JSON.stringify(record.idTokenExtra),
+        issued_at: record.issuedAt,
+        expires_at: record.expiresAt,
+      })),
+    );
   });
 
   saveAccessToken(record: AccessTokenRecord): Promise<void> {
