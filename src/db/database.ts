@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './tables.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { WalFlusher, type NotDurableError } from './wal-flusher.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -25,6 +26,9 @@ export interface DatabaseHandle {
   durabilityFailure(): NotDurableError | undefined;
   close(): Promise<void>;
 }
+
+// 16,000 pages of 4 KiB: a WAL of at most about 64 MiB before a commit checkpoints on the event loop.
+const BACKSTOP_CHECKPOINT_PAGES = 16_000;
 
 // PostgreSQL's int8 arrives as a string by default; our bigints are epoch milliseconds, well inside 2^53.
 const INT8_OID = 20;
@@ -49,9 +53,13 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     // cost no measurable throughput in `npm run bench`; misses are served from the OS page cache.
     connection.pragma('cache_size = -2000');
     connection.pragma('foreign_keys = ON');
+    // Checkpoints run on a worker thread (checkpointer.ts); the autocheckpoint is only the backstop should it fail or
+    // fall behind.
+    if (sqlitePath) connection.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
     // SQLite puts the WAL beside the file a symlink points to, not beside the link.
     const wal = sqlitePath ? new WalFlusher(`${realpathSync(sqlitePath)}-wal`) : undefined;
+    const checkpointer = sqlitePath ? new BackgroundCheckpointer(sqlitePath) : undefined;
     return {
       db,
       kind: 'sqlite',
@@ -59,6 +67,7 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
       makeDurable: () => wal?.flush() ?? Promise.resolve(),
       durabilityFailure: () => wal?.failed,
       close: async () => {
+        await checkpointer?.close();
         await db.destroy();
         await wal?.close();
       },

@@ -1,0 +1,62 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/** How often the worker checkpoints: often enough that the WAL stays short under a steady write load. */
+export const CHECKPOINT_INTERVAL_MS = 100;
+
+/**
+ * SQLite checkpoints (copying the WAL back into the database file, then syncing it) on a worker thread with its own
+ * connection, instead of inside whichever commit crosses wal_autocheckpoint on the event loop. Measured with
+ * `npm run bench`'s browser flows, whose every step writes: checkpoints on the event loop cost about a seventh of
+ * the server's throughput and put their pause into whichever request committed. A PASSIVE checkpoint never blocks
+ * readers or the writer, and one with nothing new to copy does nothing (no sync). Frequent ones keep the WAL short,
+ * which readers search on every page they read: checkpointing only once the WAL held 1,000 pages (SQLite's default,
+ * told by the WAL's size with journal_size_limit = 0) gave back most of the gain. The main connection keeps a far higher autocheckpoint as a backstop, so the WAL stays bounded
+ * should this thread fail or fall behind.
+ */
+export class BackgroundCheckpointer {
+  private readonly worker: Worker;
+  private exited: Promise<void>;
+  private failure: string | undefined;
+
+  constructor(databasePath: string, intervalMs = CHECKPOINT_INTERVAL_MS) {
+    const betterSqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+    // Inline CommonJS, so the same code runs from src/ (tests, tsx) and from dist/.
+    this.worker = new Worker(
+      `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const Database = require(workerData.betterSqlite);
+      const db = new Database(workerData.databasePath);
+      db.pragma('busy_timeout = 1000');
+      const timer = setInterval(() => {
+        try {
+          db.pragma('wal_checkpoint(PASSIVE)');
+        } catch (error) {
+          parentPort.postMessage({ failure: String(error && error.message) });
+        }
+      }, workerData.intervalMs);
+      parentPort.on('message', () => {
+        clearInterval(timer);
+        db.close();
+        process.exit(0);
+      });
+      `,
+      { eval: true, workerData: { databasePath, intervalMs, betterSqlite } },
+    );
+    this.worker.on('message', (message: { failure?: string }) => (this.failure = message.failure));
+    this.worker.on('error', (error) => (this.failure = error.message));
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.unref();
+  }
+
+  /** The last checkpoint failure, if any: the main connection's backstop keeps the WAL bounded meanwhile. */
+  get lastFailure(): string | undefined {
+    return this.failure;
+  }
+
+  /** Stops the thread after closing its connection (a terminated thread would leave its locks to the process). */
+  async close(): Promise<void> {
+    this.worker.postMessage('close');
+    await this.exited;
+  }
+}
