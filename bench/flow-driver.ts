@@ -1,7 +1,8 @@
 // The load generator of the browser-flow scenarios, in its own process (like autocannon): virtual users run
 // authorization-code flows (auth → read and accept the consent → back to auth → code exchange) or refresh-token
 // exchanges back to back over keep-alive connections, and it prints one JSON line with the figures.
-// Usage: node --import tsx bench/flow-driver.ts '<FlowDriverInput as JSON>'
+// Usage: FLOW_DRIVER_INPUT='<FlowDriverInput as JSON>' node --import tsx bench/flow-driver.ts (in the environment, not
+// the arguments, where ps would show the client secret and the bearer).
 import { createHash, randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
 
@@ -28,7 +29,7 @@ export interface FlowDriverOutput {
   firstFailure: string;
 }
 
-const input = JSON.parse(process.argv[2] ?? '{}') as FlowDriverInput;
+const input = JSON.parse(process.env.FLOW_DRIVER_INPUT ?? '{}') as FlowDriverInput;
 const origin = new URL(input.url).origin;
 const pool = new Pool(origin, { connections: input.users, pipelining: 1 });
 const basic = `Basic ${Buffer.from(`${encodeURIComponent(input.clientId)}:${encodeURIComponent(input.clientSecret)}`).toString('base64')}`;

@@ -79,7 +79,9 @@ export async function measureFlows(children: Children, server: Gatehouse, bareRe
     await untilIdle(server.pid);
     const input: FlowDriverInput = { url: server.url, mode: scenario.mode, scope: scenario.scope, users: USERS, durationSeconds, ...prepared };
     const before = cpuSecondsOf(server.pid);
-    const stdout = await children.run('flow driver', process.execPath, ['--import', 'tsx', DRIVER, JSON.stringify(input)]);
+    const stdout = await children.run('flow driver', process.execPath, ['--import', 'tsx', DRIVER], {
+      env: { ...process.env, FLOW_DRIVER_INPUT: JSON.stringify(input) },
+    });
     const after = cpuSecondsOf(server.pid);
     const output = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as FlowDriverOutput;
     const run: FlowScenarioRun = {

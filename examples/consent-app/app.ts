@@ -46,6 +46,12 @@ export function consentApp(options: ConsentAppOptions): Server {
       return user ? showConsent(response, consent, user) : send(response, 200, loginPage(consent, ''));
     }
     if (request.method !== 'POST') return send(response, 405, page('Method not allowed', ''));
+    // Login CSRF: a form another site posts (which could sign the browser in as the attacker) names that site as its
+    // Origin; browsers send Origin on every cross-site POST.
+    const origin = request.headers.origin;
+    if (origin !== undefined && origin !== `${secureOrPlain(options)}://${request.headers.host}`) {
+      return send(response, 403, page('Forbidden', '<p>The form was not sent from this site.</p>'));
+    }
     const form = new URLSearchParams(await bodyOf(request));
     const consent = form.get('consent') ?? '';
     if (form.get('action') === 'login') {
@@ -131,6 +137,8 @@ export function consentApp(options: ConsentAppOptions): Server {
     return Buffer.from(user, 'base64url').toString();
   }
 }
+
+const secureOrPlain = (options: ConsentAppOptions) => (options.secureCookies ? 'https' : 'http');
 
 function sameText(a: string, b: string): boolean {
   const left = Buffer.from(a);

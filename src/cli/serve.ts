@@ -16,7 +16,10 @@ export async function serveCommand(args: string[], print: (text: string) => void
   }
   const loaded = loadConfig(process.env, values.config);
   // --dev: the browser flow works out of the box, through the development sign-in page of this very server.
-  const config = values.dev ? { ...loaded, CONSENT_URL: `${loaded.ISSUER.replace(/\/+$/, '')}${DEV_CONSENT_PATH}` } : loaded;
+  // It listens on loopback unless HOST says otherwise: anyone reaching the page can sign in as anyone.
+  const config = values.dev
+    ? { ...loaded, CONSENT_URL: `${loaded.ISSUER.replace(/\/+$/, '')}${DEV_CONSENT_PATH}`, HOST: process.env.HOST ?? '127.0.0.1' }
+    : loaded;
   const server = await createServer(config, { migrate: values.migrate ?? false, processMetrics: true, devConsent: values.dev ?? false });
   if (values.dev) {
     server.logger.warn(

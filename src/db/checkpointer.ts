@@ -28,6 +28,8 @@ export class BackgroundCheckpointer {
       const Database = require(workerData.betterSqlite);
       const db = new Database(workerData.databasePath);
       db.pragma('busy_timeout = 1000');
+      // As the main connection: a checkpoint syncs the database file before the WAL is reused (wal-flusher.ts counts on it).
+      db.pragma('synchronous = NORMAL');
       const timer = setInterval(() => {
         try {
           db.pragma('wal_checkpoint(PASSIVE)');
@@ -56,6 +58,9 @@ export class BackgroundCheckpointer {
 
   /** Stops the thread after closing its connection (a terminated thread would leave its locks to the process). */
   async close(): Promise<void> {
+    // Unreferenced, the thread would not keep the process alive until it has closed: a caller awaiting this at the
+    // end of a command would see the event loop run dry first.
+    this.worker.ref();
     this.worker.postMessage('close');
     await this.exited;
   }

@@ -8,6 +8,7 @@ const EXPIRING = {
   authorization_codes: { key: 'signature_hash', issuedAt: 'issued_at' },
   refresh_tokens: { key: 'signature_hash', issuedAt: 'issued_at' },
   consent_requests: { key: 'id', issuedAt: 'requested_at' },
+  revoked_grants: { key: 'grant_id', issuedAt: 'revoked_at' },
 } as const;
 
 export type ExpiringTable = keyof typeof EXPIRING;

@@ -24,8 +24,8 @@ export class PrecompiledQuery<Row> {
  * A multi-row INSERT compiled once per batch size, for the group-committed writes (BatchWriter): building and
  * compiling an insert of many rows through kysely cost more than SQLite's work for it. `build` makes the query for
  * the given rows; `columns` says the order in which a row's values become parameters, which must be the order kysely
- * compiled them in (checked on each new batch size, so a mismatch fails loudly instead of writing values into the
- * wrong columns).
+ * compiled them in (checked by name on each new batch size, so a mismatch fails loudly instead of writing values into
+ * the wrong columns).
  */
 export class PrecompiledInsert<Row extends object> {
   private readonly bySize = new Map<number, CompiledQuery<unknown>>();
@@ -41,8 +41,9 @@ export class PrecompiledInsert<Row extends object> {
     let compiled = this.bySize.get(rows.length);
     if (!compiled) {
       compiled = this.build(rows).compile();
-      if (compiled.parameters.length !== parameters.length || compiled.parameters.some((value, i) => value !== parameters[i])) {
-        throw new Error(`PrecompiledInsert: the columns ${this.columns.join(', ')} are not in the order kysely compiled them`);
+      const compiledColumns = (compiled.query as { columns?: readonly { column: { name: string } }[] }).columns?.map((node) => node.column.name) ?? [];
+      if (compiledColumns.join() !== this.columns.join() || compiled.parameters.length !== parameters.length) {
+        throw new Error(`PrecompiledInsert: kysely compiled the columns ${compiledColumns.join(', ')}, not ${this.columns.join(', ')}`);
       }
       if (this.bySize.size >= this.maxCached) this.bySize.clear();
       this.bySize.set(rows.length, compiled);

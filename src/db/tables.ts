@@ -88,6 +88,12 @@ export interface RefreshTokenTable {
   used_at: number | null;
 }
 
+export interface RevokedGrantTable {
+  grant_id: string;
+  revoked_at: number;
+  expires_at: number;
+}
+
 export interface JsonWebKeyTable {
   kid: string;
   set_id: string;
@@ -114,6 +120,7 @@ export interface Database {
   consent_requests: ConsentRequestTable;
   authorization_codes: AuthorizationCodeTable;
   refresh_tokens: RefreshTokenTable;
+  revoked_grants: RevokedGrantTable;
   json_web_keys: JsonWebKeyTable;
   policies: PolicyTable;
   gatehouse_meta: MetaTable;

@@ -103,7 +103,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     );
     const keys = new KeyService(new SqlKeyStore(database.db), keyring.all('jwk-encryption'), Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN));
     const tokenStore = new SqlTokenStore(database.db);
-    const grantStore = new SqlGrantStore(database.db);
+    const grantStore = new SqlGrantStore(database.db, database.makeDurable);
     const expiredRows = new ExpiredRows(database.db, database.kind);
     const issuerUrl = config.ISSUER.replace(/\/+$/, '');
     const tokenHmacKeys = keyring.all('token-hmac');
@@ -257,7 +257,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     metrics.heldRefusals = () => heldRefusals.held;
     await app.register(oauth2Routes({ oauth2, guard, heldRefusals }));
     await app.register(consentRoutes({ consent }));
-    await app.register(authorizeRoutes({ authorize, secureCookies: issuerUrl.startsWith('https:') }));
+    await app.register(authorizeRoutes({ authorize, issuer: issuerUrl }));
     if (options.devConsent) await app.register(devConsentRoutes({ consent, clients }));
 
     janitor.start();

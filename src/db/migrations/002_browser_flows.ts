@@ -72,6 +72,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('refresh_tokens_expires_at').on('refresh_tokens').column('expires_at').execute();
   await db.schema.createIndex('refresh_tokens_client_id').on('refresh_tokens').column('client_id').execute();
 
+  // Revoked grants are remembered until everything they could have issued has expired: an exchange whose tokens were
+  // written just after the revocation finds its grant here and withdraws them (the writes are group-committed).
+  await db.schema
+    .createTable('revoked_grants')
+    .addColumn('grant_id', 'text', (c) => c.primaryKey())
+    .addColumn('revoked_at', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('revoked_grants_expires_at').on('revoked_grants').column('expires_at').execute();
+  // Deleting a client deletes what was issued to it.
+  await db.schema.createIndex('authorization_codes_client_id').on('authorization_codes').column('client_id').execute();
+  await db.schema.createIndex('consent_requests_client_id').on('consent_requests').column('client_id').execute();
+
   // userinfo answers with the consent's idTokenExtra claims, found through the access token.
   await db.schema
     .alterTable('access_tokens')
@@ -81,5 +94,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('access_tokens').dropColumn('id_token_extra').execute();
-  for (const table of ['refresh_tokens', 'authorization_codes', 'consent_requests']) await db.schema.dropTable(table).execute();
+  for (const table of ['revoked_grants', 'refresh_tokens', 'authorization_codes', 'consent_requests']) await db.schema.dropTable(table).execute();
 }

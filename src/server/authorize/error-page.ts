@@ -1,24 +1,17 @@
+import type { FastifyReply } from 'fastify';
+import { escapeHtml, sendPage } from '../html.js';
+
 /**
  * The page shown when an authorization request cannot be sent back to its client (unknown client, unregistered
- * redirect URI). Everything in it may come from the request, so every value is escaped; Ory Hydra v0.10 had an XSS
- * through the error_hint it printed here.
+ * redirect URI). Ory Hydra v0.10 had an XSS through the error_hint it printed here: every value is escaped.
  */
-export function errorPage(status: number, error: string, description: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Authorization failed</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}code{background:#eee;padding:0 .3em}</style></head>
-<body>
-<h1>The application's sign-in request cannot be completed</h1>
+export function sendErrorPage(reply: FastifyReply, status: number, error: string, description: string) {
+  return sendPage(
+    reply,
+    status,
+    'Authorization failed',
+    `<h1>The application's sign-in request cannot be completed</h1>
 <p>${escapeHtml(description)}</p>
-<p>Error <code>${escapeHtml(error)}</code> (HTTP ${status}). The application that sent you here may be misconfigured; go back to it and try again, or tell its operators.</p>
-</body>
-</html>
-`;
-}
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => ESCAPES[character]!);
+<p>Error <code>${escapeHtml(error)}</code> (HTTP ${status}). The application that sent you here may be misconfigured; go back to it and try again, or tell its operators.</p>`,
+  );
 }

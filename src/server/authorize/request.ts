@@ -8,6 +8,8 @@ export type AuthorizationParameters = Record<string, string>;
 
 // Hydra v0.11 asked for at least 8 characters of state, as entropy against CSRF on the client's redirect URI.
 export const MIN_STATE_LENGTH = 8;
+// Every request stores its parameters until the consent expires: bounded, so nobody can fill the database with them.
+export const MAX_STORED_PARAMETERS_LENGTH = 8192;
 // The consent round trip adds these to the original request.
 export const CONSENT_PARAMETERS = ['consent', 'consent_csrf'] as const;
 
@@ -99,6 +101,9 @@ export function validateAuthorizationRequest(parameters: AuthorizationParameters
   const refused = scopes.filter((scope) => !scopeCovers(splitScope(client.scope), scope));
   if (refused.length) fail('invalid_scope', `The client is not allowed to request the scope(s): ${refused.join(' ')}`);
 
+  if (originalQuery(parameters).length > MAX_STORED_PARAMETERS_LENGTH) {
+    fail('invalid_request', `The authorization request's parameters are longer than ${MAX_STORED_PARAMETERS_LENGTH} characters`);
+  }
   const nonce = parameters.nonce ?? '';
   if (parts.includes('id_token')) {
     if (!scopes.includes('openid')) fail('invalid_scope', 'An id_token is only issued for the openid scope');

@@ -1,13 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, describeFrameworkError } from '../errors.js';
 import { registerFormParser } from '../oauth2/form.js';
-import { errorPage } from './error-page.js';
+import { sendErrorPage } from './error-page.js';
 import { AuthorizationError, redirectWith, type AuthorizationParameters } from './request.js';
 import type { AuthorizationOutcome, AuthorizeService } from './service.js';
 
 /** GET|POST /oauth2/auth: redirects, or an HTML page when there is nowhere safe to redirect to. */
-export function authorizeRoutes(deps: { authorize: AuthorizeService; secureCookies: boolean }) {
-  const { authorize, secureCookies } = deps;
+export function authorizeRoutes(deps: { authorize: AuthorizeService; issuer: string }) {
+  const { authorize } = deps;
+  const issuer = new URL(deps.issuer);
+  const cookie = { secure: issuer.protocol === 'https:', path: `${issuer.pathname.replace(/\/+$/, '')}/oauth2/auth` };
 
   return async function plugin(app: FastifyInstance): Promise<void> {
     registerFormParser(app);
@@ -17,21 +19,22 @@ export function authorizeRoutes(deps: { authorize: AuthorizeService; secureCooki
           const { uri, mode, state } = error.redirect;
           return redirect(reply, redirectWith(uri, mode, { error: error.error, error_description: error.description, state }));
         }
-        return page(reply, 400, error.error, error.description);
+        return sendErrorPage(reply, 400, error.error, error.description);
       }
-      if (error instanceof OAuthError) return page(reply, error.statusCode, error.error, error.description);
+      if (error instanceof OAuthError) return sendErrorPage(reply, error.statusCode, error.error, error.description);
       const { status, reason } = describeFrameworkError(error);
       if (status >= 500) request.log.error({ err: error }, 'the authorization request failed');
-      return page(reply, status, status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : 'invalid_request', reason);
+      return sendErrorPage(reply, status, status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : 'invalid_request', reason);
     });
 
     const handle = async (request: FastifyRequest, reply: FastifyReply, parameters: AuthorizationParameters) => {
       const outcome = await authorize.authorize(parameters, cookiesOf(request.headers.cookie));
-      if (outcome.cookie) reply.header('Set-Cookie', cookieHeader(outcome.cookie, secureCookies));
+      if (outcome.cookie) reply.header('Set-Cookie', cookieHeader(outcome.cookie, cookie));
       return redirect(reply, outcome.location);
     };
 
-    app.get('/oauth2/auth', (request, reply) =>
+    // No HEAD: each visit stores a consent request, which a HEAD (whose answer nobody follows) must not.
+    app.get('/oauth2/auth', { exposeHeadRoute: false }, (request, reply) =>
       handle(request, reply, parametersOf(new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1)), request.url.includes('?'))),
     );
     app.post('/oauth2/auth', (request, reply) => {
@@ -42,12 +45,12 @@ export function authorizeRoutes(deps: { authorize: AuthorizeService; secureCooki
           'The authorization endpoint takes its parameters in the query (GET) or as application/x-www-form-urlencoded (POST)',
         );
       }
-      return handle(request, reply, (request.body ?? {}) as AuthorizationParameters);
+      return handle(request, reply, withoutEmpty((request.body ?? {}) as AuthorizationParameters));
     });
   };
 }
 
-/** RFC 6749 §3.1: a parameter sent twice is an error, not a choice between two values. */
+/** RFC 6749 §3.1: a parameter sent twice is an error, not a choice between two values; one sent empty is omitted. */
 function parametersOf(query: URLSearchParams, hasQuery: boolean): AuthorizationParameters {
   const parameters: AuthorizationParameters = {};
   if (!hasQuery) return parameters;
@@ -55,8 +58,11 @@ function parametersOf(query: URLSearchParams, hasQuery: boolean): AuthorizationP
     if (Object.hasOwn(parameters, key)) throw new AuthorizationError('invalid_request', `The parameter "${key}" was given more than once`);
     parameters[key] = value;
   }
-  return parameters;
+  return withoutEmpty(parameters);
 }
+
+const withoutEmpty = (parameters: AuthorizationParameters): AuthorizationParameters =>
+  Object.fromEntries(Object.entries(parameters).filter(([, value]) => value !== ''));
 
 function cookiesOf(header: string | undefined): Record<string, string> {
   const cookies: Record<string, string> = {};
@@ -67,32 +73,20 @@ function cookiesOf(header: string | undefined): Record<string, string> {
   return cookies;
 }
 
-function cookieHeader(cookie: NonNullable<AuthorizationOutcome['cookie']>, secure: boolean): string {
-  // Lax: the consent app's redirect back is a top-level navigation, which carries it; a cross-site POST does not.
+function cookieHeader(cookie: NonNullable<AuthorizationOutcome['cookie']>, where: { secure: boolean; path: string }): string {
+  // Lax: the consent app's redirect back is a top-level navigation, which carries it; a cross-site POST does not. The
+  // path is the endpoint's under ISSUER, which may sit below a prefix behind a proxy.
   return [
     `${cookie.name}=${cookie.value ?? ''}`,
-    'Path=/oauth2/auth',
+    `Path=${where.path}`,
     `Max-Age=${cookie.maxAgeSeconds}`,
     'HttpOnly',
     'SameSite=Lax',
-    ...(secure ? ['Secure'] : []),
+    ...(where.secure ? ['Secure'] : []),
   ].join('; ');
 }
 
 function redirect(reply: FastifyReply, location: string) {
   // Codes and tokens ride on these redirects: no cache may keep them, and no Referer may carry them on.
   return reply.code(302).headers({ Location: location, 'Cache-Control': 'no-store', Pragma: 'no-cache', 'Referrer-Policy': 'no-referrer' }).send();
-}
-
-function page(reply: FastifyReply, status: number, error: string, description: string) {
-  return reply
-    .code(status)
-    .headers({
-      'Content-Type': 'text/html; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-    })
-    .send(errorPage(status, error, description));
 }

@@ -18,7 +18,7 @@ export interface AuthorizationOutcome {
   cookie?: { name: string; value: string | undefined; maxAgeSeconds: number };
 }
 
-const UNUSABLE: Record<UnusableReason | 'csrf' | 'tampered', string> = {
+const UNUSABLE: Record<UnusableReason | 'csrf', string> = {
   csrf: 'The consent could not be verified: this browser did not start this authorization request (its consent cookie is missing or does not match)',
   unknown: 'The consent request is unknown',
   pending: 'The consent request has not been accepted or rejected yet',
@@ -77,9 +77,10 @@ export class AuthorizeService {
     const fail = (error: string, description: string): never => {
       throw new AuthorizationError(error, description, { uri: request.redirectUri, mode: request.responseMode, state: request.state });
     };
-    const consumed = await this.consent.consume(id, parameters.consent_csrf ?? '', cookies[cookieName]);
+    const consumed = await this.consent.consume(id, originalQuery(parameters), { fromQuery: parameters.consent_csrf ?? '', fromCookie: cookies[cookieName] });
     if (typeof consumed === 'string') return fail('invalid_request', UNUSABLE[consumed]);
-    if (consumed.clientId !== request.client.id || consumed.query !== originalQuery(parameters)) return fail('invalid_request', UNUSABLE.tampered);
+    // The query names the client, so an unchanged one cannot belong to another.
+    if (consumed.clientId !== request.client.id) return fail('invalid_request', UNUSABLE.tampered);
     const clearCookie = { name: cookieName, value: undefined, maxAgeSeconds: 0 };
     const reply = (values: Record<string, string | undefined>): AuthorizationOutcome => ({
       location: redirectWith(request.redirectUri, request.responseMode, { ...values, state: request.state }),

@@ -10,7 +10,7 @@ export type NewConsentRequest = Omit<
 >;
 
 /** Why a consent request cannot carry a decision to the client: the authorization endpoint says it to the client. */
-export type UnusableReason = 'unknown' | 'pending' | 'used' | 'expired';
+export type UnusableReason = 'unknown' | 'pending' | 'used' | 'expired' | 'tampered';
 
 /**
  * Consent requests: created by the authorization endpoint, read and decided by the consent app through the consent
@@ -102,16 +102,23 @@ export class ConsentService {
 
   /**
    * The decided request, marked used so no second visit can carry it out again; or why it cannot be used. The CSRF
-   * value must be the one this request's cookie and redirect carry.
+   * value must be the one this request's cookie and redirect carry, and `query` (the visit's own, without consent
+   * parameters) the one the consent was given for: a changed request spends nothing.
    */
-  async consume(id: string, csrfFromQuery: string, csrfFromCookie: string | undefined, now = Date.now()): Promise<ConsentRecord | UnusableReason | 'csrf'> {
+  async consume(
+    id: string,
+    query: string,
+    csrf: { fromQuery: string; fromCookie: string | undefined },
+    now = Date.now(),
+  ): Promise<ConsentRecord | UnusableReason | 'csrf'> {
     const expected = this.csrfOf(id);
-    if (!csrfFromCookie || !constantTimeEqual(csrfFromCookie, expected) || !constantTimeEqual(csrfFromQuery, expected)) return 'csrf';
+    if (!csrf.fromCookie || !constantTimeEqual(csrf.fromCookie, expected) || !constantTimeEqual(csrf.fromQuery, expected)) return 'csrf';
     if (!UUID.test(id)) return 'unknown';
-    const consumed = await this.store.consume(id, now);
+    const consumed = await this.store.consume(id, query, now);
     if (consumed) return consumed;
     const record = await this.store.get(id);
     if (!record) return 'unknown';
+    if (record.query !== query) return 'tampered';
     if (record.usedAt !== undefined) return 'used';
     if (record.expiresAt <= now) return 'expired';
     return 'pending';

@@ -40,8 +40,11 @@ export interface ConsentStore {
   get(id: string): Promise<ConsentRecord | undefined>;
   /** Records the decision while the request is pending and unexpired; whether it did (one decision wins a race). */
   decide(id: string, decision: ConsentDecision, now: number): Promise<boolean>;
-  /** Marks a decided, unexpired, unused request used and returns it; undefined when it is not (so it is used once). */
-  consume(id: string, now: number): Promise<ConsentRecord | undefined>;
+  /**
+   * Marks a decided, unexpired, unused request whose original query is `query` used and returns it; undefined when it
+   * is not (so it is used once, and a changed request does not spend it).
+   */
+  consume(id: string, query: string, now: number): Promise<ConsentRecord | undefined>;
 }
 
 export class SqlConsentStore implements ConsentStore {
@@ -49,7 +52,7 @@ export class SqlConsentStore implements ConsentStore {
   // Parameters: status, subject, granted_scopes, access_token_extra, id_token_extra, reject_reason, decided_at; id,
   // 'pending', now.
   private readonly decision: PrecompiledQuery<unknown>;
-  // Parameters: now; id, 'pending', now.
+  // Parameters: now; id, query, 'pending', now.
   private readonly use: PrecompiledQuery<Selectable<ConsentRequestTable>>;
 
   constructor(private readonly db: Kysely<Database>) {
@@ -67,6 +70,7 @@ export class SqlConsentStore implements ConsentStore {
         .updateTable('consent_requests')
         .set({ used_at: 0 })
         .where('id', '=', '')
+        .where('query', '=', '')
         .where('status', '!=', 'pending')
         .where('used_at', 'is', null)
         .where('expires_at', '>', 0)
@@ -106,8 +110,8 @@ export class SqlConsentStore implements ConsentStore {
     return Number(numAffectedRows) === 1;
   }
 
-  async consume(id: string, now: number): Promise<ConsentRecord | undefined> {
-    const [row] = (await this.use.execute(this.db, [now, id, 'pending', now])).rows;
+  async consume(id: string, query: string, now: number): Promise<ConsentRecord | undefined> {
+    const [row] = (await this.use.execute(this.db, [now, id, query, 'pending', now])).rows;
     return row && fromRow(row);
   }
 }

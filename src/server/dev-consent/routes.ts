@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { escapeHtml } from '../authorize/error-page.js';
+import { escapeHtml, sendPage } from '../html.js';
 import type { ClientService } from '../client/service.js';
 import { ApiError } from '../errors.js';
 import type { ConsentService } from '../consent/service.js';
@@ -64,13 +64,11 @@ export function devConsentRoutes(deps: { consent: ConsentService; clients: Clien
 }
 
 function page(reply: FastifyReply, status: number, title: string, body: string) {
-  return reply.code(status).headers({
-    'Content-Type': 'text/html; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    'X-Content-Type-Options': 'nosniff',
-  }).send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}.dev{background:#b00020;color:#fff;padding:.5rem 1rem;font-weight:bold}</style></head>
-<body><p class="dev">Development sign-in (gatehouse serve --dev): anyone can sign in as anyone. Never use it in production.</p>
-<h1>${escapeHtml(title)}</h1>${body}</body></html>`);
+  return sendPage(
+    reply,
+    status,
+    title,
+    `<p class="dev">Development sign-in (gatehouse serve --dev): anyone can sign in as anyone. Never use it in production.</p>
+<h1>${escapeHtml(title)}</h1>${body}`,
+  );
 }

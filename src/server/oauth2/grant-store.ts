@@ -55,8 +55,12 @@ export interface GrantStore {
   markRefreshTokenUsed(storageKey: string, now: number): Promise<boolean>;
   /** Deletes the access tokens of the grant: those a refresh replaces. */
   revokeAccessTokens(grantId: string): Promise<void>;
-  /** Deletes the access and refresh tokens of the grant: after a replay, a revocation, or its client's deletion. */
-  revokeGrant(grantId: string): Promise<void>;
+  /**
+   * Deletes the access and refresh tokens of the grant (after a replay or a revocation) and remembers the grant as
+   * revoked until `until`, so tokens of it written after this are withdrawn (isRevoked); durable before it returns.
+   */
+  revokeGrant(grantId: string, until: number): Promise<void>;
+  isRevoked(grantId: string): Promise<boolean>;
 }
 
 export class SqlGrantStore implements GrantStore {
@@ -71,7 +75,13 @@ export class SqlGrantStore implements GrantStore {
   // Parameters: grant id.
   private readonly deleteAccessTokensOfGrant: PrecompiledQuery<unknown>;
 
-  constructor(private readonly db: Kysely<Database>) {
+  private readonly revokedById: PrecompiledQuery<{ grant_id: string }>;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly makeDurable: () => Promise<void> = () => Promise.resolve(),
+  ) {
+    this.revokedById = new PrecompiledQuery(db.selectFrom('revoked_grants').select('grant_id').where('grant_id', '=', ''));
     this.codeByKey = new PrecompiledQuery(db.selectFrom('authorization_codes').selectAll().where('signature_hash', '=', ''));
     this.refreshByKey = new PrecompiledQuery(db.selectFrom('refresh_tokens').selectAll().where('signature_hash', '=', ''));
     const redeem = db
@@ -196,11 +206,22 @@ export class SqlGrantStore implements GrantStore {
     return row && refreshFromRow(row);
   }
 
-  async revokeGrant(grantId: string): Promise<void> {
+  async revokeGrant(grantId: string, until: number): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('revoked_grants')
+        .values({ grant_id: grantId, revoked_at: Date.now(), expires_at: until })
+        .onConflict((conflict) => conflict.column('grant_id').doNothing())
+        .execute();
       await tx.deleteFrom('access_tokens').where('grant_id', '=', grantId).execute();
       await tx.deleteFrom('refresh_tokens').where('grant_id', '=', grantId).execute();
     });
+    // A revocation is security state, not a token a client could ask for again: it must survive power loss.
+    await this.makeDurable();
+  }
+
+  async isRevoked(grantId: string): Promise<boolean> {
+    return (await this.revokedById.execute(this.db, [grantId])).rows.length > 0;
   }
 }
 

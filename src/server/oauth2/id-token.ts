@@ -10,8 +10,8 @@ export interface IdTokenClaims {
   subject: string;
   /** When the user authenticated and consented (epoch ms). */
   authTime: number;
-  /** When the authorization was requested (epoch ms): Hydra's `rat`. */
-  requestedAt: number;
+  /** When the authorization was requested (epoch ms): Hydra's `rat`; unknown after a refresh. */
+  requestedAt?: number;
   nonce?: string;
   /** Issued beside it in the same response: its at_hash (OpenID Connect Core §3.2.2.10, §3.3.2.11). */
   accessToken?: string;
@@ -46,7 +46,7 @@ export class IdTokenSigner {
       // Extra claims first: the server's own claims below always win (consent validation refuses reserved names too).
       ...claims.extra,
       auth_time: seconds(claims.authTime),
-      rat: seconds(claims.requestedAt),
+      ...(claims.requestedAt === undefined ? {} : { rat: seconds(claims.requestedAt) }),
       ...(claims.nonce ? { nonce: claims.nonce } : {}),
       ...(claims.accessToken ? { at_hash: leftHalfHash(claims.accessToken) } : {}),
       ...(claims.code ? { c_hash: leftHalfHash(claims.code) } : {}),
@@ -63,8 +63,10 @@ export class IdTokenSigner {
   private signingKey(now: number): Promise<{ kid: string; key: CryptoKey }> {
     if (!this.opened || now - this.opened.at > SIGNING_KEY_REUSE_MS) {
       const key = this.keys.signingKey();
-      // A failure is not remembered: the next token tries again.
-      key.catch(() => (this.opened = undefined));
+      // A failure is not remembered: the next token tries again (unless a newer key has been opened meanwhile).
+      key.catch(() => {
+        if (this.opened?.key === key) this.opened = undefined;
+      });
       this.opened = { at: now, key };
     }
     return this.opened.key;

@@ -87,7 +87,8 @@ export class TokenIssuer {
 
   idToken(
     authorization: Authorization,
-    context: { nonce: string; requestedAt: number; accessToken?: string; code?: string },
+    /** requestedAt: when the authorization was requested (rat); unknown after a refresh, so left out there. */
+    context: { nonce: string; requestedAt?: number; accessToken?: string; code?: string },
     now = Date.now(),
   ): Promise<string> {
     return this.idTokens.sign(
@@ -103,6 +104,22 @@ export class TokenIssuer {
       },
       now,
     );
+  }
+
+  /** Revokes every token of the grant, and whatever an exchange under way writes for it after this (withdrawnIfRevoked). */
+  revokeGrant(grantId: string, now = Date.now()): Promise<void> {
+    const { accessTokenMs, authorizationCodeMs, refreshTokenMs } = this.lifespans;
+    return this.grants.revokeGrant(grantId, now + Math.max(accessTokenMs, authorizationCodeMs, refreshTokenMs));
+  }
+
+  /**
+   * For an exchange that has written its tokens: when the grant was revoked meanwhile (a replay or a revocation racing
+   * it, while its group-committed writes waited), deletes them again; whether it did.
+   */
+  async withdrawnIfRevoked(grantId: string): Promise<boolean> {
+    if (!(await this.grants.isRevoked(grantId))) return false;
+    await this.revokeGrant(grantId);
+    return true;
   }
 
   /** The storage key of a well-formed, genuine token of the kind, or undefined: forged ones never reach the database. */

@@ -17,6 +17,7 @@ const KIND: Record<ExpiringTable, string> = {
   authorization_codes: 'authorization_code',
   refresh_tokens: 'refresh_token',
   consent_requests: 'consent_request',
+  revoked_grants: 'revoked_grant',
 };
 
 /**

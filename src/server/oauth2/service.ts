@@ -126,7 +126,7 @@ export class OAuth2Service {
     const grant = await this.grantOf(form.token);
     if (!grant) return;
     if (grant.clientId !== client.id) throw new OAuthError(400, 'unauthorized_client', 'The token was not issued to this client');
-    await this.grantStore.revokeGrant(grant.grantId);
+    await this.issuer.revokeGrant(grant.grantId);
   }
 
   /** OpenID Connect userinfo: the subject and the claims the consent app gave the ID token. */

@@ -35,10 +35,13 @@ export class AuthorizationCodeGrant implements Grant {
         ? undefined
         : await this.grants.redeemCode(storageKey, { clientId: client.id, now: Date.now(), redirectUri: form.redirect_uri, verifierChallenge });
     const code = redeemed ?? (await this.redeemExplaining(storageKey, client.id, form));
-    return this.issuer.tokenResponse(code, {
+    const response = await this.issuer.tokenResponse(code, {
       refresh: mayRefresh(code.scopes, client.grant_types),
       idToken: code.scopes.includes('openid') ? { nonce: code.nonce, requestedAt: code.requestedAt } : undefined,
     });
+    if (await this.issuer.withdrawnIfRevoked(code.grantId))
+      throw invalidGrant('The authorization code was used again while it was exchanged; its tokens are revoked');
+    return response;
   }
 
   /** The slow path, when the one-statement redemption refused: finds out why, revoking the grant of a replayed code. */
@@ -66,7 +69,7 @@ export class AuthorizationCodeGrant implements Grant {
   }
 
   private async replayed(grantId: string): Promise<never> {
-    await this.grants.revokeGrant(grantId);
+    await this.issuer.revokeGrant(grantId);
     throw invalidGrant('The authorization code was already used; the tokens issued for it have been revoked');
   }
 }

@@ -29,7 +29,7 @@ export class RefreshTokenGrant implements Grant {
     if (!token || token.clientId !== client.id) throw invalidGrant(UNUSABLE);
     const now = Date.now();
     if (token.usedAt !== undefined) {
-      await this.grants.revokeGrant(token.grantId);
+      await this.issuer.revokeGrant(token.grantId);
       throw invalidGrant('The refresh token was already used; every token of its grant has been revoked');
     }
     if (token.expiresAt <= now) throw invalidGrant(UNUSABLE);
@@ -38,15 +38,15 @@ export class RefreshTokenGrant implements Grant {
     const beyond = requested.filter((scope) => !token.scopes.includes(scope));
     if (beyond.length) throw new OAuthError(400, 'invalid_scope', `The refresh token was not granted the scope(s): ${beyond.join(' ')}`);
     if (!(await this.grants.markRefreshTokenUsed(token.storageKey, now))) {
-      await this.grants.revokeGrant(token.grantId);
+      await this.issuer.revokeGrant(token.grantId);
       throw invalidGrant('The refresh token was already used; every token of its grant has been revoked');
     }
     await this.grants.revokeAccessTokens(token.grantId);
     const response = await this.issuer.accessToken({ ...token, scopes: requested }, now);
     response.refresh_token = await this.issuer.refreshToken(token, now);
-    if (requested.includes('openid')) {
-      response.id_token = await this.issuer.idToken(token, { nonce: '', requestedAt: token.issuedAt, accessToken: response.access_token }, now);
-    }
+    if (requested.includes('openid')) response.id_token = await this.issuer.idToken(token, { nonce: '', accessToken: response.access_token }, now);
+    if (await this.issuer.withdrawnIfRevoked(token.grantId))
+      throw invalidGrant('The refresh token was used again while it was exchanged; every token of its grant is revoked');
     return response;
   }
 }

@@ -1,0 +1,101 @@
+// Edges of the authorization endpoint and the grants found in review: a changed second visit spends nothing, a
+// revocation racing an exchange leaves no live token, HEAD stores nothing, empty parameters count as omitted, and the
+// stored parameters are bounded.
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASES, type TestServer } from '../support/server.js';
+import { CookieJar, decide, locationOf, visit } from '../support/user-agent.js';
+import { allRows, basic, createClient, introspect, rootBearer, startServerWithOwnIssuer } from './helpers.js';
+
+const CALLBACK = 'https://app.example/callback';
+
+function pkce() {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+describe.each(DATABASES)('authorization endpoint edges on %s', (kind) => {
+  let t: TestServer;
+  let app: { id: string; secret: string };
+  let bearer: string;
+
+  beforeAll(async () => {
+    t = await startServerWithOwnIssuer(kind, { CONSENT_URL: 'http://consent.example/consent' });
+    const created = await createClient(t, {
+      redirect_uris: [CALLBACK],
+      grant_types: ['authorization_code', 'refresh_token', 'implicit'],
+      response_types: ['code', 'token'],
+      scope: 'openid offline',
+    });
+    app = { id: created.id, secret: created.client_secret! };
+    bearer = await rootBearer(t, 'hydra.consent');
+  });
+  afterAll(async () => t?.close());
+
+  const authorizeUrl = (extra: Record<string, string>) =>
+    new URL(`${t.url}/oauth2/auth?${new URLSearchParams({ client_id: app.id, response_type: 'code', scope: 'offline', state: 'state-of-8+', ...extra })}`);
+
+  async function consentedVisit(extra: Record<string, string>) {
+    const jar = new CookieJar();
+    const toConsent = locationOf(await visit(authorizeUrl(extra), jar));
+    const request = await decide(t, bearer, toConsent.searchParams.get('consent')!, { accept: { subject: 'ada', grantScopes: ['offline'] } });
+    return { jar, redirectUrl: new URL(request.redirectUrl) };
+  }
+
+  const exchange = (code: string, verifier: string) =>
+    fetch(`${t.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { authorization: basic(app.id, app.secret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier }).toString(),
+    });
+
+  it('refuses a second visit whose request was changed (a wider scope) without spending the consent', async () => {
+    const { challenge } = pkce();
+    const { jar, redirectUrl } = await consentedVisit({ code_challenge: challenge, code_challenge_method: 'S256' });
+    const changed = new URL(redirectUrl);
+    changed.searchParams.set('scope', 'openid offline');
+    const refused = locationOf(await visit(changed, jar));
+    expect(refused.searchParams.get('error_description')).toMatch(/differs from the one the consent was given for/);
+    expect(refused.searchParams.has('code')).toBe(false);
+    // The genuine visit still works: the changed one spent nothing.
+    const genuine = locationOf(await visit(redirectUrl, jar));
+    expect(genuine.searchParams.get('code')).toMatch(/^gatehouse_ac_/);
+  });
+
+  it('leaves no live token when a code is exchanged twice at the same time', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { verifier, challenge } = pkce();
+      const { jar, redirectUrl } = await consentedVisit({ code_challenge: challenge, code_challenge_method: 'S256' });
+      const code = locationOf(await visit(redirectUrl, jar)).searchParams.get('code')!;
+      const answers = await Promise.all([exchange(code, verifier), exchange(code, verifier)]);
+      // The second exchange revokes what the first got; if it lands while the first is writing its tokens, the first
+      // withdraws them and fails too. Either way no token of the code stays live.
+      const statuses = answers.map((answer) => answer.status);
+      expect(statuses.filter((status) => status === 400).length).toBeGreaterThanOrEqual(1);
+      for (const answer of answers.filter((response) => response.status === 200)) {
+        const issued = (await answer.json()) as { access_token: string };
+        expect(await introspect(t, issued.access_token)).toEqual({ active: false });
+      }
+    }
+  });
+
+  it('answers HEAD with 404 and stores no consent request for it', async () => {
+    const before = (await allRows(t, 'consent_requests')).length;
+    const response = await fetch(authorizeUrl({}), { method: 'HEAD', redirect: 'manual' });
+    expect(response.status).toBe(404);
+    expect((await allRows(t, 'consent_requests')).length).toBe(before);
+  });
+
+  it('treats an empty parameter as omitted: redirect_uri= means the only registered one', async () => {
+    const { challenge } = pkce();
+    const toConsent = locationOf(await visit(authorizeUrl({ redirect_uri: '', code_challenge: challenge, code_challenge_method: 'S256' }), new CookieJar()));
+    expect(toConsent.origin).toBe('http://consent.example');
+  });
+
+  it('refuses parameters longer than it will store, at the redirect URI', async () => {
+    const refused = locationOf(await visit(authorizeUrl({ nonce: 'n'.repeat(9000) }), new CookieJar()));
+    expect(refused.origin + refused.pathname).toBe(CALLBACK);
+    expect(refused.searchParams.get('error')).toBe('invalid_request');
+    expect(refused.searchParams.get('error_description')).toMatch(/longer than 8192/);
+  });
+});
