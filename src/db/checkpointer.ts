@@ -30,6 +30,8 @@ export class BackgroundCheckpointer {
       db.pragma('busy_timeout = 1000');
       // As the main connection: a checkpoint syncs the database file before the WAL is reused (wal-flusher.ts counts on it).
       db.pragma('synchronous = NORMAL');
+      // A checkpoint reads nothing it needs to keep: better-sqlite3's 16 MB page cache would only add to the RSS.
+      db.pragma('cache_size = -256');
       const timer = setInterval(() => {
         try {
           db.pragma('wal_checkpoint(PASSIVE)');
@@ -43,7 +45,8 @@ export class BackgroundCheckpointer {
         process.exit(0);
       });
       `,
-      { eval: true, workerData: { databasePath, intervalMs, betterSqlite } },
+      // A small heap: the thread runs one pragma now and then (its isolate still costs a few MiB of RSS).
+      { eval: true, workerData: { databasePath, intervalMs, betterSqlite }, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } },
     );
     this.worker.on('message', (message: { failure?: string }) => (this.failure = message.failure));
     this.worker.on('error', (error) => (this.failure = error.message));
