@@ -4,6 +4,8 @@ import { Worker } from 'node:worker_threads';
 /** How often the worker checkpoints: often enough that the WAL stays short under a steady write load. */
 export const CHECKPOINT_INTERVAL_MS = 100;
 
+const CLOSE_TIMEOUT_MS = 2000;
+
 /**
  * SQLite checkpoints (copying the WAL back into the database file, then syncing it) on a worker thread with its own
  * connection, instead of inside whichever commit crosses wal_autocheckpoint on the event loop. Measured with
@@ -19,11 +21,12 @@ export class BackgroundCheckpointer {
   private exited: Promise<void>;
   private failure: string | undefined;
 
-  constructor(databasePath: string, intervalMs = CHECKPOINT_INTERVAL_MS) {
+  constructor(databasePath: string, walPath: string, intervalMs = CHECKPOINT_INTERVAL_MS) {
     const betterSqlite = createRequire(import.meta.url).resolve('better-sqlite3');
     // Inline CommonJS, so the same code runs from src/ (tests, tsx) and from dist/.
     this.worker = new Worker(
       `
+      const { statSync } = require('node:fs');
       const { parentPort, workerData } = require('node:worker_threads');
       const Database = require(workerData.betterSqlite);
       const db = new Database(workerData.databasePath);
@@ -32,8 +35,13 @@ export class BackgroundCheckpointer {
       db.pragma('synchronous = NORMAL');
       // A checkpoint reads nothing it needs to keep: better-sqlite3's 16 MB page cache would only add to the RSS.
       db.pragma('cache_size = -256');
+      // An idle database is left alone: the WAL's modification time says whether anything was committed since.
+      let checkpointedAt = -1;
       const timer = setInterval(() => {
         try {
+          const modifiedAt = statSync(workerData.walPath, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+          if (modifiedAt === checkpointedAt) return;
+          checkpointedAt = modifiedAt;
           db.pragma('wal_checkpoint(PASSIVE)');
         } catch (error) {
           parentPort.postMessage({ failure: String(error && error.message) });
@@ -46,7 +54,11 @@ export class BackgroundCheckpointer {
       });
       `,
       // A small heap: the thread runs one pragma now and then (its isolate still costs a few MiB of RSS).
-      { eval: true, workerData: { databasePath, intervalMs, betterSqlite }, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } },
+      {
+        eval: true,
+        workerData: { databasePath, walPath, intervalMs, betterSqlite },
+        resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
+      },
     );
     this.worker.on('message', (message: { failure?: string }) => (this.failure = message.failure));
     this.worker.on('error', (error) => (this.failure = error.message));
@@ -65,6 +77,9 @@ export class BackgroundCheckpointer {
     // end of a command would see the event loop run dry first.
     this.worker.ref();
     this.worker.postMessage('close');
+    // A thread that does not answer (stopped by a debugger or tracer) must not hold shutdown: end it after a while.
+    const timer = setTimeout(() => void this.worker.terminate(), CLOSE_TIMEOUT_MS);
     await this.exited;
+    clearTimeout(timer);
   }
 }

@@ -58,8 +58,9 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     if (sqlitePath) connection.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
     // SQLite puts the WAL beside the file a symlink points to, not beside the link.
-    const wal = sqlitePath ? new WalFlusher(`${realpathSync(sqlitePath)}-wal`) : undefined;
-    const checkpointer = sqlitePath ? new BackgroundCheckpointer(sqlitePath) : undefined;
+    const walPath = sqlitePath ? `${realpathSync(sqlitePath)}-wal` : undefined;
+    const wal = walPath ? new WalFlusher(walPath) : undefined;
+    const checkpointer = sqlitePath && walPath ? new BackgroundCheckpointer(sqlitePath, walPath) : undefined;
     return {
       db,
       kind: 'sqlite',

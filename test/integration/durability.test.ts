@@ -66,6 +66,9 @@ describe('acknowledged writes on SQLite survive power loss', () => {
 
   afterAll(async () => {
     await root?.close();
+    // The child is strace; killed, it detaches from the server, which would live on: end the server first.
+    const server = running?.child.pid && execFileSync('pgrep', ['-P', String(running.child.pid)], { encoding: 'utf8' }).trim();
+    if (server) for (const pid of server.split('\n')) process.kill(Number(pid), 'SIGKILL');
     await running?.stop('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
