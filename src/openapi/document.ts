@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { CLIENT_ID, clientInputSchema, listQuerySchema, oauth2ClientWithSecretSchema } from '../contract/client.js';
 import { consentAcceptanceSchema, consentRejectionSchema, consentRequestSchema } from '../contract/consent.js';
 import { flushSchema, introspectionSchema, tokenResponseSchema } from '../contract/oauth2.js';
+import { responseJsonSchema } from '../contract/json-schema.js';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
 // The document declares its dialect once; a $schema inside a component would repeat it.
 const withoutDialect = ({ $schema: _dialect, ...schema }: Record<string, unknown>) => schema;
-/** A response body as the server sends it: the schema's output side, exactly its fields. */
-const answered = (schema: z.ZodType) => withoutDialect(z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12' }));
+/** A response body as the server sends it (and serializes it: the routes declare the same schema). */
+const answered = responseJsonSchema;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const content = (schema: object) => ({ 'application/json': { schema } });
 const form = (properties: Record<string, object>, required: string[]) => ({

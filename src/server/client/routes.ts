@@ -2,13 +2,29 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ManagementRule } from '../auth/management.js';
 import { badRequest } from '../errors.js';
 import { parseOrThrow } from '../validation.js';
-import { CLIENT_ID, CLIENT_ID_RULE, clientInputSchemaFor, listQuerySchema, type ClientInputOptions } from '../../contract/client.js';
+import {
+  CLIENT_ID,
+  CLIENT_ID_RULE,
+  clientInputSchemaFor,
+  listQuerySchema,
+  oauth2ClientWithSecretSchema,
+  type ClientInputOptions,
+} from '../../contract/client.js';
+import { responseJsonSchema } from '../../contract/json-schema.js';
 import type { ClientService } from './service.js';
 import type { StoredClient } from './store.js';
 
 const SCOPE = 'hydra.clients';
 
 /** Authorization of each route, enforced by the management hook (auth/management.ts) before the handler runs. */
+// What each route answers, serialized by these schemas: a field they do not name (a secret hash) never leaves.
+const CLIENT = responseJsonSchema(oauth2ClientWithSecretSchema);
+const answers = {
+  client: { schema: { response: { 200: CLIENT } } },
+  created: { schema: { response: { 201: CLIENT } } },
+  clients: { schema: { response: { 200: { type: 'array', items: CLIENT } } } },
+};
+
 function rules(clients: ClientService) {
   // The client a route is about: its id checked first (a malformed id is a 400 whoever asks), loaded once the caller
   // is authenticated, its owner the policy's context.
@@ -44,7 +60,7 @@ export function clientRoutes(deps: { clients: ClientService } & Partial<ClientIn
       return parseJson(request, body as string, done);
     });
 
-    app.post('/clients', { config: authorized.create }, async (request, reply) => {
+    app.post('/clients', { config: authorized.create, ...answers.created }, async (request, reply) => {
       const input = parseOrThrow(clientInputSchema, request.body, 'client');
       const created = await clients.create(input);
       return reply
@@ -59,7 +75,7 @@ export function clientRoutes(deps: { clients: ClientService } & Partial<ClientIn
       return reply.header('Cache-Control', 'no-store').send({ client_secret: clients.mintSecret() });
     });
 
-    app.get('/clients', { config: authorized.list }, async (request, reply) => {
+    app.get('/clients', { config: authorized.list, ...answers.clients }, async (request, reply) => {
       const { limit, offset } = parseOrThrow(listQuerySchema, request.query, 'query');
       const page = await clients.list(limit, offset);
       reply.header('X-Total-Count', String(page.total));
@@ -68,11 +84,11 @@ export function clientRoutes(deps: { clients: ClientService } & Partial<ClientIn
       return page.clients;
     });
 
-    app.get('/clients/:id', { config: authorized.get }, async (request) =>
+    app.get('/clients/:id', { config: authorized.get, ...answers.client }, async (request) =>
       clients.view(clientIdParam(request), request.managedTarget as StoredClient | undefined),
     );
 
-    app.put('/clients/:id', { config: authorized.update }, async (request) => {
+    app.put('/clients/:id', { config: authorized.update, ...answers.client }, async (request) => {
       const existing = request.managedTarget as StoredClient | undefined;
       // Only with stored redirect URIs that newer rules would refuse does the update need a schema of its own.
       const schema = existing?.redirect_uris.length ? clientInputSchemaFor({ ...inputOptions, alreadyStored: existing.redirect_uris }) : clientInputSchema;

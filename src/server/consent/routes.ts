@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ManagementRule } from '../auth/management.js';
 import { parseOrThrow } from '../validation.js';
-import { consentAcceptanceSchema, consentRejectionSchema } from '../../contract/consent.js';
+import { consentAcceptanceSchema, consentRejectionSchema, consentRequestSchema } from '../../contract/consent.js';
+import { responseJsonSchema } from '../../contract/json-schema.js';
 import type { ConsentService } from './service.js';
 import type { ConsentRecord } from './store.js';
 
@@ -22,8 +23,10 @@ export function consentRoutes(deps: { consent: ConsentService }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.removeContentTypeParser('text/plain');
 
-    app.get('/oauth2/consent/requests/:id', { config: rule('get') }, async (request, reply) =>
-      reply.header('Cache-Control', 'no-store').send(consent.view(idOf(request), request.managedTarget as ConsentRecord | undefined)),
+    app.get(
+      '/oauth2/consent/requests/:id',
+      { config: rule('get'), schema: { response: { 200: responseJsonSchema(consentRequestSchema) } } },
+      async (request, reply) => reply.header('Cache-Control', 'no-store').send(consent.view(idOf(request), request.managedTarget as ConsentRecord | undefined)),
     );
 
     app.patch('/oauth2/consent/requests/:id/accept', { config: rule('accept') }, async (request, reply) => {

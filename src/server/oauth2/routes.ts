@@ -6,7 +6,8 @@ import { parseOrThrow } from '../validation.js';
 import { formOf, registerFormParser } from './form.js';
 import type { HeldRefusals } from './held-refusals.js';
 import type { OAuth2Service } from './service.js';
-import { flushSchema } from '../../contract/oauth2.js';
+import { flushSchema, introspectionSchema, tokenResponseSchema } from '../../contract/oauth2.js';
+import { responseJsonSchema } from '../../contract/json-schema.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 const FORM = 'application/x-www-form-urlencoded';
@@ -46,13 +47,13 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
         .send(new OAuthError(status, code, reason).toBody());
     });
 
-    app.post('/oauth2/token', async (request, reply) => {
+    app.post('/oauth2/token', { schema: { response: { 200: responseJsonSchema(tokenResponseSchema) } } }, async (request, reply) => {
       requireForm(request.headers['content-type']);
       const response = await oauth2.token(request.headers.authorization, formOf(request.body), request.ip);
       return reply.headers(NO_STORE).send(response);
     });
 
-    app.post('/oauth2/introspect', async (request, reply) => {
+    app.post('/oauth2/introspect', { schema: { response: { 200: responseJsonSchema(introspectionSchema) } } }, async (request, reply) => {
       requireForm(request.headers['content-type']);
       const form = formOf(request.body);
       if (/^bearer /i.test(request.headers.authorization ?? '')) {
