@@ -20,6 +20,11 @@ export interface ConsentAppOptions {
 const SESSION_COOKIE = 'consent_app_session';
 const SESSION_HOURS = 8;
 
+interface Session {
+  user: string;
+  signedInAt: number;
+}
+
 /** Choices remembered per user and client: the scopes the user granted with "remember". */
 type Remembered = Map<string, Set<string>>;
 
@@ -39,11 +44,12 @@ export function consentApp(options: ConsentAppOptions): Server {
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://consent-app');
     if (url.pathname !== '/consent') return send(response, 404, page('Not found', '<p>Nothing here.</p>'));
-    const user = sessionUser(request.headers.cookie);
+    const session = sessionOf(request.headers.cookie);
+    const user = session?.user;
     if (request.method === 'GET') {
       const consent = url.searchParams.get('consent');
       if (!consent) return send(response, 400, page('Missing consent request', '<p>Come here from an application that asked you to sign in.</p>'));
-      return user ? showConsent(response, consent, user) : send(response, 200, loginPage(consent, ''));
+      return session ? showConsent(response, consent, session) : send(response, 200, loginPage(consent, ''));
     }
     if (request.method !== 'POST') return send(response, 405, page('Method not allowed', ''));
     // Login CSRF: a form another site posts (which could sign the browser in as the attacker) names that site as its
@@ -62,7 +68,7 @@ export function consentApp(options: ConsentAppOptions): Server {
       response.setHeader('Set-Cookie', sessionCookie(name));
       return redirect(response, `/consent?consent=${encodeURIComponent(consent)}`);
     }
-    if (!user) return send(response, 401, loginPage(consent, 'Your session ended; sign in again.'));
+    if (!session || !user) return send(response, 401, loginPage(consent, 'Your session ended; sign in again.'));
     if (!sameText(form.get('csrf') ?? '', sign(`csrf:${user}:${consent}`)))
       return send(response, 403, page('Forbidden', '<p>The form was not sent from this page.</p>'));
     if (form.get('action') === 'deny') {
@@ -71,21 +77,23 @@ export function consentApp(options: ConsentAppOptions): Server {
       const request = await options.gatehouse.getConsentRequest(consent);
       const granted = form.getAll('scope').filter((scope) => request.requestedScopes.includes(scope));
       if (form.get('remember') === 'on') remembered.set(`${user}\n${request.clientId}`, new Set(granted));
-      await options.gatehouse.acceptConsentRequest(consent, { subject: user, grantScopes: granted, idTokenExtra: { preferred_username: user } });
+      await options.gatehouse.acceptConsentRequest(consent, accepted(session, granted));
     }
     // The server's own URL for the request: where the browser carries the decision back.
     return redirect(response, (await options.gatehouse.getConsentRequest(consent)).redirectUrl);
   }
 
-  async function showConsent(response: ServerResponse, consent: string, user: string): Promise<void> {
+  /** The acceptance: who, what, and when they signed in (the ID token's auth_time), which may be hours ago. */
+  function accepted(session: Session, grantScopes: string[]) {
+    return { subject: session.user, grantScopes, authTime: new Date(session.signedInAt).toISOString(), idTokenExtra: { preferred_username: session.user } };
+  }
+
+  async function showConsent(response: ServerResponse, consent: string, session: Session): Promise<void> {
+    const { user } = session;
     const request = await options.gatehouse.getConsentRequest(consent);
     const choice = remembered.get(`${user}\n${request.clientId}`);
     if (choice && request.requestedScopes.every((scope) => choice.has(scope))) {
-      await options.gatehouse.acceptConsentRequest(consent, {
-        subject: user,
-        grantScopes: request.requestedScopes,
-        idTokenExtra: { preferred_username: user },
-      });
+      await options.gatehouse.acceptConsentRequest(consent, accepted(session, request.requestedScopes));
       return redirect(response, request.redirectUrl);
     }
     const client = await options.gatehouse.getClient(request.clientId);
@@ -127,14 +135,14 @@ export function consentApp(options: ConsentAppOptions): Server {
     return [`${SESSION_COOKIE}=${value}.${sign(`session:${value}`)}`, ...attributes].join('; ');
   }
 
-  function sessionUser(header: string | undefined): string | undefined {
+  function sessionOf(header: string | undefined): Session | undefined {
     const cookie = header
       ?.split(';')
       .map((part) => part.trim())
       .find((part) => part.startsWith(`${SESSION_COOKIE}=`));
     const [user, expires, signature] = cookie?.slice(SESSION_COOKIE.length + 1).split('.') ?? [];
     if (!user || !expires || !signature || !sameText(signature, sign(`session:${user}.${expires}`)) || Number(expires) < Date.now()) return undefined;
-    return Buffer.from(user, 'base64url').toString();
+    return { user: Buffer.from(user, 'base64url').toString(), signedInAt: Number(expires) - SESSION_HOURS * 3_600_000 };
   }
 }
 

@@ -37,6 +37,8 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 export const consentAcceptanceSchema = z
   .object({
     subject: z.string().min(1, 'must name the user who consented').max(255),
+    // Ours: when the user signed in, for the ID token's auth_time (without it, the time of this acceptance).
+    authTime: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional(),
     grantScopes: z.array(z.string().regex(SCOPE_TOKEN, 'must be a scope token')).max(100).default([]),
     accessTokenExtra: extraClaims,
     idTokenExtra: extraClaims.superRefine((claims, ctx) => {

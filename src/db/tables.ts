@@ -52,6 +52,7 @@ export interface ConsentRequestTable {
   id_token_extra: string;
   reject_reason: string;
   decided_at: number | null;
+  auth_time: number | null;
   used_at: number | null;
 }
 

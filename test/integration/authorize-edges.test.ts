@@ -79,6 +79,30 @@ describe.each(DATABASES)('authorization endpoint edges on %s', (kind) => {
     }
   });
 
+  it("puts the consent app's authTime (when the user signed in) into the ID token's auth_time, and refuses one in the future", async () => {
+    const { verifier, challenge } = pkce();
+    const jar = new CookieJar();
+    const toConsent = locationOf(
+      await visit(authorizeUrl({ scope: 'openid', nonce: 'nonce-1', code_challenge: challenge, code_challenge_method: 'S256' }), jar),
+    );
+    const consentId = toConsent.searchParams.get('consent')!;
+    const future = await fetch(`${t.url}/oauth2/consent/requests/${consentId}/accept`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ subject: 'ada', grantScopes: ['openid'], authTime: new Date(Date.now() + 3_600_000).toISOString() }),
+    });
+    expect(future.status).toBe(400);
+    expect(await future.text()).toContain('authTime');
+
+    const signedIn = new Date(Date.now() - 2 * 3_600_000);
+    signedIn.setMilliseconds(0);
+    const request = await decide(t, bearer, consentId, { accept: { subject: 'ada', grantScopes: ['openid'], authTime: signedIn.toISOString() } });
+    const code = locationOf(await visit(request.redirectUrl, jar)).searchParams.get('code')!;
+    const { id_token } = (await (await exchange(code, verifier)).json()) as { id_token: string };
+    const claims = JSON.parse(Buffer.from(id_token.split('.')[1]!, 'base64url').toString()) as { auth_time: number };
+    expect(claims.auth_time).toBe(signedIn.getTime() / 1000);
+  });
+
   it('answers HEAD with 404 and stores no consent request for it', async () => {
     const before = (await allRows(t, 'consent_requests')).length;
     const response = await fetch(authorizeUrl({}), { method: 'HEAD', redirect: 'manual' });

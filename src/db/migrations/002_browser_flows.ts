@@ -26,6 +26,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('id_token_extra', 'text', (c) => c.notNull())
     .addColumn('reject_reason', 'text', (c) => c.notNull())
     .addColumn('decided_at', 'bigint')
+    // When the user authenticated, as the consent app says (the ID token's auth_time); else the decision's time.
+    .addColumn('auth_time', 'bigint')
     .addColumn('used_at', 'bigint')
     .execute();
   await db.schema.createIndex('consent_requests_expires_at').on('consent_requests').column('expires_at').execute();

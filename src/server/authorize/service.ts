@@ -104,7 +104,7 @@ export class AuthorizeService {
       scopes: consent.grantedScopes,
       accessTokenExtra: consent.accessTokenExtra,
       idTokenExtra: consent.idTokenExtra,
-      authTime: consent.decidedAt ?? Date.now(),
+      authTime: consent.authTime ?? consent.decidedAt ?? Date.now(),
     };
     const values: Record<string, string | undefined> = {};
     if (parts.includes('code')) {

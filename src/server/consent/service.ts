@@ -6,7 +6,18 @@ import type { ConsentRecord, ConsentStore } from './store.js';
 
 export type NewConsentRequest = Omit<
   ConsentRecord,
-  'id' | 'requestedAt' | 'expiresAt' | 'status' | 'subject' | 'grantedScopes' | 'accessTokenExtra' | 'idTokenExtra' | 'rejectReason' | 'decidedAt' | 'usedAt'
+  | 'id'
+  | 'requestedAt'
+  | 'expiresAt'
+  | 'status'
+  | 'subject'
+  | 'grantedScopes'
+  | 'accessTokenExtra'
+  | 'idTokenExtra'
+  | 'rejectReason'
+  | 'decidedAt'
+  | 'authTime'
+  | 'usedAt'
 >;
 
 /** Why a consent request cannot carry a decision to the client: the authorization endpoint says it to the client. */
@@ -39,6 +50,7 @@ export class ConsentService {
       idTokenExtra: {},
       rejectReason: '',
       decidedAt: undefined,
+      authTime: undefined,
       usedAt: undefined,
     };
     await this.store.create(record);
@@ -63,6 +75,9 @@ export class ConsentService {
 
   async accept(id: string, record: ConsentRecord | undefined, acceptance: ConsentAcceptance, now = Date.now()): Promise<void> {
     const usable = this.decidable(id, record, now, 'accept');
+    if (acceptance.authTime !== undefined && Date.parse(acceptance.authTime) > now + CLOCK_SKEW_MS) {
+      throw badRequest('authTime is in the future: it says when the user signed in', [{ field: 'authTime', message: 'must not be in the future' }]);
+    }
     const notRequested = acceptance.grantScopes.filter((scope) => !usable.requestedScopes.includes(scope));
     if (notRequested.length) {
       throw badRequest(
@@ -79,6 +94,7 @@ export class ConsentService {
         accessTokenExtra: acceptance.accessTokenExtra,
         idTokenExtra: acceptance.idTokenExtra,
         rejectReason: '',
+        authTime: acceptance.authTime === undefined ? undefined : Date.parse(acceptance.authTime),
       },
       now,
     );
@@ -89,7 +105,7 @@ export class ConsentService {
     this.decidable(id, record, now, 'reject');
     const decided = await this.store.decide(
       id,
-      { status: 'rejected', subject: '', grantedScopes: [], accessTokenExtra: {}, idTokenExtra: {}, rejectReason: rejection.reason },
+      { status: 'rejected', subject: '', grantedScopes: [], accessTokenExtra: {}, idTokenExtra: {}, rejectReason: rejection.reason, authTime: undefined },
       now,
     );
     if (!decided) throw alreadyDecided(id);
@@ -148,6 +164,9 @@ export class ConsentService {
     return record;
   }
 }
+
+// The consent app's clock may run a little ahead of the server's.
+const CLOCK_SKEW_MS = 60_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -28,10 +28,15 @@ export interface ConsentRecord {
   idTokenExtra: Record<string, unknown>;
   rejectReason: string;
   decidedAt: number | undefined;
+  /** When the user authenticated, if the consent app said so (epoch ms). */
+  authTime: number | undefined;
   usedAt: number | undefined;
 }
 
-export type ConsentDecision = Pick<ConsentRecord, 'status' | 'subject' | 'grantedScopes' | 'accessTokenExtra' | 'idTokenExtra' | 'rejectReason'> & {
+export type ConsentDecision = Pick<
+  ConsentRecord,
+  'status' | 'subject' | 'grantedScopes' | 'accessTokenExtra' | 'idTokenExtra' | 'rejectReason' | 'authTime'
+> & {
   status: 'accepted' | 'rejected';
 };
 
@@ -49,8 +54,8 @@ export interface ConsentStore {
 
 export class SqlConsentStore implements ConsentStore {
   private readonly byId: PrecompiledQuery<Selectable<ConsentRequestTable>>;
-  // Parameters: status, subject, granted_scopes, access_token_extra, id_token_extra, reject_reason, decided_at; id,
-  // 'pending', now.
+  // Parameters: status, subject, granted_scopes, access_token_extra, id_token_extra, reject_reason, decided_at,
+  // auth_time; id, 'pending', now.
   private readonly decision: PrecompiledQuery<unknown>;
   // Parameters: now; id, query, 'pending', now.
   private readonly use: PrecompiledQuery<Selectable<ConsentRequestTable>>;
@@ -60,7 +65,7 @@ export class SqlConsentStore implements ConsentStore {
     this.decision = new PrecompiledQuery(
       db
         .updateTable('consent_requests')
-        .set({ status: '', subject: '', granted_scopes: '', access_token_extra: '', id_token_extra: '', reject_reason: '', decided_at: 0 })
+        .set({ status: '', subject: '', granted_scopes: '', access_token_extra: '', id_token_extra: '', reject_reason: '', decided_at: 0, auth_time: 0 })
         .where('id', '=', '')
         .where('status', '=', 'pending')
         .where('expires_at', '>', 0),
@@ -103,6 +108,7 @@ export class SqlConsentStore implements ConsentStore {
       JSON.stringify(decision.idTokenExtra),
       decision.rejectReason,
       now,
+      decision.authTime ?? null,
       id,
       'pending',
       now,
@@ -137,6 +143,7 @@ const CONSENT_COLUMNS: readonly (keyof ConsentRequestTable)[] = [
   'id_token_extra',
   'reject_reason',
   'decided_at',
+  'auth_time',
   'used_at',
 ];
 
@@ -161,6 +168,7 @@ function toRow(record: ConsentRecord): ConsentRequestTable {
     id_token_extra: JSON.stringify(record.idTokenExtra),
     reject_reason: record.rejectReason,
     decided_at: record.decidedAt ?? null,
+    auth_time: record.authTime ?? null,
     used_at: record.usedAt ?? null,
   };
 }
@@ -188,6 +196,7 @@ function fromRow(row: Selectable<ConsentRequestTable>): ConsentRecord {
     idTokenExtra: JSON.parse(row.id_token_extra) as Record<string, unknown>,
     rejectReason: row.reject_reason,
     decidedAt: row.decided_at ?? undefined,
+    authTime: row.auth_time ?? undefined,
     usedAt: row.used_at ?? undefined,
   };
 }
