@@ -16,12 +16,22 @@ const CLOSE_TIMEOUT_MS = 2000;
  * told by the WAL's size with journal_size_limit = 0) gave back most of the gain. The main connection keeps a far higher autocheckpoint as a backstop, so the WAL stays bounded
  * should this thread fail or fall behind.
  */
+/** A change in how the checkpoints fare. */
+export interface CheckpointEvent {
+  failure?: string;
+  recovered?: boolean;
+}
+
 export class BackgroundCheckpointer {
   private readonly worker: Worker;
   private exited: Promise<void>;
   private failure: string | undefined;
 
-  constructor(databasePath: string, walPath: string, intervalMs = CHECKPOINT_INTERVAL_MS) {
+  /**
+   * @param report told when checkpoints start failing (with why, also when the thread cannot open the database) and
+   *   when they work again
+   */
+  constructor(databasePath: string, walPath: string, report: (event: CheckpointEvent) => void = () => {}, intervalMs = CHECKPOINT_INTERVAL_MS) {
     const betterSqlite = createRequire(import.meta.url).resolve('better-sqlite3');
     // Inline CommonJS, so the same code runs from src/ (tests, tsx) and from dist/.
     this.worker = new Worker(
@@ -37,14 +47,19 @@ export class BackgroundCheckpointer {
       db.pragma('cache_size = -256');
       // An idle database is left alone: the WAL's modification time says whether anything was committed since.
       let checkpointedAt = -1;
+      // Only changes are reported: a failure, then the first success after it.
+      let failing = false;
       const timer = setInterval(() => {
         try {
           const modifiedAt = statSync(workerData.walPath, { throwIfNoEntry: false })?.mtimeMs ?? 0;
           if (modifiedAt === checkpointedAt) return;
           checkpointedAt = modifiedAt;
           db.pragma('wal_checkpoint(PASSIVE)');
+          if (failing) parentPort.postMessage({ recovered: true });
+          failing = false;
         } catch (error) {
-          parentPort.postMessage({ failure: String(error && error.message) });
+          if (!failing) parentPort.postMessage({ failure: String(error && error.message) });
+          failing = true;
         }
       }, workerData.intervalMs);
       parentPort.on('message', () => {
@@ -60,8 +75,14 @@ export class BackgroundCheckpointer {
         resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
       },
     );
-    this.worker.on('message', (message: { failure?: string }) => (this.failure = message.failure));
-    this.worker.on('error', (error) => (this.failure = error.message));
+    this.worker.on('message', (event: CheckpointEvent) => {
+      this.failure = event.failure;
+      report(event);
+    });
+    this.worker.on('error', (error) => {
+      this.failure = `the checkpoint thread stopped: ${error.message}`;
+      report({ failure: this.failure });
+    });
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.unref();
   }

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './tables.js';
-import { BackgroundCheckpointer } from './checkpointer.js';
+import { BackgroundCheckpointer, type CheckpointEvent } from './checkpointer.js';
 import { WalFlusher, type NotDurableError } from './wal-flusher.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -38,7 +38,7 @@ function loadPg(): typeof pg {
   return createRequire(import.meta.url)('pg') as typeof pg;
 }
 
-export function openDatabase(url: string, options: { poolSize?: number } = {}): DatabaseHandle {
+export function openDatabase(url: string, options: { poolSize?: number; onCheckpoint?: (event: CheckpointEvent) => void } = {}): DatabaseHandle {
   if (url === 'memory' || url.startsWith('sqlite://')) {
     const sqlitePath = url === 'memory' ? undefined : resolve(url.slice('sqlite://'.length));
     if (sqlitePath) mkdirSync(dirname(sqlitePath), { recursive: true });
@@ -60,7 +60,7 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     // SQLite puts the WAL beside the file a symlink points to, not beside the link.
     const walPath = sqlitePath ? `${realpathSync(sqlitePath)}-wal` : undefined;
     const wal = walPath ? new WalFlusher(walPath) : undefined;
-    const checkpointer = sqlitePath && walPath ? new BackgroundCheckpointer(sqlitePath, walPath) : undefined;
+    const checkpointer = sqlitePath && walPath ? new BackgroundCheckpointer(sqlitePath, walPath, options.onCheckpoint) : undefined;
     return {
       db,
       kind: 'sqlite',

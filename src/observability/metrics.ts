@@ -49,6 +49,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly checkpointFailures = new Counter({
+    name: 'gatehouse_sqlite_checkpoint_failures_total',
+    help: 'Times the background SQLite checkpoints started failing (each spell of failures counts once)',
+    registers: [this.registry],
+  });
+
   readonly idleCollections = new Counter({
     name: 'gatehouse_idle_gc_total',
     help: 'Memory-reducing garbage collections run because the server fell idle after a busy spell (IDLE_GC_AFTER)',

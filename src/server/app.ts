@@ -75,13 +75,21 @@ export interface ServerOptions {
 /** Wires storage, services and routes; the caller decides whether and where to listen. */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  const database = openDatabase(config.DATABASE_URL);
+  const metrics = new Metrics({ processMetrics: options.processMetrics ?? false });
+  const database = openDatabase(config.DATABASE_URL, {
+    // The WAL stays bounded meanwhile (the main connection's backstop), but reads slow down as it grows.
+    onCheckpoint: (event) => {
+      if (event.failure) {
+        metrics.checkpointFailures.inc();
+        logger.warn({ reason: event.failure }, 'SQLite checkpoints are failing; the WAL grows until they work again');
+      } else if (event.recovered) logger.info('SQLite checkpoints work again');
+    },
+  });
   try {
     await prepareSchema(database, options.migrate ?? false);
     const { secret, generatedAt } = resolveSystemSecret(config.SYSTEM_SECRET, database.sqlitePath, config.DATABASE_URL === 'memory');
     const keyring = new Keyring(await systemSecretsFor(database.db, secret));
 
-    const metrics = new Metrics({ processMetrics: options.processMetrics ?? false });
     const policyStore = new SqlPolicyStore(database.db);
     const policies = new PolicyService(policyStore, config.POLICIES);
     const clients = new ClientService(

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackgroundCheckpointer, type CheckpointEvent } from '../../src/db/checkpointer.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 
 describe('background checkpoints on SQLite', () => {
@@ -42,5 +43,15 @@ describe('background checkpoints on SQLite', () => {
     database = openDatabase(`sqlite://${path}`);
     const { rows } = await sql<{ count: number }>`select count(*) as count from policies`.execute(database.db);
     expect(Number(rows[0]!.count)).toBe(2000);
+  });
+
+  it('reports a thread that cannot checkpoint (here: it cannot even open the database) with the reason', async () => {
+    const events: CheckpointEvent[] = [];
+    // A directory is no database: the thread fails at once.
+    const broken = new BackgroundCheckpointer(dir, join(dir, 'none-wal'), (event) => events.push(event));
+    await expect.poll(() => events.length, { timeout: 5000 }).toBe(1);
+    expect(events[0]!.failure).toMatch(/the checkpoint thread stopped/);
+    expect(broken.lastFailure).toBe(events[0]!.failure);
+    await broken.close();
   });
 });
