@@ -64,6 +64,7 @@ export class TooManyFailedAuthentications extends OAuthError {
 
 export const invalidRequest = (description: string, hint?: string) => new OAuthError(400, 'invalid_request', description, hint);
 export const invalidClient = (description = 'Client authentication failed') => new OAuthError(401, 'invalid_client', description);
+export const invalidGrant = (description: string) => new OAuthError(400, 'invalid_grant', description);
 
 export const badRequest = (reason: string, details: Record<string, unknown>[] = []) => new ApiError(400, reason, 'The request is invalid', details);
 export const notFound = (what: string) => new ApiError(404, `${what} was not found`, 'Unable to locate the resource');

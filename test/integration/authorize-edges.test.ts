@@ -103,6 +103,27 @@ describe.each(DATABASES)('authorization endpoint edges on %s', (kind) => {
     expect(claims.auth_time).toBe(signedIn.getTime() / 1000);
   });
 
+  it('refuses a parameter given twice, in the query or in a form, with an error page (no redirect)', async () => {
+    const query = `client_id=${app.id}&response_type=code&state=state-of-8%2B&state=another-state`;
+    const answers = [
+      await fetch(`${t.url}/oauth2/auth?${query}`, { redirect: 'manual' }),
+      await fetch(`${t.url}/oauth2/auth`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: query,
+      }),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(answer.headers.get('location')).toBeNull();
+      expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
+      const page = await answer.text();
+      expect(page).toContain('The parameter &quot;state&quot; was given more than once');
+      expect(page).toContain('invalid_request');
+    }
+  });
+
   it('answers HEAD with 404 and stores no consent request for it', async () => {
     const before = (await allRows(t, 'consent_requests')).length;
     const response = await fetch(authorizeUrl({}), { method: 'HEAD', redirect: 'manual' });

@@ -13,6 +13,7 @@ import {
   type ValidAuthorizationRequest,
 } from '../../src/server/authorize/request.js';
 import type { StoredClient } from '../../src/server/client/store.js';
+import { aClient } from '../support/clients.js';
 
 const CALLBACK = 'https://app.example/callback';
 const OTHER_CALLBACK = 'https://app.example/other';
@@ -24,19 +25,14 @@ const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 /** A client as the store returns it: everything allowed unless overridden. */
 function storedClient(overrides: Partial<StoredClient> = {}): StoredClient {
   return {
-    id: 'web-app',
-    client_name: 'Web app',
-    redirect_uris: [CALLBACK],
-    grant_types: ['authorization_code', 'refresh_token', 'implicit'],
-    response_types: [...RESPONSE_TYPES],
-    scope: 'openid offline orders.*',
-    owner: '',
-    policy_uri: '',
-    tos_uri: '',
-    client_uri: '',
-    logo_uri: '',
-    contacts: [],
-    public: false,
+    ...aClient({
+      id: 'web-app',
+      client_name: 'Web app',
+      redirect_uris: [CALLBACK],
+      grant_types: ['authorization_code', 'refresh_token', 'implicit'],
+      response_types: [...RESPONSE_TYPES],
+      scope: 'openid offline orders.*',
+    }),
     secretHash: '$scrypt$not-a-real-hash',
     ...overrides,
   };
@@ -382,12 +378,17 @@ describe('validateAuthorizationRequest: PKCE', () => {
 describe('validateAuthorizationRequest: a valid request', () => {
   it('carries everything the later steps need', () => {
     const client = storedClient();
-    const request = validateAuthorizationRequest(
-      parameters({ response_type: 'token id_token code', nonce: NONCE, code_challenge: CHALLENGE, code_challenge_method: 'S256', scope: 'openid offline' }),
-      client,
-    );
+    const input = parameters({
+      response_type: 'token id_token code',
+      nonce: NONCE,
+      code_challenge: CHALLENGE,
+      code_challenge_method: 'S256',
+      scope: 'openid offline',
+    });
+    const request = validateAuthorizationRequest(input, client);
     expect(request).toEqual({
       client,
+      query: originalQuery(input),
       redirectUri: CALLBACK,
       redirectUriGiven: true,
       responseType: 'code id_token token',

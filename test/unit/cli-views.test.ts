@@ -2,23 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { versionLine } from '../../src/cli/version.js';
 import { clientListView, clientView, rotationView, tokenView } from '../../src/cli/views.js';
 import type { OAuth2Client } from '../../src/sdk/types.js';
+import { aClient } from '../support/clients.js';
 
-const client = (fields: Partial<OAuth2Client> = {}): OAuth2Client => ({
-  id: 'app',
-  client_name: 'App',
-  redirect_uris: [],
-  grant_types: ['client_credentials'],
-  response_types: ['code'],
-  scope: 'reports',
-  owner: '',
-  policy_uri: '',
-  tos_uri: '',
-  client_uri: '',
-  logo_uri: '',
-  contacts: [],
-  public: false,
-  ...fields,
-});
+const client = (fields: Partial<OAuth2Client> = {}): OAuth2Client =>
+  aClient({ id: 'app', client_name: 'App', grant_types: ['client_credentials'], scope: 'reports', ...fields });
 
 describe('client views', () => {
   it('lists one row per client with the useful columns', () => {

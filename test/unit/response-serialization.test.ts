@@ -3,25 +3,11 @@
 // A stand-in service, since only the route's serialization is under test.
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import type { OAuth2Client } from '../../src/contract/client.js';
+import { aClient } from '../support/clients.js';
 import { clientRoutes } from '../../src/server/client/routes.js';
 import type { ClientService } from '../../src/server/client/service.js';
 
-const client: OAuth2Client = {
-  id: 'billing',
-  client_name: 'Billing',
-  redirect_uris: [],
-  grant_types: ['client_credentials'],
-  response_types: ['code'],
-  scope: 'invoices.read',
-  owner: '',
-  policy_uri: '',
-  tos_uri: '',
-  client_uri: '',
-  logo_uri: '',
-  contacts: [],
-  public: false,
-};
+const client = aClient({ id: 'billing', client_name: 'Billing', grant_types: ['client_credentials'], scope: 'invoices.read' });
 const leaky = { ...client, client_secret: 'shown-once', secretHash: '$scrypt$ln=14,r=8,p=5$c2FsdA$aGFzaA', internalNote: 'never on the wire' };
 
 async function appAnswering(): Promise<ReturnType<typeof Fastify>> {

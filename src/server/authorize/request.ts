@@ -15,6 +15,8 @@ export const CONSENT_PARAMETERS = ['consent', 'consent_csrf'] as const;
 
 export interface ValidAuthorizationRequest {
   client: StoredClient;
+  /** The parameters without the consent round trip's own, serialized: what the consent request keeps and compares. */
+  query: string;
   redirectUri: string;
   redirectUriGiven: boolean;
   /** In canonical order ("code id_token token"), as registered on clients. */
@@ -101,7 +103,8 @@ export function validateAuthorizationRequest(parameters: AuthorizationParameters
   const refused = scopes.filter((scope) => !scopeCovers(splitScope(client.scope), scope));
   if (refused.length) fail('invalid_scope', `The client is not allowed to request the scope(s): ${refused.join(' ')}`);
 
-  if (originalQuery(parameters).length > MAX_STORED_PARAMETERS_LENGTH) {
+  const query = originalQuery(parameters);
+  if (query.length > MAX_STORED_PARAMETERS_LENGTH) {
     fail('invalid_request', `The authorization request's parameters are longer than ${MAX_STORED_PARAMETERS_LENGTH} characters`);
   }
   const nonce = parameters.nonce ?? '';
@@ -121,7 +124,7 @@ export function validateAuthorizationRequest(parameters: AuthorizationParameters
     fail('invalid_request', 'A public client must use PKCE: send code_challenge with code_challenge_method=S256');
   }
 
-  return { client, redirectUri, redirectUriGiven, responseType: responseType!, responseMode, scopes, state, nonce, codeChallenge };
+  return { client, query, redirectUri, redirectUriGiven, responseType: responseType!, responseMode, scopes, state, nonce, codeChallenge };
 }
 
 /** RFC 6749 §3.1.2.3: the given redirect URI must equal a registered one exactly; without one, the only one. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, describeFrameworkError } from '../errors.js';
-import { registerFormParser } from '../oauth2/form.js';
+import { formFrom, registerFormParser } from '../oauth2/form.js';
 import { sendErrorPage } from './error-page.js';
 import { AuthorizationError, redirectWith, type AuthorizationParameters } from './request.js';
 import type { AuthorizationOutcome, AuthorizeService } from './service.js';
@@ -50,15 +50,9 @@ export function authorizeRoutes(deps: { authorize: AuthorizeService; issuer: str
   };
 }
 
-/** RFC 6749 §3.1: a parameter sent twice is an error, not a choice between two values; one sent empty is omitted. */
+/** RFC 6749 §3.1: a parameter sent twice is an error (a page, like every OAuthError here); one sent empty is omitted. */
 function parametersOf(query: URLSearchParams, hasQuery: boolean): AuthorizationParameters {
-  const parameters: AuthorizationParameters = {};
-  if (!hasQuery) return parameters;
-  for (const [key, value] of query) {
-    if (Object.hasOwn(parameters, key)) throw new AuthorizationError('invalid_request', `The parameter "${key}" was given more than once`);
-    parameters[key] = value;
-  }
-  return withoutEmpty(parameters);
+  return hasQuery ? withoutEmpty(formFrom(query)) : {};
 }
 
 const withoutEmpty = (parameters: AuthorizationParameters): AuthorizationParameters =>

@@ -3,14 +3,7 @@ import type { ConsentService, UnusableReason } from '../consent/service.js';
 import type { ConsentRecord } from '../consent/store.js';
 import type { Authorization } from '../oauth2/grant-store.js';
 import type { TokenIssuer } from '../oauth2/issuer.js';
-import {
-  AuthorizationError,
-  originalQuery,
-  redirectWith,
-  validateAuthorizationRequest,
-  type AuthorizationParameters,
-  type ValidAuthorizationRequest,
-} from './request.js';
+import { AuthorizationError, redirectWith, validateAuthorizationRequest, type AuthorizationParameters, type ValidAuthorizationRequest } from './request.js';
 
 /** Where the browser goes next, and the consent cookie to set (a value) or clear (undefined). */
 export interface AuthorizationOutcome {
@@ -43,13 +36,13 @@ export class AuthorizeService {
   async authorize(parameters: AuthorizationParameters, cookies: Record<string, string>): Promise<AuthorizationOutcome> {
     const client = parameters.client_id ? await this.clients.findById(parameters.client_id) : undefined;
     const request = validateAuthorizationRequest(parameters, client);
-    return parameters.consent === undefined ? this.askForConsent(request, parameters) : this.carryOut(request, parameters, cookies);
+    return parameters.consent === undefined ? this.askForConsent(request) : this.carryOut(request, parameters, cookies);
   }
 
-  private async askForConsent(request: ValidAuthorizationRequest, parameters: AuthorizationParameters): Promise<AuthorizationOutcome> {
+  private async askForConsent(request: ValidAuthorizationRequest): Promise<AuthorizationOutcome> {
     const { record, csrf } = await this.consent.create({
       clientId: request.client.id,
-      query: originalQuery(parameters),
+      query: request.query,
       responseType: request.responseType,
       redirectUri: request.redirectUri,
       redirectUriGiven: request.redirectUriGiven,
@@ -77,7 +70,7 @@ export class AuthorizeService {
     const fail = (error: string, description: string): never => {
       throw new AuthorizationError(error, description, { uri: request.redirectUri, mode: request.responseMode, state: request.state });
     };
-    const consumed = await this.consent.consume(id, originalQuery(parameters), { fromQuery: parameters.consent_csrf ?? '', fromCookie: cookies[cookieName] });
+    const consumed = await this.consent.consume(id, request.query, { fromQuery: parameters.consent_csrf ?? '', fromCookie: cookies[cookieName] });
     if (typeof consumed === 'string') return fail('invalid_request', UNUSABLE[consumed]);
     // The query names the client, so an unchanged one cannot belong to another.
     if (consumed.clientId !== request.client.id) return fail('invalid_request', UNUSABLE.tampered);

@@ -9,13 +9,22 @@ export type Form = Record<string, string>;
  */
 export function registerFormParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    const form: Form = {};
-    for (const [key, value] of new URLSearchParams(body as string)) {
-      if (Object.hasOwn(form, key)) return done(invalidRequest(`The parameter "${key}" was given more than once`), undefined);
-      form[key] = value;
+    try {
+      done(null, formFrom(new URLSearchParams(body as string)));
+    } catch (error) {
+      done(error as Error, undefined);
     }
-    done(null, form);
   });
+}
+
+/** Each parameter once (RFC 6749 §3.1, §3.2), or a 400 invalid_request naming the repeated one. */
+export function formFrom(parameters: URLSearchParams): Form {
+  const form: Form = {};
+  for (const [key, value] of parameters) {
+    if (Object.hasOwn(form, key)) throw invalidRequest(`The parameter "${key}" was given more than once`);
+    form[key] = value;
+  }
+  return form;
 }
 
 export function formOf(body: unknown): Form {

@@ -9,8 +9,8 @@ export const isS256Challenge = (challenge: string) => S256_CHALLENGE.test(challe
 
 /** Whether `verifier` is well formed and hashes to `challenge` (S256; "plain" is not accepted anywhere). */
 export function verifierMatches(verifier: string, challenge: string): boolean {
-  if (!VERIFIER.test(verifier)) return false;
-  return constantTimeEqual(createHash('sha256').update(verifier, 'ascii').digest('base64url'), challenge);
+  const computed = s256ChallengeOf(verifier);
+  return computed !== undefined && constantTimeEqual(computed, challenge);
 }
 
 /** The S256 challenge of a well-formed verifier; undefined for a malformed one, which can match nothing. */

@@ -32,11 +32,12 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
               { limitedBy: error.limitedBy, retryAfterSeconds: error.retryAfterSeconds },
               'client authentication throttled; further refusals are counted in gatehouse_client_auth_throttled_total until the limit lifts',
             );
-          const held = heldRefusals.hold(error.retryAfterSeconds);
-          if (held) return held.then(() => reply.code(error.statusCode).headers(NO_STORE).send(error.toBody()));
         } else if (BEARER_ERRORS.has(error.error)) reply.header('WWW-Authenticate', `Bearer realm="gatehouse", error="${error.error}"`);
         else if (error.statusCode === 401) reply.header('WWW-Authenticate', 'Basic realm="gatehouse"');
-        return reply.code(error.statusCode).headers(NO_STORE).send(error.toBody());
+        const oauthError = error;
+        const send = () => reply.code(oauthError.statusCode).headers(NO_STORE).send(oauthError.toBody());
+        const held = oauthError instanceof TooManyFailedAuthentications ? heldRefusals.hold(oauthError.retryAfterSeconds) : undefined;
+        return held ? held.then(send) : send();
       }
       const { status, reason } = describeFrameworkError(error);
       if (status === 500) request.log.error({ err: error }, 'unhandled error');

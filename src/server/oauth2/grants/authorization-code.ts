@@ -1,4 +1,4 @@
-import { OAuthError, invalidRequest } from '../../errors.js';
+import { invalidGrant, invalidRequest } from '../../errors.js';
 import type { CodeRecord, GrantStore } from '../grant-store.js';
 import type { Form } from '../form.js';
 import { OFFLINE_SCOPES, type TokenIssuer } from '../issuer.js';
@@ -6,7 +6,6 @@ import { s256ChallengeOf, verifierMatches } from '../pkce.js';
 import type { TokenResponse } from '../../../contract/oauth2.js';
 import type { Grant, GrantRequest } from './grant.js';
 
-export const invalidGrant = (description: string) => new OAuthError(400, 'invalid_grant', description);
 const UNUSABLE = 'The authorization code is invalid, expired, or was issued to another client';
 
 /** Whether tokens issued for these scopes to this client include a refresh token (offline access and the grant). */

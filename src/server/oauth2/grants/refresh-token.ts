@@ -1,10 +1,9 @@
-import { OAuthError, invalidRequest } from '../../errors.js';
+import { OAuthError, invalidGrant, invalidRequest } from '../../errors.js';
 import type { GrantStore } from '../grant-store.js';
 import type { TokenIssuer } from '../issuer.js';
 import { splitScope } from '../scope.js';
 import type { TokenResponse } from '../../../contract/oauth2.js';
 import type { Grant, GrantRequest } from './grant.js';
-import { invalidGrant } from './authorization-code.js';
 
 const UNUSABLE = 'The refresh token is invalid, expired, revoked, or was issued to another client';
 
