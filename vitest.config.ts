@@ -6,7 +6,13 @@ import { defineConfig } from 'vitest/config';
 // - e2e: the real Kubernetes control plane (kube-apiserver + etcd) built from Go modules.
 export default defineConfig({
   test: {
-    reporters: ['default', './test/support/summary-reporter.ts'],
+    // On CI also a JUnit report, the format CI systems read test results from.
+    reporters: [
+      'default',
+      ...(process.env.CI ? [['junit', { outputFile: 'test-results/junit.xml' }] as ['junit', { outputFile: string }]] : []),
+      // Last, so that its line ends the log.
+      './test/support/summary-reporter.ts',
+    ],
     projects: [
       {
         test: {
