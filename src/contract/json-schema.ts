@@ -6,7 +6,8 @@ import { z } from 'zod';
  * names and no others (a stored secret hash cannot ride along on a client, whatever the service returns). No
  * `$schema`: the OpenAPI document declares its dialect once, and Fastify's serializer wants none.
  */
-export function responseJsonSchema(schema: z.ZodType): Record<string, unknown> {
+export function responseJsonSchema(schema: z.ZodType, title?: string): Record<string, unknown> {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12' });
-  return rest;
+  // The title names it as a component of the OpenAPI document.
+  return title ? { title, ...rest } : rest;
 }

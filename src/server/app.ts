@@ -11,6 +11,8 @@ import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { ManagementGuard } from './auth/guard.js';
 import { registerManagementAuth } from './auth/management.js';
+import { registerDeclaredInput } from './openapi/declare.js';
+import type { RegisteredRoute } from './openapi/document.js';
 import { bootstrapRootClient, recordSystemSecrets, resolveSystemSecret, systemSecretsFor, type RootClientResult } from './bootstrap.js';
 import { VerifiedCredentialCache } from './client/credential-cache.js';
 import { clientRoutes } from './client/routes.js';
@@ -58,10 +60,8 @@ export interface Server {
   close(): Promise<void>;
 }
 
-export interface ServedRoute {
-  method: string;
-  url: string;
-}
+/** A route as registered, with the declarations the OpenAPI document is generated from (openapi/document.ts). */
+export type ServedRoute = RegisteredRoute;
 
 export interface ServerOptions {
   logger?: Logger;
@@ -235,13 +235,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     });
     await registerCors(app, config);
     registerManagementErrors(app);
-    // What this server serves, as registered: the OpenAPI document is checked against it.
+    // What this server serves, as registered: the OpenAPI document is generated from it.
     const routes: ServedRoute[] = [];
     app.addHook('onRoute', (route) => {
-      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url, config: route.config, schema: route.schema });
     });
-    // Before any route is registered: it gives each route that declares a management rule its check.
+    // Before any route is registered: they give each route that declares a management rule its check, and each route
+    // that declares its input the parsing of it (after the check).
     registerManagementAuth(app, guard);
+    registerDeclaredInput(app);
     await app.register(
       healthRoutes({
         checkDatabase: async () => {

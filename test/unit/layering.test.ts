@@ -16,10 +16,9 @@ const MAY_IMPORT: Record<string, string[]> = {
   db: [],
   observability: [],
   sdk: ['contract'],
-  openapi: ['contract'],
   server: ['contract', 'config', 'crypto', 'db', 'observability', 'sdk'],
   operator: ['contract', 'config', 'crypto', 'observability', 'sdk'],
-  cli: ['contract', 'config', 'crypto', 'db', 'observability', 'sdk', 'server', 'operator', 'openapi'],
+  cli: ['contract', 'config', 'crypto', 'db', 'observability', 'sdk', 'server', 'operator'],
 };
 
 function sourceFiles(dir: string): string[] {

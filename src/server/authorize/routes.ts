@@ -1,9 +1,48 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, describeFrameworkError } from '../errors.js';
 import { formFrom, registerFormParser } from '../oauth2/form.js';
+import { declared, type Operation } from '../openapi/declare.js';
+import { form, stringParameters } from '../openapi/responses.js';
 import { sendErrorPage } from './error-page.js';
 import { AuthorizationError, redirectWith, type AuthorizationParameters } from './request.js';
 import type { AuthorizationOutcome, AuthorizeService } from './service.js';
+
+const PARAMETERS = [
+  'client_id',
+  'response_type',
+  'redirect_uri',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'response_mode',
+  'consent',
+  'consent_csrf',
+] as const;
+const page = (description: string) => ({ description, content: { 'text/html': {} } });
+const visit = {
+  summary:
+    'The OAuth 2.0 authorization endpoint: the first visit redirects to CONSENT_URL with consent=<id> and sets a consent cookie; ' +
+    'the consent app sends the browser back with consent and consent_csrf, and the second visit redirects to the client with a code, tokens or an error',
+  responses: {
+    302: { description: 'to the consent app, or back to the client (query for code, fragment when tokens are returned)' },
+    400: page('an HTML page: the client or its redirect URI is invalid, so there is nowhere safe to redirect to'),
+  },
+};
+const operations = {
+  query: {
+    operationId: 'oauth2Authorize',
+    ...visit,
+    parameters: PARAMETERS.map((name) => ({ name, in: 'query', required: name === 'client_id', schema: { type: 'string' } })),
+  },
+  form: {
+    operationId: 'oauth2AuthorizeWithForm',
+    ...visit,
+    requestBody: { required: true, content: form(stringParameters(PARAMETERS), ['client_id', 'response_type']) },
+    responses: { ...visit.responses, 413: page('the body is larger than BODY_LIMIT'), 415: page('the body is not a form') },
+  },
+} satisfies Record<string, Operation>;
 
 /** GET|POST /oauth2/auth: redirects, or an HTML page when there is nowhere safe to redirect to. */
 export function authorizeRoutes(deps: { authorize: AuthorizeService; issuer: string }) {
@@ -34,10 +73,10 @@ export function authorizeRoutes(deps: { authorize: AuthorizeService; issuer: str
     };
 
     // No HEAD: each visit stores a consent request, which a HEAD (whose answer nobody follows) must not.
-    app.get('/oauth2/auth', { exposeHeadRoute: false }, (request, reply) =>
+    app.get('/oauth2/auth', { ...declared({ operation: operations.query }), exposeHeadRoute: false }, (request, reply) =>
       handle(request, reply, parametersOf(new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1)), request.url.includes('?'))),
     );
-    app.post('/oauth2/auth', (request, reply) => {
+    app.post('/oauth2/auth', declared({ operation: operations.form }), (request, reply) => {
       if (!request.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
         throw new OAuthError(
           415,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyService } from '../jwk/service.js';
+import { declared } from '../openapi/declare.js';
 
 const KEYS_CACHE_MS = 5_000;
 
@@ -31,10 +32,16 @@ export function discoveryRoutes(deps: { issuer: string; keys: KeyService; grantT
   let cached: { at: number; body: unknown } | undefined;
 
   return async function plugin(app: FastifyInstance): Promise<void> {
-    app.get('/.well-known/openid-configuration', async () => configuration);
+    const discover = {
+      operationId: 'discoverOpenIDConfiguration',
+      summary: 'OpenID Connect discovery',
+      responses: { 200: { description: 'the configuration' } },
+    };
+    app.get('/.well-known/openid-configuration', declared({ operation: discover }), async () => configuration);
 
     // Public by nature: relying parties fetch it without credentials to verify ID tokens.
-    app.get('/.well-known/jwks.json', async (_request, reply) => {
+    const jwks = { operationId: 'wellKnownJsonWebKeys', summary: 'Public ID-token signing keys', responses: { 200: { description: 'a JSON Web Key Set' } } };
+    app.get('/.well-known/jwks.json', declared({ operation: jwks }), async (_request, reply) => {
       if (!cached || Date.now() - cached.at > KEYS_CACHE_MS) cached = { at: Date.now(), body: await deps.keys.publicKeys() };
       return reply.header('Cache-Control', `public, max-age=${KEYS_CACHE_MS / 1000}`).send(cached.body);
     });
