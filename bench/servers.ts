@@ -78,6 +78,8 @@ export async function startGatehouse(children: Children, root: string, options: 
     HOST: '127.0.0.1',
     ISSUER: `http://127.0.0.1:${port}`,
     LOG_LEVEL: options.logLevel,
+    // The flow driver's virtual users stand for thousands of browsers, all from one address here.
+    AUTHORIZE_ADDRESS_BURST: '0',
   });
   const child = children.service('gatehouse serve', process.execPath, [...options.nodeFlags, join(root, 'bin/gatehouse.js'), 'serve'], {
     env,

@@ -115,6 +115,10 @@ export const configSchema = z
       }),
     // How many failures are forgiven per second, per client id and per address.
     AUTH_FAILURE_RATE: z.coerce.number().positive().default(1),
+    // Consent requests one source address may start at /oauth2/auth (each is stored until it expires) in a burst, and
+    // per second after it; beyond them the browser goes back to the client with temporarily_unavailable. 0: no limit.
+    AUTHORIZE_ADDRESS_BURST: z.coerce.number().int().min(0).default(300),
+    AUTHORIZE_ADDRESS_RATE: z.coerce.number().positive().default(30),
     // Plain http redirect URIs to hosts other than loopback ones, for development setups without TLS.
     ALLOW_HTTP_REDIRECT_URIS: booleanText.default(false),
     POLICIES: z.array(policySchema).default([]),

@@ -28,6 +28,7 @@ import { clientErrorHandler, registerCors, registerManagementErrors, registerObs
 import { KeyService } from './jwk/service.js';
 import { SqlKeyStore } from './jwk/store.js';
 import { HeldRefusals } from './oauth2/held-refusals.js';
+import { TokenBuckets } from './token-buckets.js';
 import { AUTHORIZATION_ENDPOINT_GRANTS, SUPPORTED_RESPONSE_TYPES } from './authorize/request.js';
 import { authorizeRoutes } from './authorize/routes.js';
 import { AuthorizeService } from './authorize/service.js';
@@ -132,7 +133,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       { issuer: issuerUrl, lifespanMs: config.CHALLENGE_TOKEN_LIFESPAN },
       config.COOKIE_SECRET ? deriveKey(config.COOKIE_SECRET, 'cookie') : keyring.primary('cookie'),
     );
-    const authorize = new AuthorizeService(clients, consent, issuer, { consentUrl: config.CONSENT_URL });
+    const authorize = new AuthorizeService(
+      clients,
+      consent,
+      issuer,
+      { consentUrl: config.CONSENT_URL },
+      config.AUTHORIZE_ADDRESS_BURST > 0 ? { buckets: new TokenBuckets(config.AUTHORIZE_ADDRESS_RATE), burst: config.AUTHORIZE_ADDRESS_BURST } : undefined,
+    );
     const guard = new ManagementGuard(oauth2, policies, config.RESOURCE_NAME_PREFIX);
 
     const rootClient = await bootstrapRootClient({

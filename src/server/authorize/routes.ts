@@ -67,8 +67,12 @@ export function authorizeRoutes(deps: { authorize: AuthorizeService; issuer: str
     });
 
     const handle = async (request: FastifyRequest, reply: FastifyReply, parameters: AuthorizationParameters) => {
-      const outcome = await authorize.authorize(parameters, cookiesOf(request.headers.cookie));
-      if (outcome.cookie) reply.header('Set-Cookie', cookieHeader(outcome.cookie, cookie));
+      const outcome = await authorize.authorize(parameters, cookiesOf(request.headers.cookie), request.ip);
+      if (outcome.cookies.length)
+        reply.header(
+          'Set-Cookie',
+          outcome.cookies.map((set) => cookieHeader(set, cookie)),
+        );
       return redirect(reply, outcome.location);
     };
 
@@ -97,16 +101,18 @@ function parametersOf(query: URLSearchParams, hasQuery: boolean): AuthorizationP
 const withoutEmpty = (parameters: AuthorizationParameters): AuthorizationParameters =>
   Object.fromEntries(Object.entries(parameters).filter(([, value]) => value !== ''));
 
-function cookiesOf(header: string | undefined): Record<string, string> {
-  const cookies: Record<string, string> = {};
+/** The cookies in the order the browser sent them (the first of a repeated name wins, as the longest path comes first). */
+function cookiesOf(header: string | undefined): Map<string, string> {
+  const cookies = new Map<string, string>();
   for (const part of header?.split(';') ?? []) {
     const equals = part.indexOf('=');
-    if (equals > 0) cookies[part.slice(0, equals).trim()] = part.slice(equals + 1).trim();
+    const name = part.slice(0, equals).trim();
+    if (equals > 0 && !cookies.has(name)) cookies.set(name, part.slice(equals + 1).trim());
   }
   return cookies;
 }
 
-function cookieHeader(cookie: NonNullable<AuthorizationOutcome['cookie']>, where: { secure: boolean; path: string }): string {
+function cookieHeader(cookie: AuthorizationOutcome['cookies'][number], where: { secure: boolean; path: string }): string {
   // Lax: the consent app's redirect back is a top-level navigation, which carries it; a cross-site POST does not. The
   // path is the endpoint's under ISSUER, which may sit below a prefix behind a proxy.
   return [

@@ -3,12 +3,26 @@ import type { ConsentService, UnusableReason } from '../consent/service.js';
 import type { ConsentRecord } from '../consent/store.js';
 import type { Authorization } from '../oauth2/grant-store.js';
 import type { TokenIssuer } from '../oauth2/issuer.js';
+import { addressKey, type TokenBuckets } from '../token-buckets.js';
 import { AuthorizationError, redirectWith, validateAuthorizationRequest, type AuthorizationParameters, type ValidAuthorizationRequest } from './request.js';
 
-/** Where the browser goes next, and the consent cookie to set (a value) or clear (undefined). */
+/** Where the browser goes next, and the consent cookies to set (a value) or clear (undefined). */
 export interface AuthorizationOutcome {
   location: string;
-  cookie?: { name: string; value: string | undefined; maxAgeSeconds: number };
+  cookies: { name: string; value: string | undefined; maxAgeSeconds: number }[];
+}
+
+/**
+ * Consent cookies a browser keeps at most: each unfinished sign-in leaves one until its consent request expires, and
+ * a page that starts sign-ins by the hundred would otherwise grow the browser's Cookie header for this endpoint past
+ * what the server reads. The oldest go first (browsers send cookies of one path oldest first).
+ */
+export const MAX_CONSENT_COOKIES = 20;
+
+/** Consent requests one source address may start: a burst, then a rate. */
+export interface ConsentRequestLimit {
+  buckets: TokenBuckets;
+  burst: number;
 }
 
 const UNUSABLE: Record<UnusableReason | 'csrf', string> = {
@@ -31,15 +45,25 @@ export class AuthorizeService {
     private readonly consent: ConsentService,
     private readonly issuer: TokenIssuer,
     private readonly settings: { consentUrl: string },
+    private readonly limit?: ConsentRequestLimit,
   ) {}
 
-  async authorize(parameters: AuthorizationParameters, cookies: Record<string, string>): Promise<AuthorizationOutcome> {
+  /** `cookies` in the order the browser sent them; `address` the caller's, for the limit on new consent requests. */
+  async authorize(parameters: AuthorizationParameters, cookies: Map<string, string>, address: string): Promise<AuthorizationOutcome> {
     const client = parameters.client_id ? await this.clients.findById(parameters.client_id) : undefined;
     const request = validateAuthorizationRequest(parameters, client);
-    return parameters.consent === undefined ? this.askForConsent(request) : this.carryOut(request, parameters, cookies);
+    return parameters.consent === undefined ? this.askForConsent(request, cookies, address) : this.carryOut(request, parameters, cookies);
   }
 
-  private async askForConsent(request: ValidAuthorizationRequest): Promise<AuthorizationOutcome> {
+  private async askForConsent(request: ValidAuthorizationRequest, cookies: Map<string, string>, address: string): Promise<AuthorizationOutcome> {
+    const refusal = this.limit?.buckets.take(addressKey(address), this.limit.burst);
+    if (refusal) {
+      throw new AuthorizationError(
+        'temporarily_unavailable',
+        `Too many authorization requests from this address; try again in ${refusal.retryAfterSeconds} s`,
+        { uri: request.redirectUri, mode: request.responseMode, state: request.state },
+      );
+    }
     const { record, csrf } = await this.consent.create({
       clientId: request.client.id,
       query: request.query,
@@ -54,30 +78,31 @@ export class AuthorizeService {
     // Only the id goes to the consent app: nothing the requester wrote can change where the browser is sent.
     const consentUrl = new URL(this.settings.consentUrl);
     consentUrl.searchParams.set('consent', record.id);
+    const pending = [...cookies.keys()].filter((name) => this.consent.isCookieName(name));
+    const oldest = pending.slice(0, Math.max(0, pending.length - (MAX_CONSENT_COOKIES - 1)));
     return {
       location: consentUrl.toString(),
-      cookie: { name: this.consent.cookieNameOf(record.id), value: csrf, maxAgeSeconds: Math.ceil(this.consent.lifespanMs / 1000) },
+      cookies: [
+        ...oldest.map((name) => ({ name, value: undefined, maxAgeSeconds: 0 })),
+        { name: this.consent.cookieNameOf(record.id), value: csrf, maxAgeSeconds: Math.ceil(this.consent.lifespanMs / 1000) },
+      ],
     };
   }
 
-  private async carryOut(
-    request: ValidAuthorizationRequest,
-    parameters: AuthorizationParameters,
-    cookies: Record<string, string>,
-  ): Promise<AuthorizationOutcome> {
+  private async carryOut(request: ValidAuthorizationRequest, parameters: AuthorizationParameters, cookies: Map<string, string>): Promise<AuthorizationOutcome> {
     const id = parameters.consent!;
     const cookieName = this.consent.cookieNameOf(id);
     const fail = (error: string, description: string): never => {
       throw new AuthorizationError(error, description, { uri: request.redirectUri, mode: request.responseMode, state: request.state });
     };
-    const consumed = await this.consent.consume(id, request.query, { fromQuery: parameters.consent_csrf ?? '', fromCookie: cookies[cookieName] });
+    const consumed = await this.consent.consume(id, request.query, { fromQuery: parameters.consent_csrf ?? '', fromCookie: cookies.get(cookieName) });
     if (typeof consumed === 'string') return fail('invalid_request', UNUSABLE[consumed]);
     // The query names the client, so an unchanged one cannot belong to another.
     if (consumed.clientId !== request.client.id) return fail('invalid_request', UNUSABLE.tampered);
     const clearCookie = { name: cookieName, value: undefined, maxAgeSeconds: 0 };
     const reply = (values: Record<string, string | undefined>): AuthorizationOutcome => ({
       location: redirectWith(request.redirectUri, request.responseMode, { ...values, state: request.state }),
-      cookie: clearCookie,
+      cookies: [clearCookie],
     });
     if (consumed.status === 'rejected') {
       return reply({ error: 'rejected_consent_request', error_description: consumed.rejectReason || 'The user denied the request' });

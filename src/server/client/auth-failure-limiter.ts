@@ -1,4 +1,6 @@
-import { isIPv6 } from 'node:net';
+import { TokenBuckets, addressKey } from '../token-buckets.js';
+
+export { addressKey };
 
 /**
  * Failed client authentications, counted per client id and per source address in token buckets that refill at
@@ -16,13 +18,6 @@ export interface AuthFailureLimits {
   maxTracked?: number;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-  /** Refusing since its last refusal; cleared when a check takes a token again (set() makes a new bucket). */
-  refusing?: boolean;
-}
-
 export type LimitedBy = 'client' | 'address';
 
 export interface Refusal {
@@ -35,14 +30,13 @@ export interface Refusal {
 }
 
 export class AuthFailureLimiter {
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly maxTracked: number;
+  private readonly buckets: TokenBuckets;
 
   constructor(
     private readonly limits: AuthFailureLimits,
-    private readonly now: () => number = () => performance.now(),
+    now: () => number = () => performance.now(),
   ) {
-    this.maxTracked = limits.maxTracked ?? 100_000;
+    this.buckets = new TokenBuckets(limits.ratePerSecond, limits.maxTracked, now);
   }
 
   /**
@@ -53,7 +47,7 @@ export class AuthFailureLimiter {
   take(clientId: string, address: string): Refusal | undefined {
     const refusal = this.refusal(clientId, address);
     if (refusal) return refusal;
-    for (const { key, burst } of this.keysOf(clientId, address)) this.set(key, this.tokensOf(key, burst) - 1);
+    for (const { key, burst } of this.keysOf(clientId, address)) this.buckets.set(key, this.buckets.tokensOf(key, burst) - 1);
     return undefined;
   }
 
@@ -63,29 +57,21 @@ export class AuthFailureLimiter {
    */
   refusal(clientId: string, address: string, mark = true): Refusal | undefined {
     for (const { by, key, burst } of this.keysOf(clientId, address)) {
-      const tokens = this.tokensOf(key, burst);
-      if (tokens < 1) {
-        // Empty means it was taken from, so the bucket exists.
-        const bucket = this.buckets.get(key)!;
-        const first = !bucket.refusing;
-        if (mark) bucket.refusing = true;
-        return { by, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.limits.ratePerSecond)), first, key };
-      }
+      const refusal = this.buckets.refusal(key, burst, mark);
+      if (refusal) return { by, key, ...refusal };
     }
     return undefined;
   }
 
   /** Counts a refusal that was only asked about (refusal with `mark: false`) as given: whether it is the bucket's first. */
   refused(refusal: Refusal): Refusal {
-    const bucket = this.buckets.get(refusal.key);
-    const first = bucket ? !bucket.refusing : refusal.first;
-    if (bucket) bucket.refusing = true;
-    return { ...refusal, first };
+    return { ...refusal, first: this.buckets.markRefused(refusal.key, refusal.first) };
   }
 
   /** The credential was good: the token taken for its check goes back. */
   refund(clientId: string, address: string): void {
-    for (const { key, burst } of this.keysOf(clientId, address)) if (this.buckets.has(key)) this.set(key, Math.min(burst, this.tokensOf(key, burst) + 1));
+    for (const { key, burst } of this.keysOf(clientId, address))
+      if (this.buckets.has(key)) this.buckets.set(key, Math.min(burst, this.buckets.tokensOf(key, burst) + 1));
   }
 
   private keysOf(clientId: string, address: string) {
@@ -94,35 +80,4 @@ export class AuthFailureLimiter {
       { by: 'address' as const, key: `a:${addressKey(address)}`, burst: this.limits.addressBurst },
     ];
   }
-
-  private set(key: string, tokens: number): void {
-    // Re-inserted, so the Map's first key is the least recently touched.
-    this.buckets.delete(key);
-    this.buckets.set(key, { tokens, at: this.now() });
-    if (this.buckets.size > this.maxTracked) this.buckets.delete(this.buckets.keys().next().value as string);
-  }
-
-  private tokensOf(key: string, burst: number): number {
-    const bucket = this.buckets.get(key);
-    if (!bucket) return burst;
-    return Math.min(burst, bucket.tokens + ((this.now() - bucket.at) / 1000) * this.limits.ratePerSecond);
-  }
-}
-
-/**
- * One host has a whole IPv6 /64 to itself, so counting per /128 would give it 2^64 buckets (and let it flush
- * everyone else's); IPv4-mapped addresses count as the IPv4 address.
- */
-export function addressKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  if (!isIPv6(address)) return address;
-  const [head = '', tail = ''] = address.toLowerCase().split('::');
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = address.includes('::') ? (tail ? tail.split(':') : []) : [];
-  const groups = address.includes('::') ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups;
-  return `${groups
-    .slice(0, 4)
-    .map((group) => group.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
 }

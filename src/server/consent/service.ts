@@ -4,6 +4,8 @@ import type { ConsentAcceptance, ConsentRejection, ConsentRequest } from '../../
 import { ApiError, badRequest, conflict, notFound } from '../errors.js';
 import type { ConsentRecord, ConsentStore } from './store.js';
 
+const COOKIE_PREFIX = 'gatehouse_consent_';
+
 export type NewConsentRequest = Omit<
   ConsentRecord,
   | 'id'
@@ -141,7 +143,11 @@ export class ConsentService {
   }
 
   cookieNameOf(id: string): string {
-    return `gatehouse_consent_${id}`;
+    return `${COOKIE_PREFIX}${id}`;
+  }
+
+  isCookieName(name: string): boolean {
+    return name.startsWith(COOKIE_PREFIX);
   }
 
   private csrfOf(id: string): string {
