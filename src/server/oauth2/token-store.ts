@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { BatchWriter } from '../../db/batch-writer.js';
 import { PrecompiledInsert, PrecompiledQuery } from '../../db/precompiled.js';
 import type { AccessTokenTable, Database } from '../../db/tables.js';
@@ -21,11 +21,19 @@ export interface TokenStore {
   findAccessToken(storageKey: string): Promise<AccessTokenRecord | undefined>;
 }
 
+/**
+ * An access token counts only while its client exists. Deleting a client deletes what was issued to it, but a request
+ * that authenticated the client a moment before (on this replica, or on another one within its credential cache's
+ * lifetime) can still write a token after that: the token is then as good as unknown. Codes and refresh tokens need
+ * no such check: only their client can exchange them, and a deleted client cannot authenticate.
+ */
+const issuedToExistingClient = sql<boolean>`exists (select 1 from clients where clients.id = access_tokens.client_id)`;
+
 export class SqlTokenStore implements TokenStore {
   private readonly byStorageKey: PrecompiledQuery<Selectable<AccessTokenTable>>;
 
   constructor(private readonly db: Kysely<Database>) {
-    this.byStorageKey = new PrecompiledQuery(db.selectFrom('access_tokens').selectAll().where('signature_hash', '=', ''));
+    this.byStorageKey = new PrecompiledQuery(db.selectFrom('access_tokens').selectAll().where('signature_hash', '=', '').where(issuedToExistingClient));
   }
 
   private readonly insert = new PrecompiledInsert(
