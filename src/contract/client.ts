@@ -16,6 +16,10 @@ export const CLIENT_ID_RULE = 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ 
 // pattern rather than a check in code, so that the OpenAPI document carries it.
 const SCOPE_OR_NONE = /^(?:[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*)?$/;
 export const MIN_SECRET_LENGTH = 32;
+/** The longest grace period of a rotated secret: 30 days. */
+export const MAX_SECRET_GRACE_SECONDS = 30 * 24 * 3600;
+
+const secretText = z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).max(512, 'must be at most 512 characters');
 
 const optionalUrl = z
   .string()
@@ -109,11 +113,21 @@ export function clientInputSchemaFor(options: ClientInputOptions) {
     .object({
       id: z.string().regex(CLIENT_ID, CLIENT_ID_RULE).optional(),
       client_name: z.string().max(255).default(''),
-      client_secret: z
-        .string()
-        .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)
-        .max(512, 'must be at most 512 characters')
-        .optional(),
+      client_secret: secretText.optional(),
+      client_secret_grace_period: z
+        .number({ error: 'must be a number of seconds' })
+        .int('must be a whole number of seconds')
+        .min(1, 'must be at least 1 second')
+        .max(MAX_SECRET_GRACE_SECONDS, `must be at most ${MAX_SECRET_GRACE_SECONDS} seconds (30 days)`)
+        .optional()
+        .describe(
+          'Gatehouse extension. With a new client_secret: the secret it replaces stays valid for this many seconds (a rotation without downtime); without it the replaced secret is invalid at once',
+        ),
+      previous_client_secret: secretText
+        .optional()
+        .describe(
+          'Gatehouse extension, with client_secret_grace_period: the secret that stays valid during the grace period instead of the one stored (to finish a rotation whose new secret was lost, or to register a client mid-rotation)',
+        ),
       redirect_uris: z
         .array(redirectUri(options))
         .max(100)
@@ -139,6 +153,19 @@ export function clientInputSchemaFor(options: ClientInputOptions) {
     .superRefine((client, ctx) => {
       if (client.public && client.client_secret !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['client_secret'], message: 'a public client has no secret' });
+      }
+      if (client.client_secret_grace_period !== undefined && client.client_secret === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['client_secret_grace_period'],
+          message: 'needs a new client_secret: it is how long the replaced one stays valid',
+        });
+      }
+      if (client.previous_client_secret !== undefined && client.client_secret_grace_period === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['previous_client_secret'], message: 'needs client_secret_grace_period: how long it stays valid' });
+      }
+      if (client.previous_client_secret !== undefined && client.previous_client_secret === client.client_secret) {
+        ctx.addIssue({ code: 'custom', path: ['previous_client_secret'], message: 'must differ from client_secret' });
       }
       if (client.public && client.grant_types.includes('client_credentials')) {
         ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'client_credentials needs a confidential client (public: false)' });
@@ -169,6 +196,12 @@ function unique<T>(values: T[]): T[] {
 
 export type ClientInput = z.output<typeof clientInputSchema>;
 
+/** The Gatehouse extension of the client body for rotating a secret with a grace period (clientInputSchemaFor). */
+export interface SecretRotationInput {
+  client_secret_grace_period?: number;
+  previous_client_secret?: string;
+}
+
 /**
  * A client as every response carries it, id first. Responses are cut to these fields (OAUTH2_CLIENT_FIELDS), so
  * nothing else the server holds about a client (its secret's hash, timestamps) can reach the wire.
@@ -187,6 +220,11 @@ export const oauth2ClientSchema = z.object({
   logo_uri: z.string(),
   contacts: z.array(z.string()),
   public: z.boolean(),
+  previous_client_secret_expires_at: z
+    .number()
+    .int()
+    .optional()
+    .describe('Gatehouse extension: while the secret replaced by a rotation with a grace period is still valid, when it stops being (seconds since the epoch)'),
 });
 
 export type OAuth2Client = z.output<typeof oauth2ClientSchema>;
@@ -200,8 +238,11 @@ export const oauth2ClientWithSecretSchema = oauth2ClientSchema.extend({
 
 export type OAuth2ClientWithSecret = z.output<typeof oauth2ClientWithSecretSchema>;
 
-/** What a caller sends to create or replace a client: any field may be left out (defaults are in clientInputSchemaFor). */
-export type OAuth2ClientInput = Partial<OAuth2ClientWithSecret>;
+/**
+ * What a caller sends to create or replace a client: any field may be left out (defaults are in clientInputSchemaFor).
+ * The rotation fields are separate (SecretRotationInput): a client's description never includes them.
+ */
+export type OAuth2ClientInput = Partial<Omit<OAuth2ClientWithSecret, 'previous_client_secret_expires_at'>>;
 
 /** Digits only: Number() would also read "", " 5", "1e3" and "0x10", which the document's integer does not allow. */
 const queryInteger = (min: number, minMessage: string, fallback: number) =>

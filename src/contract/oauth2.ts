@@ -31,6 +31,12 @@ export const introspectionSchema = z.object({
   aud: z.union([z.string(), z.array(z.string())]).optional(),
   iss: z.string().optional(),
   ext: z.record(z.string(), z.unknown()).optional(),
+  client_secret_used: z
+    .enum(['current', 'previous'])
+    .optional()
+    .describe(
+      'Gatehouse extension: which secret the client authenticated with when the token was issued; previous means a secret replaced by a rotation, still in its grace period',
+    ),
 });
 
 export type Introspection = z.output<typeof introspectionSchema>;

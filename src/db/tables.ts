@@ -18,6 +18,9 @@ export interface ClientTable {
   public: number;
   created_at: number;
   updated_at: number;
+  /** The secret this one replaced, valid until previous_secret_expires_at (a rotation's grace period). */
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: number | null;
 }
 
 export interface AccessTokenTable {
@@ -30,6 +33,7 @@ export interface AccessTokenTable {
   issued_at: number;
   expires_at: number;
   id_token_extra: Generated<string>;
+  client_secret_used: 'current' | 'previous' | null;
 }
 
 export interface ConsentRequestTable {

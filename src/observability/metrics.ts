@@ -42,6 +42,12 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.clientAuthRefusalsHeld.set(this.heldRefusals()),
   });
+  readonly clientAuthentications = new Counter({
+    name: 'gatehouse_client_authentications_total',
+    help: 'Successful client authentications with a secret, by which one: current, or previous (a rotated secret in its grace period)',
+    labelNames: ['secret'] as const,
+    registers: [this.registry],
+  });
   readonly clientAuthFailures = new Counter({
     name: 'gatehouse_client_auth_failures_total',
     help: 'Failed client authentications, by reason (missing, invalid)',

@@ -9,6 +9,7 @@ import type {
   JsonWebKeySet,
   OAuth2Client,
   OAuth2ClientInput,
+  SecretRotationInput,
   TokenResponse,
   WellKnown,
 } from './types.js';
@@ -71,7 +72,8 @@ export class GatehouseClient {
 
   // --- Clients -------------------------------------------------------------------------------------------------
 
-  createClient(client: OAuth2ClientInput): Promise<OAuth2Client> {
+  /** `previous_client_secret` with `client_secret_grace_period`: a client registered again in the middle of a rotation. */
+  createClient(client: OAuth2ClientInput & SecretRotationInput): Promise<OAuth2Client> {
     return this.managed<OAuth2Client>('POST', '/clients', client);
   }
 
@@ -97,7 +99,11 @@ export class GatehouseClient {
     }
   }
 
-  updateClient(id: string, client: OAuth2ClientInput): Promise<OAuth2Client> {
+  /**
+   * Replaces the client. With a new `client_secret` and `client_secret_grace_period` (a Gatehouse extension), the secret
+   * replaced stays valid for that many seconds: a rotation without downtime.
+   */
+  updateClient(id: string, client: OAuth2ClientInput & SecretRotationInput): Promise<OAuth2Client> {
     return this.managed<OAuth2Client>('PUT', `/clients/${encodeURIComponent(id)}`, client);
   }
 

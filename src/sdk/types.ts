@@ -2,11 +2,11 @@
  * Wire types of the Gatehouse (Hydra v0.11) API, as the SDK sends and receives them: the types of the contract's
  * schemas (src/contract/), which the server validates and answers with, so the two cannot drift.
  */
-import type { OAuth2ClientInput, OAuth2ClientWithSecret } from '../contract/client.js';
+import type { OAuth2ClientInput, OAuth2ClientWithSecret, SecretRotationInput } from '../contract/client.js';
 
 export type { Introspection, TokenResponse } from '../contract/oauth2.js';
 export type { ConsentAcceptanceInput, ConsentRejectionInput, ConsentRequest } from '../contract/consent.js';
-export type { OAuth2ClientInput };
+export type { OAuth2ClientInput, SecretRotationInput };
 
 /** A client as the API returns it; `client_secret` only in a create response, or an update's that set a secret. */
 export type OAuth2Client = OAuth2ClientWithSecret;

@@ -7,6 +7,9 @@ import { CLIENT_ID, OAUTH2_CLIENT_FIELDS, type ClientInput, type OAuth2Client, t
 import type { ClientSecrets } from './secrets.js';
 import type { ClientStore, StoredClient } from './store.js';
 
+/** A client that authenticated, and with which of its secrets (undefined: none was presented, a public client). */
+export type AuthenticatedClient = StoredClient & { secretUsed?: 'current' | 'previous' };
+
 export class ClientService {
   constructor(
     private readonly store: ClientStore,
@@ -23,9 +26,20 @@ export class ClientService {
   }
 
   async create(input: ClientInput): Promise<OAuth2ClientWithSecret> {
-    const { client_secret: suppliedSecret, id, ...fields } = input;
+    const { client_secret: suppliedSecret, id, client_secret_grace_period: grace, previous_client_secret: previous, ...fields } = input;
+    // A new client has no secret to keep: only one named (a client registered again in the middle of a rotation).
+    if (grace !== undefined && previous === undefined) {
+      throw badRequest('a new client has no secret to keep valid: name it in previous_client_secret, or leave out client_secret_grace_period', [
+        { field: 'client_secret_grace_period' },
+      ]);
+    }
     const secret = fields.public ? undefined : (suppliedSecret ?? this.secrets.mint());
-    const client: StoredClient = { ...fields, id: id ?? randomUUID(), secretHash: secret ? await this.secrets.protect(secret) : null };
+    const client: StoredClient = {
+      ...fields,
+      id: id ?? randomUUID(),
+      secretHash: secret ? await this.secrets.protect(secret) : null,
+      previousSecret: grace && previous ? await this.previousSecret(previous, grace) : null,
+    };
     if ((await this.store.create(client)) === 'duplicate') throw conflict(`a client with id "${client.id}" already exists`);
     return withSecret(client, secret);
   }
@@ -48,19 +62,41 @@ export class ClientService {
     }
     const existing = await this.store.get(id);
     if (!existing) throw notFound(`client "${id}"`);
-    const { client_secret: suppliedSecret, id: _ignored, ...fields } = input;
+    const { client_secret: suppliedSecret, id: _ignored, client_secret_grace_period: grace, previous_client_secret: previous, ...fields } = input;
     let secret: string | undefined;
     let secretHash: string | null = null;
+    let previousSecret: StoredClient['previousSecret'] = null;
     if (!fields.public) {
       // A client turning confidential needs a secret; one is generated and shown once, as on create.
       secret = suppliedSecret ?? (existing.secretHash ? undefined : this.secrets.mint());
       secretHash = secret ? await this.secrets.protect(secret) : existing.secretHash;
+      previousSecret = await this.previousAfterUpdate(existing, suppliedSecret, grace, previous);
     }
-    const updated: StoredClient = { ...fields, id, secretHash };
+    const updated: StoredClient = { ...fields, id, secretHash, previousSecret };
     const saved = await this.keepingAManager(id, updated, (store) => store.update(updated, secretHash !== existing.secretHash));
     if (!saved) throw notFound(`client "${id}"`);
     if (secretHash !== existing.secretHash) this.secrets.forget(id);
     return withSecret(updated, secret);
+  }
+
+  /**
+   * What stays valid beside the secret after an update: with a new secret and a grace period, the secret replaced (or
+   * the one named); with a new secret alone, nothing (Hydra's behaviour); with no new secret, what was there.
+   */
+  private async previousAfterUpdate(
+    existing: StoredClient,
+    newSecret: string | undefined,
+    grace: number | undefined,
+    named: string | undefined,
+  ): Promise<StoredClient['previousSecret']> {
+    if (newSecret === undefined) return existing.previousSecret ?? null;
+    if (grace === undefined) return null;
+    if (named !== undefined) return this.previousSecret(named, grace);
+    return existing.secretHash ? { hash: existing.secretHash, expiresAt: Date.now() + grace * 1000 } : null;
+  }
+
+  private async previousSecret(secret: string, graceSeconds: number): Promise<NonNullable<StoredClient['previousSecret']>> {
+    return { hash: await this.secrets.protect(secret), expiresAt: Date.now() + graceSeconds * 1000 };
   }
 
   async delete(id: string): Promise<void> {
@@ -88,7 +124,7 @@ export class ClientService {
    * presented secret would, so neither response time nor CPU reveals which client ids exist (except to a holder of
    * a genuine minted secret, who can tell scrypt-stored clients apart: docs/security.md).
    */
-  async authenticate(id: string, secret: string, address = ''): Promise<StoredClient | undefined> {
+  async authenticate(id: string, secret: string, address = ''): Promise<AuthenticatedClient | undefined> {
     // No client has such an id, and neither may the limiter's memory: answered at once, which reveals nothing.
     if (!CLIENT_ID.test(id)) return undefined;
     // Under a flood of guesses most attempts end here, before the database: limited, and nothing the database could
@@ -96,9 +132,14 @@ export class ClientService {
     const early = this.failures?.refusal(id, address, false);
     if (early && !this.secrets.mayVerifyCheaply(id, secret)) throw throttled(this.failures!.refused(early));
     const client = await this.store.get(id);
+    // The expiry is checked here, on every request and every replica: the row says when the grace period ends.
+    const previous = client?.previousSecret && client.previousSecret.expiresAt > Date.now() ? client.previousSecret.hash : undefined;
     // A cheap check (a keyed hash, or a credential verified before) neither waits for nor spends a token: that is
     // how a client whose credential is good keeps working while someone else guesses at it.
-    const cheap = client?.secretHash !== undefined && client.secretHash !== null && this.secrets.verifiesCheaply(id, secret, client.secretHash);
+    const cheap =
+      client?.secretHash !== undefined &&
+      client.secretHash !== null &&
+      (this.secrets.verifiesCheaply(id, secret, client.secretHash) || (previous !== undefined && this.secrets.verifiesCheaply(id, secret, previous)));
     if (!cheap) {
       const limited = this.failures?.take(id, address);
       if (limited) throw throttled(limited);
@@ -108,11 +149,16 @@ export class ClientService {
       return undefined;
     }
     const { verified, rehashed } = await this.secrets.verify(id, secret, client.secretHash);
-    if (!verified) return undefined;
+    if (!verified) {
+      // The previous secret is not moved to a better stored form: it expires soon anyway.
+      if (!previous || !(await this.secrets.verify(id, secret, previous)).verified) return undefined;
+      if (!cheap) this.failures?.refund(id, address);
+      return { ...client, secretUsed: 'previous' };
+    }
     if (!cheap) this.failures?.refund(id, address);
     // Conditional on the hash still being the one verified: a secret changed meanwhile must not be overwritten.
-    if (rehashed && (await this.store.replaceSecretHash(id, client.secretHash, rehashed))) return { ...client, secretHash: rehashed };
-    return client;
+    if (rehashed && (await this.store.replaceSecretHash(id, client.secretHash, rehashed))) return { ...client, secretHash: rehashed, secretUsed: 'current' };
+    return { ...client, secretUsed: 'current' };
   }
 
   async findById(id: string): Promise<StoredClient | undefined> {
@@ -153,9 +199,18 @@ function lastManager(id: string, deleting: boolean): ApiError {
   );
 }
 
-/** The wire shape, id first, as Hydra's clients expect to read it: the contract's fields and nothing else. */
+const DESCRIPTION_FIELDS = OAUTH2_CLIENT_FIELDS.filter(
+  (field): field is Exclude<keyof OAuth2Client, 'previous_client_secret_expires_at'> => field !== 'previous_client_secret_expires_at',
+);
+
+/**
+ * The wire shape, id first, as Hydra's clients expect to read it: the contract's fields and nothing else, and when a
+ * rotated secret is still valid, until when.
+ */
 function withoutSecret(client: StoredClient): OAuth2Client {
-  return Object.fromEntries(OAUTH2_CLIENT_FIELDS.map((field) => [field, client[field]])) as OAuth2Client;
+  const view = Object.fromEntries(DESCRIPTION_FIELDS.map((field) => [field, client[field]])) as unknown as OAuth2Client;
+  const previous = client.previousSecret;
+  return previous && previous.expiresAt > Date.now() ? { ...view, previous_client_secret_expires_at: Math.floor(previous.expiresAt / 1000) } : view;
 }
 
 function withSecret(client: StoredClient, secret: string | undefined): OAuth2ClientWithSecret {

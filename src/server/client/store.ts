@@ -4,15 +4,20 @@ import { PrecompiledQuery } from '../../db/precompiled.js';
 import type { ClientTable, Database } from '../../db/tables.js';
 import type { OAuth2Client } from '../../contract/client.js';
 
-export interface StoredClient extends OAuth2Client {
+export interface StoredClient extends Omit<OAuth2Client, 'previous_client_secret_expires_at'> {
   secretHash: string | null;
+  /** The secret a rotation with a grace period replaced, and when it stops being valid (epoch ms). */
+  previousSecret?: { hash: string; expiresAt: number } | null;
 }
 
 export interface ClientStore {
   create(client: StoredClient): Promise<'created' | 'duplicate'>;
   get(id: string): Promise<StoredClient | undefined>;
   list(limit: number, offset: number): Promise<{ clients: StoredClient[]; total: number }>;
-  /** Replaces the client's fields; its stored secret hash only when `secretChanged` (a re-hash may be racing). */
+  /**
+   * Replaces the client's fields; its stored secret hash (and the previous one) only when `secretChanged` (a re-hash
+   * may be racing).
+   */
   update(client: StoredClient, secretChanged: boolean): Promise<boolean>;
   /** Swaps the stored secret hash only while it is still `from`; whether it did. */
   replaceSecretHash(id: string, from: string, to: string): Promise<boolean>;
@@ -85,8 +90,8 @@ export class SqlClientStore implements ClientStore {
   }
 
   async update(client: StoredClient, secretChanged: boolean): Promise<boolean> {
-    const { id, secret_hash, ...fields } = toRow(client);
-    const changes = secretChanged ? { ...fields, secret_hash } : fields;
+    const { id, secret_hash, previous_secret_hash, previous_secret_expires_at, ...fields } = toRow(client);
+    const changes = secretChanged ? { ...fields, secret_hash, previous_secret_hash, previous_secret_expires_at } : fields;
     const result = await this.db
       .updateTable('clients')
       .set({ ...changes, updated_at: Date.now() })
@@ -185,6 +190,8 @@ function toRow(client: StoredClient): Omit<ClientTable, 'created_at' | 'updated_
     logo_uri: client.logo_uri,
     contacts: JSON.stringify(client.contacts),
     public: client.public ? 1 : 0,
+    previous_secret_hash: client.previousSecret?.hash ?? null,
+    previous_secret_expires_at: client.previousSecret?.expiresAt ?? null,
   };
 }
 
@@ -204,5 +211,9 @@ function fromRow(row: Selectable<ClientTable>): StoredClient {
     logo_uri: row.logo_uri,
     contacts: JSON.parse(row.contacts) as string[],
     public: Boolean(row.public),
+    previousSecret:
+      row.previous_secret_hash === null || row.previous_secret_expires_at === null
+        ? null
+        : { hash: row.previous_secret_hash, expiresAt: row.previous_secret_expires_at },
   };
 }

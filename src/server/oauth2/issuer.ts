@@ -16,6 +16,8 @@ export interface IssueOptions {
   refresh: boolean;
   /** Also an ID token, with this nonce (empty for none) and request time. */
   idToken?: { nonce: string; requestedAt: number };
+  /** Which secret the client authenticated with, recorded with the access token (introspection tells). */
+  clientSecretUsed?: 'current' | 'previous';
 }
 
 export const OFFLINE_SCOPES = ['offline', 'offline_access'];
@@ -38,7 +40,7 @@ export class TokenIssuer {
     return uuidv7();
   }
 
-  async accessToken(authorization: Authorization, now = Date.now()): Promise<TokenResponse> {
+  async accessToken(authorization: Authorization, now = Date.now(), clientSecretUsed?: 'current' | 'previous'): Promise<TokenResponse> {
     const { token, storageKey } = this.opaque.accessToken.issue(now);
     await this.accessTokens.saveAccessToken({
       storageKey,
@@ -50,13 +52,14 @@ export class TokenIssuer {
       idTokenExtra: authorization.idTokenExtra,
       issuedAt: now,
       expiresAt: now + this.lifespans.accessTokenMs,
+      clientSecretUsed,
     });
     return { access_token: token, token_type: 'bearer', expires_in: Math.floor(this.lifespans.accessTokenMs / 1000), scope: authorization.scopes.join(' ') };
   }
 
   /** The token endpoint's answer for a user's authorization: an access token, and what the options ask for. */
   async tokenResponse(authorization: Authorization, options: IssueOptions, now = Date.now()): Promise<TokenResponse> {
-    const response = await this.accessToken(authorization, now);
+    const response = await this.accessToken(authorization, now, options.clientSecretUsed);
     if (options.refresh) response.refresh_token = await this.refreshToken(authorization, now);
     if (options.idToken) response.id_token = await this.idToken(authorization, { ...options.idToken, accessToken: response.access_token }, now);
     return response;

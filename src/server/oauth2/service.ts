@@ -1,8 +1,7 @@
 import { EXPIRING_TABLES, type ExpiredRows } from '../../db/expired-rows.js';
 import type { Introspection, TokenResponse } from '../../contract/oauth2.js';
 import { OAuthError, TooManyFailedAuthentications, invalidClient, invalidRequest } from '../errors.js';
-import type { ClientService } from '../client/service.js';
-import type { StoredClient } from '../client/store.js';
+import type { AuthenticatedClient, ClientService } from '../client/service.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { presentedCredentials } from './client-auth.js';
 import type { Form } from './form.js';
@@ -43,7 +42,12 @@ export class OAuth2Service {
    * Authenticates the client of a token, introspection or revocation request, or throws 401 invalid_client. With
    * `publicClients`, a public client is identified by its client_id alone (it has no secret to send).
    */
-  async authenticateClient(authorization: string | undefined, form: Form, address = '', options: { publicClients?: boolean } = {}): Promise<StoredClient> {
+  async authenticateClient(
+    authorization: string | undefined,
+    form: Form,
+    address = '',
+    options: { publicClients?: boolean } = {},
+  ): Promise<AuthenticatedClient> {
     const presented = presentedCredentials(authorization, form);
     if (options.publicClients && (!presented || presented.secret === '')) {
       const id = presented?.clientId ?? form.client_id;
@@ -54,7 +58,7 @@ export class OAuth2Service {
       this.metrics.clientAuthFailures.inc({ reason: 'missing' });
       throw invalidClient('Client authentication is required: use HTTP Basic or client_id and client_secret in the body');
     }
-    let client: StoredClient | undefined;
+    let client: AuthenticatedClient | undefined;
     try {
       client = await this.clients.authenticate(presented.clientId, presented.secret, address);
     } catch (error) {
@@ -65,6 +69,7 @@ export class OAuth2Service {
       this.metrics.clientAuthFailures.inc({ reason: 'invalid' });
       throw invalidClient();
     }
+    if (client.secretUsed) this.metrics.clientAuthentications.inc({ secret: client.secretUsed });
     return client;
   }
 
@@ -113,6 +118,7 @@ export class OAuth2Service {
       aud: record.clientId,
       iss: this.settings.issuer,
       ext: record.extra,
+      ...(record.clientSecretUsed ? { client_secret_used: record.clientSecretUsed } : {}),
     };
   }
 

@@ -14,6 +14,8 @@ export interface AccessTokenRecord {
   idTokenExtra: Record<string, unknown>;
   issuedAt: number;
   expiresAt: number;
+  /** Which secret the client authenticated with when it was issued; undefined when none was presented. */
+  clientSecretUsed?: 'current' | 'previous';
 }
 
 export interface TokenStore {
@@ -40,7 +42,7 @@ export class SqlTokenStore implements TokenStore {
 
   private readonly insert = new PrecompiledInsert(
     (rows: Insertable<AccessTokenTable>[]) => this.db.insertInto('access_tokens').values(rows),
-    ['signature_hash', 'grant_id', 'client_id', 'subject', 'scope', 'extra', 'id_token_extra', 'issued_at', 'expires_at'],
+    ['signature_hash', 'grant_id', 'client_id', 'subject', 'scope', 'extra', 'id_token_extra', 'issued_at', 'expires_at', 'client_secret_used'],
   );
 
   private readonly inserts = new BatchWriter<AccessTokenRecord>(async (records) => {
@@ -56,6 +58,7 @@ export class SqlTokenStore implements TokenStore {
         id_token_extra: JSON.stringify(record.idTokenExtra),
         issued_at: record.issuedAt,
         expires_at: record.expiresAt,
+        client_secret_used: record.clientSecretUsed ?? null,
       })),
     );
   });
@@ -77,6 +80,7 @@ export class SqlTokenStore implements TokenStore {
       idTokenExtra: JSON.parse(row.id_token_extra) as Record<string, unknown>,
       issuedAt: row.issued_at,
       expiresAt: row.expires_at,
+      ...(row.client_secret_used ? { clientSecretUsed: row.client_secret_used } : {}),
     };
   }
 }

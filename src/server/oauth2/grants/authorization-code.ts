@@ -35,6 +35,7 @@ export class AuthorizationCodeGrant implements Grant {
         : await this.grants.redeemCode(storageKey, { clientId: client.id, now: Date.now(), redirectUri: form.redirect_uri, verifierChallenge });
     const code = redeemed ?? (await this.redeemExplaining(storageKey, client.id, form));
     const response = await this.issuer.tokenResponse(code, {
+      clientSecretUsed: client.secretUsed,
       refresh: mayRefresh(code.scopes, client.grant_types),
       idToken: code.scopes.includes('openid') ? { nonce: code.nonce, requestedAt: code.requestedAt } : undefined,
     });

@@ -22,6 +22,7 @@ export class ClientCredentialsGrant implements Grant {
     return this.issuer.accessToken(
       { grantId: this.issuer.newGrantId(), clientId: client.id, subject: client.id, scopes: requested, accessTokenExtra: {}, idTokenExtra: {}, authTime: now },
       now,
+      client.secretUsed,
     );
   }
 }

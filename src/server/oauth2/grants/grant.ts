@@ -1,10 +1,10 @@
-import type { StoredClient } from '../../client/store.js';
+import type { AuthenticatedClient } from '../../client/service.js';
 import type { Form } from '../form.js';
 import type { TokenResponse } from '../../../contract/oauth2.js';
 
 /** What a grant gets once the token endpoint has authenticated the client and checked it may use the grant. */
 export interface GrantRequest {
-  client: StoredClient;
+  client: AuthenticatedClient;
   form: Form;
 }
 

@@ -41,7 +41,7 @@ export class RefreshTokenGrant implements Grant {
       throw invalidGrant('The refresh token was already used; every token of its grant has been revoked');
     }
     await this.grants.revokeAccessTokens(token.grantId);
-    const response = await this.issuer.accessToken({ ...token, scopes: requested }, now);
+    const response = await this.issuer.accessToken({ ...token, scopes: requested }, now, client.secretUsed);
     response.refresh_token = await this.issuer.refreshToken(token, now);
     if (requested.includes('openid')) response.id_token = await this.issuer.idToken(token, { nonce: '', accessToken: response.access_token }, now);
     if (await this.issuer.withdrawnIfRevoked(token.grantId))
