@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KEY_POLICY_CRD } from './keypolicy.js';
 import { GROUP, KIND, PLURAL, VERSION, oauth2ClientSpec, oauth2ClientStatus } from './oauth2client.js';
 
 /**
@@ -21,39 +22,49 @@ function clean(node: unknown): unknown {
   return out;
 }
 
-export function oauth2ClientCrd() {
+/** What a custom resource definition of ours is made of; crdOf turns it into the manifest. */
+export interface ResourceDefinition {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  description: string;
+  printerColumns: { name: string; type: string; jsonPath: string; priority?: number }[];
+  spec: z.ZodType;
+  status: z.ZodType;
+}
+
+/** A namespaced CRD with a status subresource, its schema from the zod spec and status. */
+export function crdOf(definition: ResourceDefinition) {
+  const { group, version, kind, plural, singular, shortNames } = definition;
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${PLURAL}.${GROUP}` },
+    metadata: { name: `${plural}.${group}` },
     spec: {
-      group: GROUP,
+      group,
       scope: 'Namespaced',
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: 'oauth2client', shortNames: ['o2c'], categories: ['gatehouse'] },
+      names: { kind, listKind: `${kind}List`, plural, singular, shortNames, categories: ['gatehouse'] },
       versions: [
         {
-          name: VERSION,
+          name: version,
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-            { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
-            { name: 'Client ID', type: 'string', jsonPath: '.status.clientId' },
-            { name: 'Secret', type: 'string', jsonPath: '.spec.secretName' },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-          ],
+          additionalPrinterColumns: definition.printerColumns,
           schema: {
             openAPIV3Schema: {
               type: 'object',
-              description: 'An OAuth 2.0 client on a Gatehouse server, with its credentials in a Secret.',
+              description: definition.description,
               required: ['spec'],
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
-                spec: structural(oauth2ClientSpec),
-                status: structural(oauth2ClientStatus),
+                spec: structural(definition.spec),
+                status: structural(definition.status),
               },
             },
           },
@@ -62,3 +73,25 @@ export function oauth2ClientCrd() {
     },
   };
 }
+
+export const oauth2ClientCrd = () =>
+  crdOf({
+    group: GROUP,
+    version: VERSION,
+    kind: KIND,
+    plural: PLURAL,
+    singular: 'oauth2client',
+    shortNames: ['o2c'],
+    description: 'An OAuth 2.0 client on a Gatehouse server, with its credentials in a Secret.',
+    printerColumns: [
+      { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+      { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
+      { name: 'Client ID', type: 'string', jsonPath: '.status.clientId' },
+      { name: 'Secret', type: 'string', jsonPath: '.spec.secretName' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+    spec: oauth2ClientSpec,
+    status: oauth2ClientStatus,
+  });
+
+export const keyPolicyCrd = () => crdOf(KEY_POLICY_CRD);
