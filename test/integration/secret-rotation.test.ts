@@ -81,6 +81,24 @@ describe.each(DATABASES)('client secret rotation with a grace period on %s', (ki
     expect(await status({ id, secret: old })).toBe(200);
   });
 
+  it('changes nothing when the secret sent is the one the client has: the previous secret and its grace period stay', async () => {
+    for (const kindOfSecret of ['minted', 'chosen'] as const) {
+      const { id, secret: old } = await created(kindOfSecret === 'chosen' ? { client_secret: CHOSEN } : {});
+      const fresh = kindOfSecret === 'chosen' ? CHOSEN_TOO : await t.root.mintClientSecret();
+      const rotated = (await (await put(id, { ...client, client_secret: fresh, client_secret_grace_period: 60 })).json()) as Record<string, unknown>;
+      const hashBefore = (await stored(id)).secret_hash;
+      // What a caller holding the new secret does when it pushes it again, with or without a grace period.
+      for (const again of [{ client_secret: fresh }, { client_secret: fresh, client_secret_grace_period: 5 }]) {
+        const response = await put(id, { ...client, ...again });
+        expect(response.status).toBe(200);
+        expect(((await response.json()) as Record<string, unknown>).previous_client_secret_expires_at).toBe(rotated.previous_client_secret_expires_at);
+      }
+      expect((await stored(id)).secret_hash).toBe(hashBefore);
+      expect(await status({ id, secret: old })).toBe(200);
+      expect(await status({ id, secret: fresh })).toBe(200);
+    }
+  });
+
   it('refuses the replaced secret at once without a grace period, as Hydra does', async () => {
     const { id, secret: old } = await created();
     const response = await put(id, { ...client, client_secret: await t.root.mintClientSecret() });

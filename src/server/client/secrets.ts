@@ -82,6 +82,18 @@ export class ClientSecrets {
     return this.minter.isMinted(secret) || this.verifiedCache.mayKnow(clientId, secret);
   }
 
+  /**
+   * Whether `secret` is the one stored, for a management call that sets a secret (not an authentication: no work is
+   * done to hide anything, and no stored form is improved).
+   */
+  async isStored(clientId: string, secret: string, stored: string): Promise<boolean> {
+    if (isKeyedHash(stored)) return this.minter.isMinted(secret) && this.keyed.verify(secret, stored).verified;
+    return this.verifiedCache.verify(clientId, secret, stored, () => {
+      this.observe('scrypt', 'verify');
+      return verifySecret(secret, stored);
+    });
+  }
+
   /** For a client that does not exist: the work a real check of the presented secret's scheme would do. */
   async verifyUnknown(secret: string): Promise<void> {
     if (this.minter.isMinted(secret)) {

@@ -69,8 +69,12 @@ export class ClientService {
     if (!fields.public) {
       // A client turning confidential needs a secret; one is generated and shown once, as on create.
       secret = suppliedSecret ?? (existing.secretHash ? undefined : this.secrets.mint());
-      secretHash = secret ? await this.secrets.protect(secret) : existing.secretHash;
-      previousSecret = await this.previousAfterUpdate(existing, suppliedSecret, grace, previous);
+      // The secret it already has changes nothing, the previous one and its grace period included: a caller that
+      // pushes the secret it holds again (the operator restoring what its Secret says) cannot end a rotation early.
+      const unchanged =
+        suppliedSecret !== undefined && existing.secretHash !== null && (await this.secrets.isStored(id, suppliedSecret, existing.secretHash));
+      secretHash = unchanged ? existing.secretHash : secret ? await this.secrets.protect(secret) : existing.secretHash;
+      previousSecret = unchanged ? (existing.previousSecret ?? null) : await this.previousAfterUpdate(existing, suppliedSecret, grace, previous);
     }
     const updated: StoredClient = { ...fields, id, secretHash, previousSecret };
     const saved = await this.keepingAManager(id, updated, (store) => store.update(updated, secretHash !== existing.secretHash));
