@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
-import { OAuth2ClientController } from './controller/controller.js';
+import { Manager } from './manager/manager.js';
+import { oauth2ClientController } from './wiring/oauth2client.js';
 import { loadKubeClient } from './runtime/kube-client.js';
 import type { OperatorConfig } from './config.js';
 import { startHealthServer } from './health.js';
@@ -36,21 +37,23 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
     registers: [registry],
   });
 
-  let controller: OAuth2ClientController | undefined;
+  let manager: Manager | undefined;
   let standby = config.leaderElect;
   const startController = async () => {
-    controller = new OAuth2ClientController({
-      kube,
-      server: { url: config.serverUrl, clientId: config.clientId, clientSecret: config.clientSecret },
-      namespaces: config.namespaces,
-      ...(config.selector ? { selector: config.selector } : {}),
-      workers: config.workers,
-      resyncMs: config.resync,
-      driftCheckMs: config.driftCheck,
-      logger,
-      metrics: { controller: metrics, writes },
-    });
-    await controller.start();
+    manager = new Manager({ kube, namespaces: config.namespaces, logger, metrics });
+    manager.add(
+      oauth2ClientController(manager, {
+        kube,
+        server: { url: config.serverUrl, clientId: config.clientId, clientSecret: config.clientSecret },
+        ...(config.selector ? { selector: config.selector } : {}),
+        workers: config.workers,
+        resyncMs: config.resync,
+        driftCheckMs: config.driftCheck,
+        logger,
+        writes,
+      }),
+    );
+    await manager.start();
     logger.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', selector: config.selector }, 'controller started');
   };
 
@@ -59,7 +62,7 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
     host: config.healthHost,
     registry,
     // A standby replica is ready: it is healthy and waiting for the Lease.
-    ready: () => standby || Boolean(controller?.hasSynced()),
+    ready: () => standby || Boolean(manager?.hasSynced()),
   });
   const healthPort = (health.address() as { port: number }).port;
 
@@ -85,7 +88,7 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
       onStoppedLeading: () => {
         leaderMetric.leading(false);
         logger.warn({ identity: config.identity }, 'lost leadership; stopping');
-        void controller?.stop().finally(signalLost);
+        void manager?.stop().finally(signalLost);
       },
     });
     void elector.run();
@@ -98,7 +101,7 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
     isLeader: () => !config.leaderElect || Boolean(elector?.isLeader()),
     lostLeadership,
     async stop() {
-      await controller?.stop();
+      await manager?.stop();
       await elector?.stop();
       await new Promise<void>((resolve) => health.close(() => resolve()));
     },

@@ -50,4 +50,35 @@ describe('layering of src/', () => {
     }
     expect(violations).toEqual([]);
   });
+
+  it('keeps the operator in layers: decisions, Kubernetes and server adapters, the manager, and the wiring above them', () => {
+    // operator/<folder> → the operator folders it may import (besides itself, and anything outside the operator).
+    const OPERATOR: Record<string, string[]> = {
+      api: [],
+      runtime: [],
+      controller: ['api'],
+      k8s: ['api', 'controller', 'runtime'],
+      manager: ['runtime'],
+      wiring: ['api', 'controller', 'k8s', 'manager', 'runtime'],
+    };
+    const OPERATOR_DIR = join(SRC, 'operator');
+    const folderOf = (file: string) => {
+      const parts = relative(OPERATOR_DIR, file).split('/');
+      return parts.length > 1 ? parts[0]! : undefined;
+    };
+    const violations: string[] = [];
+    for (const file of sourceFiles(OPERATOR_DIR)) {
+      const folder = folderOf(file);
+      if (!folder) continue;
+      expect(OPERATOR, `a rule for operator/${folder}`).toHaveProperty(folder);
+      for (const match of readFileSync(file, 'utf8').matchAll(/(?:from\s+|import\s*\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)) {
+        const target = resolve(dirname(file), match[1]!);
+        if (!target.startsWith(OPERATOR_DIR)) continue;
+        const targetFolder = folderOf(target);
+        if (targetFolder && targetFolder !== folder && !OPERATOR[folder]!.includes(targetFolder))
+          violations.push(`${relative(SRC, file)} imports ${relative(SRC, target)}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
 });
