@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { Manager } from './manager/manager.js';
+import { keyPolicyController } from './wiring/keypolicy.js';
 import { oauth2ClientController } from './wiring/oauth2client.js';
 import { loadKubeClient } from './runtime/kube-client.js';
 import type { OperatorConfig } from './config.js';
@@ -41,18 +42,16 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
   let standby = config.leaderElect;
   const startController = async () => {
     manager = new Manager({ kube, namespaces: config.namespaces, logger, metrics });
-    manager.add(
-      oauth2ClientController(manager, {
-        kube,
-        server: { url: config.serverUrl, clientId: config.clientId, clientSecret: config.clientSecret },
-        ...(config.selector ? { selector: config.selector } : {}),
-        workers: config.workers,
-        resyncMs: config.resync,
-        driftCheckMs: config.driftCheck,
-        logger,
-        writes,
-      }),
-    );
+    const shared = {
+      kube,
+      server: { url: config.serverUrl, clientId: config.clientId, clientSecret: config.clientSecret },
+      ...(config.selector ? { selector: config.selector } : {}),
+      workers: config.workers,
+      logger,
+      writes,
+    };
+    manager.add(oauth2ClientController(manager, { ...shared, resyncMs: config.resync, driftCheckMs: config.driftCheck }));
+    manager.add(keyPolicyController(manager, shared));
     await manager.start();
     logger.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', selector: config.selector }, 'controller started');
   };

@@ -57,9 +57,10 @@ describe('layering of src/', () => {
       api: [],
       runtime: [],
       controller: ['api'],
-      k8s: ['api', 'controller', 'runtime'],
+      keypolicy: ['api', 'controller'],
+      k8s: ['api', 'controller', 'keypolicy', 'runtime'],
       manager: ['runtime'],
-      wiring: ['api', 'controller', 'k8s', 'manager', 'runtime'],
+      wiring: ['api', 'controller', 'keypolicy', 'k8s', 'manager', 'runtime'],
     };
     const OPERATOR_DIR = join(SRC, 'operator');
     const folderOf = (file: string) => {

@@ -1,5 +1,5 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import type { OAuth2Client, OAuth2ClientInput } from '../../sdk/types.js';
+import type { OAuth2Client, OAuth2ClientInput, SecretRotationInput } from '../../sdk/types.js';
 import type { OAuth2ClientResource, OAuth2ClientStatus } from '../api/oauth2client.js';
 import type { ServerEndpoints } from './secret.js';
 
@@ -26,7 +26,8 @@ export interface ServerApi {
   mintClientSecret(): Promise<string>;
   findClient(id: string): Promise<OAuth2Client | undefined>;
   createClient(client: OAuth2ClientInput): Promise<OAuth2Client>;
-  updateClient(id: string, client: OAuth2ClientInput): Promise<OAuth2Client>;
+  /** With the rotation fields, the secret replaced stays valid for the grace period (KeyPolicy rotations). */
+  updateClient(id: string, client: OAuth2ClientInput & SecretRotationInput): Promise<OAuth2Client>;
   deleteClient(id: string): Promise<void>;
 }
 

@@ -71,8 +71,7 @@ export class ClientService {
       secret = suppliedSecret ?? (existing.secretHash ? undefined : this.secrets.mint());
       // The secret it already has changes nothing, the previous one and its grace period included: a caller that
       // pushes the secret it holds again (the operator restoring what its Secret says) cannot end a rotation early.
-      const unchanged =
-        suppliedSecret !== undefined && existing.secretHash !== null && (await this.secrets.isStored(id, suppliedSecret, existing.secretHash));
+      const unchanged = suppliedSecret !== undefined && existing.secretHash !== null && (await this.secrets.isStored(id, suppliedSecret, existing.secretHash));
       secretHash = unchanged ? existing.secretHash : secret ? await this.secrets.protect(secret) : existing.secretHash;
       previousSecret = unchanged ? (existing.previousSecret ?? null) : await this.previousAfterUpdate(existing, suppliedSecret, grace, previous);
     }

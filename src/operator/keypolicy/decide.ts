@@ -1,0 +1,80 @@
+import type { V1Secret } from '@kubernetes/client-node';
+import { parseDuration } from '../../config/duration.js';
+import type { KeyPolicySpec, KeyPolicyStatus } from '../api/keypolicy.js';
+
+/** On a client's Secret: when its secret was last replaced by a policy (RFC 3339). */
+export const ROTATED_AT = 'gatehouse.dev/rotated-at';
+/** On a client's Secret: the value of the client's rotate annotation that the last on-demand rotation answered. */
+export const ROTATION_ANSWERED = 'gatehouse.dev/rotation-answered';
+
+export interface KeyPolicyResource {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; uid: string; generation?: number; creationTimestamp?: string; resourceVersion?: string };
+  spec: KeyPolicySpec;
+  status?: KeyPolicyStatus;
+}
+
+type Selector = KeyPolicySpec['selector'];
+
+/** metav1.LabelSelector semantics: every matchLabels entry and every expression hold. */
+export function selects(selector: Selector, labels: Record<string, string> | undefined): boolean {
+  const have = labels ?? {};
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (have[key] !== value) return false;
+  for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
+    const present = Object.hasOwn(have, key);
+    if (operator === 'Exists' && !present) return false;
+    if (operator === 'DoesNotExist' && present) return false;
+    if (operator === 'In' && !(present && values.includes(have[key]!))) return false;
+    if (operator === 'NotIn' && present && values.includes(have[key]!)) return false;
+  }
+  return true;
+}
+
+/** Which of several policies selecting one client governs it: the oldest, then the first by name. Deterministic on every replica. */
+export function byPrecedence(a: KeyPolicyResource, b: KeyPolicyResource): number {
+  const age = Date.parse(a.metadata.creationTimestamp ?? '') - Date.parse(b.metadata.creationTimestamp ?? '');
+  if (age) return age;
+  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+}
+
+export interface RotationState {
+  /** When the secret was last replaced; a Secret never rotated counts from its creation. */
+  rotatedAt: number;
+  /** The rotate annotation value already answered. */
+  answered: string | undefined;
+}
+
+export function rotationStateOf(secret: V1Secret): RotationState {
+  const annotations = secret.metadata?.annotations ?? {};
+  const rotatedAt = Date.parse(annotations[ROTATED_AT] ?? '');
+  const created = Date.parse(String(secret.metadata?.creationTimestamp ?? ''));
+  return {
+    rotatedAt: Number.isNaN(rotatedAt) ? (Number.isNaN(created) ? 0 : created) : rotatedAt,
+    answered: annotations[ROTATION_ANSWERED],
+  };
+}
+
+export type RotationDecision = { due: true; reason: 'scheduled' | 'requested' } | { due: false; nextAt: number };
+
+/**
+ * Whether a client's secret is to be replaced now: its interval has passed since the last rotation, or its rotate
+ * annotation holds a value not answered yet. The time comes from the Secret, so every replica and every restart
+ * agrees on it, and a rotation that completed moves it on for everyone.
+ */
+export function rotationDue(state: RotationState, requested: string | undefined, intervalMs: number, now: number): RotationDecision {
+  if (requested !== undefined && requested !== state.answered) return { due: true, reason: 'requested' };
+  const nextAt = state.rotatedAt + intervalMs;
+  return nextAt <= now ? { due: true, reason: 'scheduled' } : { due: false, nextAt };
+}
+
+/** The policy's durations in milliseconds (the CRD has checked them; a bad one here is a bug, not user input). */
+export function durationsOf(spec: KeyPolicySpec): { intervalMs: number; graceMs: number } {
+  const intervalMs = parseDuration(spec.rotationInterval);
+  const graceMs = parseDuration(spec.gracePeriod);
+  if (intervalMs === undefined || graceMs === undefined) throw new Error(`unreadable durations ${spec.rotationInterval} / ${spec.gracePeriod}`);
+  return { intervalMs, graceMs };
+}
+
+/** RFC 3339 to the second, as Kubernetes writes times. */
+export const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

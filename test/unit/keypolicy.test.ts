@@ -1,0 +1,326 @@
+// The KeyPolicy controller's decisions without a cluster: selectors, which policy governs a client, when a rotation is
+// due, and a rotation's steps against in-memory ports, with a crash between each two of them.
+import type { V1Secret } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { KeyPolicySpec, KeyPolicyStatus } from '../../src/operator/api/keypolicy.js';
+import type { OAuth2ClientResource } from '../../src/operator/api/oauth2client.js';
+import type { EventPort, SecretPort, ServerApi, ServerPort } from '../../src/operator/controller/ports.js';
+import {
+  byPrecedence,
+  rotationDue,
+  rotationStateOf,
+  selects,
+  ROTATED_AT,
+  ROTATION_ANSWERED,
+  type KeyPolicyResource,
+} from '../../src/operator/keypolicy/decide.js';
+import { KeyPolicyReconciler } from '../../src/operator/keypolicy/reconciler.js';
+import type { OAuth2Client, OAuth2ClientInput, SecretRotationInput } from '../../src/sdk/types.js';
+import { ENDPOINTS, b64, oauth2Client, unb64 } from './support/operator-fakes.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-11-29T12:00:00Z');
+
+/** An OAuth2Client of namespace team with these labels. */
+function governable(name: string, spec: Parameters<typeof oauth2Client>[0], labels: Record<string, string> = { rotate: 'yes' }): OAuth2ClientResource {
+  const resource = oauth2Client(spec, { name, namespace: 'team', uid: `uid-${name}` });
+  resource.metadata.labels = labels;
+  return resource;
+}
+
+function policy(name: string, spec: Partial<KeyPolicySpec> = {}, created = '2026-11-01T00:00:00Z'): KeyPolicyResource {
+  return {
+    apiVersion: 'gatehouse.dev/v1alpha1',
+    kind: 'KeyPolicy',
+    metadata: { name, namespace: 'team', uid: `uid-${name}`, generation: 1, creationTimestamp: created },
+    spec: { selector: { matchLabels: { rotate: 'yes' } }, rotationInterval: '24h', gracePeriod: '1h', whenReleased: 'keep', ...spec },
+  };
+}
+
+describe('selects (metav1.LabelSelector)', () => {
+  it.each([
+    [{ matchLabels: { a: '1' } }, { a: '1', b: '2' }, true],
+    [{ matchLabels: { a: '1' } }, { a: '2' }, false],
+    [{ matchExpressions: [{ key: 'a', operator: 'In' as const, values: ['1', '2'] }] }, { a: '2' }, true],
+    [{ matchExpressions: [{ key: 'a', operator: 'In' as const, values: ['1'] }] }, {}, false],
+    [{ matchExpressions: [{ key: 'a', operator: 'NotIn' as const, values: ['1'] }] }, {}, true],
+    [{ matchExpressions: [{ key: 'a', operator: 'NotIn' as const, values: ['1'] }] }, { a: '1' }, false],
+    [{ matchExpressions: [{ key: 'a', operator: 'Exists' as const }] }, { a: '' }, true],
+    [{ matchExpressions: [{ key: 'a', operator: 'DoesNotExist' as const }] }, { a: '' }, false],
+    [{ matchLabels: { a: '1' }, matchExpressions: [{ key: 'b', operator: 'Exists' as const }] }, { a: '1' }, false],
+  ])('%j over %j is %s', (selector, labels, expected) => {
+    expect(selects(selector, labels)).toBe(expected);
+  });
+});
+
+describe('which policy governs a client', () => {
+  it('is the oldest, then the first by name, whatever order they are listed in', () => {
+    const oldest = policy('zeta', {}, '2026-01-01T00:00:00Z');
+    const twinA = policy('alpha', {}, '2026-02-01T00:00:00Z');
+    const twinB = policy('beta', {}, '2026-02-01T00:00:00Z');
+    expect([twinB, twinA, oldest].sort(byPrecedence).map((p) => p.metadata.name)).toEqual(['zeta', 'alpha', 'beta']);
+  });
+});
+
+describe('when a rotation is due', () => {
+  const secretWith = (annotations: Record<string, string>, created = '2026-11-29T00:00:00Z'): V1Secret => ({
+    metadata: { annotations, creationTimestamp: created as unknown as Date },
+  });
+
+  it('counts from the last rotation, or from the Secret’s creation when there was none', () => {
+    expect(rotationStateOf(secretWith({ [ROTATED_AT]: '2026-11-29T10:00:00Z' }))).toEqual({
+      rotatedAt: Date.parse('2026-11-29T10:00:00Z'),
+      answered: undefined,
+    });
+    expect(rotationStateOf(secretWith({})).rotatedAt).toBe(Date.parse('2026-11-29T00:00:00Z'));
+  });
+
+  it('is due once the interval has passed, and says when otherwise', () => {
+    const state = { rotatedAt: T0, answered: undefined };
+    expect(rotationDue(state, undefined, 24 * HOUR, T0 + 24 * HOUR)).toEqual({ due: true, reason: 'scheduled' });
+    expect(rotationDue(state, undefined, 24 * HOUR, T0 + HOUR)).toEqual({ due: false, nextAt: T0 + 24 * HOUR });
+  });
+
+  it('is due at once for a rotate annotation value not answered yet, and not again for the same value', () => {
+    expect(rotationDue({ rotatedAt: T0, answered: 'one' }, 'two', 24 * HOUR, T0)).toEqual({ due: true, reason: 'requested' });
+    expect(rotationDue({ rotatedAt: T0, answered: 'two' }, 'two', 24 * HOUR, T0).due).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// A rotation against in-memory ports
+
+/** The server's rotation rules (src/server/client/service.ts), enough to tell whether an application is locked out. */
+class RotatingServer implements ServerApi {
+  readonly secrets = new Map<string, { current: string; previous?: { secret: string; until: number } }>();
+  failNext: 'mintClientSecret' | 'updateClient' | undefined;
+  updates = 0;
+  constructor(private readonly now: () => number) {}
+
+  authenticates(id: string, secret: string): boolean {
+    const held = this.secrets.get(id);
+    return held?.current === secret || (held?.previous?.secret === secret && held.previous.until > this.now());
+  }
+
+  async mintClientSecret(): Promise<string> {
+    this.fail('mintClientSecret');
+    return `gatehouse_cs_${Math.random().toString(36).slice(2)}${'x'.repeat(40)}`;
+  }
+
+  async updateClient(id: string, input: OAuth2ClientInput & SecretRotationInput): Promise<OAuth2Client> {
+    this.fail('updateClient');
+    this.updates++;
+    const held = this.secrets.get(id)!;
+    if (input.client_secret && input.client_secret !== held.current) {
+      const grace = input.client_secret_grace_period;
+      const previous = grace ? { secret: input.previous_client_secret ?? held.current, until: this.now() + grace * 1000 } : undefined;
+      this.secrets.set(id, { current: input.client_secret, ...(previous ? { previous } : {}) });
+    }
+    return { ...(input as OAuth2Client), id };
+  }
+
+  findClient = async (): Promise<OAuth2Client | undefined> => undefined;
+  createClient = async (input: OAuth2ClientInput): Promise<OAuth2Client> => input as OAuth2Client;
+  deleteClient = async (): Promise<void> => {};
+
+  private fail(method: 'mintClientSecret' | 'updateClient'): void {
+    if (this.failNext !== method) return;
+    this.failNext = undefined;
+    throw new Error(`crash before ${method} completed`);
+  }
+}
+
+function rig(options: { policies?: KeyPolicyResource[]; clients?: OAuth2ClientResource[] } = {}) {
+  let now = T0;
+  const clock = { now: () => now, advance: (ms: number) => (now += ms) };
+  const server = new RotatingServer(clock.now);
+  const secrets = new Map<string, V1Secret>();
+  let failSecretWrite = false;
+  const secretPort: SecretPort = {
+    get: async (namespace, name) => structuredClone(secrets.get(`${namespace}/${name}`)),
+    create: async (secret) => secret,
+    replace: async (secret) => {
+      if (failSecretWrite) {
+        failSecretWrite = false;
+        throw new Error('crash before the Secret was written');
+      }
+      secrets.set(`${secret.metadata!.namespace}/${secret.metadata!.name}`, structuredClone(secret));
+      return secret;
+    },
+    delete: async () => {},
+  };
+  const statuses = new Map<string, KeyPolicyStatus>();
+  const policies = options.policies ?? [policy('rotator')];
+  let statusWrites = 0;
+  const events: string[] = [];
+  const clients = options.clients ?? [governable('app', { secretName: 'app-credentials' })];
+  for (const client of clients) {
+    const id = `${client.metadata.name}-id`;
+    const held = `${client.metadata.name}-first-secret-0123456789abcdef`;
+    server.secrets.set(id, { current: held });
+    secrets.set(`team/${client.spec.secretName}`, {
+      metadata: { name: client.spec.secretName, namespace: 'team', creationTimestamp: new Date(T0 - 25 * HOUR), annotations: {} },
+      data: { CLIENT_ID: b64(id), CLIENT_SECRET: b64(held) },
+    });
+  }
+  const servers: ServerPort = { for: async () => ({ api: server, endpoints: ENDPOINTS }) };
+  const eventPort: EventPort = { record: (resource, _type, reason) => void events.push(`${resource.metadata.name}/${reason}`) };
+  const reconciler = new KeyPolicyReconciler({
+    policies: {
+      get: (key) => {
+        const found = policies.find((p) => `${p.metadata.namespace}/${p.metadata.name}` === key);
+        return found && { ...found, status: statuses.get(found.metadata.name) };
+      },
+      list: () => policies.map((p) => ({ ...p, status: statuses.get(p.metadata.name) })),
+      patchStatus: async (p, status) => {
+        statusWrites++;
+        statuses.set(p.metadata.name, structuredClone(status));
+      },
+    },
+    clients: { list: () => clients },
+    secrets: secretPort,
+    servers,
+    events: eventPort,
+    now: clock.now,
+  });
+  const held = (secretName = 'app-credentials') => {
+    const secret = secrets.get(`team/${secretName}`)!;
+    return { id: unb64(secret.data!.CLIENT_ID)!, secret: unb64(secret.data!.CLIENT_SECRET)!, annotations: secret.metadata!.annotations ?? {} };
+  };
+  return {
+    clock,
+    server,
+    reconciler,
+    held,
+    statuses,
+    events,
+    statusWrites: () => statusWrites,
+    crashSecretWrite: () => (failSecretWrite = true),
+  };
+}
+
+describe('KeyPolicyReconciler', () => {
+  it('replaces a due secret: the server takes the new one and keeps the held one for the grace period, then the Secret and the status follow', async () => {
+    const t = rig();
+    const before = t.held();
+    const result = await t.reconciler.reconcile('team/rotator');
+    const after = t.held();
+    expect(after.secret).not.toBe(before.secret);
+    expect(after.annotations[ROTATED_AT]).toBe('2026-11-29T12:00:00Z');
+    expect(t.server.authenticates(after.id, after.secret)).toBe(true);
+    expect(t.server.authenticates(before.id, before.secret)).toBe(true);
+    t.clock.advance(HOUR + 1);
+    expect(t.server.authenticates(before.id, before.secret)).toBe(false);
+    expect(t.events).toEqual(['app/SecretRotated']);
+    expect(t.statuses.get('rotator')).toMatchObject({
+      clientsGoverned: 1,
+      nextRotation: '2026-11-30T12:00:00Z',
+      clients: [{ name: 'app', clientId: 'app-id', lastRotation: '2026-11-29T12:00:00Z', nextRotation: '2026-11-30T12:00:00Z' }],
+    });
+    expect(result.requeueAfterMs).toBe(24 * HOUR);
+  });
+
+  it('writes nothing when nothing is due and nothing changed', async () => {
+    const t = rig();
+    await t.reconciler.reconcile('team/rotator');
+    const writes = { updates: t.server.updates, status: t.statusWrites() };
+    t.clock.advance(HOUR);
+    await t.reconciler.reconcile('team/rotator');
+    expect({ updates: t.server.updates, status: t.statusWrites() }).toEqual(writes);
+  });
+
+  it('recovers from a crash after the server took the new secret but before the Secret was written, never locking the application out', async () => {
+    const t = rig();
+    const original = t.held();
+    t.crashSecretWrite();
+    await expect(t.reconciler.reconcile('team/rotator')).rejects.toThrow('crash before the Secret was written');
+    // The server's new secret is lost with the crash; the application still holds the original, which still works.
+    expect(t.held().secret).toBe(original.secret);
+    expect(t.server.authenticates(original.id, original.secret)).toBe(true);
+    const lost = t.server.secrets.get(original.id)!.current;
+
+    t.clock.advance(30 * 60_000);
+    await t.reconciler.reconcile('team/rotator');
+    const after = t.held();
+    expect(after.secret).not.toBe(original.secret);
+    expect(t.server.authenticates(after.id, after.secret)).toBe(true);
+    // The second attempt kept the original (named by the Secret), not the lost one, for a whole grace period.
+    expect(t.server.authenticates(original.id, original.secret)).toBe(true);
+    expect(t.server.authenticates(original.id, lost)).toBe(false);
+  });
+
+  it('recovers from a crash before the server took the new secret (minting, or the update itself)', async () => {
+    for (const step of ['mintClientSecret', 'updateClient'] as const) {
+      const t = rig();
+      const original = t.held();
+      t.server.failNext = step;
+      await expect(t.reconciler.reconcile('team/rotator')).rejects.toThrow(`crash before ${step}`);
+      expect(t.held().secret).toBe(original.secret);
+      expect(t.server.authenticates(original.id, original.secret)).toBe(true);
+      await t.reconciler.reconcile('team/rotator');
+      expect(t.held().secret).not.toBe(original.secret);
+      expect(t.server.authenticates(t.held().id, t.held().secret)).toBe(true);
+    }
+  });
+
+  it('answers a rotate annotation once', async () => {
+    const client = governable('app', { secretName: 'app-credentials' });
+    client.metadata.annotations = { 'gatehouse.dev/rotate': 'please' };
+    const t = rig({ clients: [client] });
+    await t.reconciler.reconcile('team/rotator');
+    const first = t.held();
+    expect(first.annotations[ROTATION_ANSWERED]).toBe('please');
+    t.clock.advance(60_000);
+    await t.reconciler.reconcile('team/rotator');
+    expect(t.held().secret).toBe(first.secret);
+  });
+
+  it('leaves public clients and user-provided Secrets alone', async () => {
+    const clients = [
+      governable('public', {
+        secretName: 'public-credentials',
+        tokenEndpointAuthMethod: 'none',
+        grantTypes: ['authorization_code'],
+        redirectUris: ['https://a.example/cb'],
+      }),
+      governable('own', { secretName: 'own-credentials', existingSecret: true }),
+    ];
+    const t = rig({ clients });
+    await t.reconciler.reconcile('team/rotator');
+    expect(t.server.updates).toBe(0);
+    expect(t.statuses.get('rotator')?.clientsGoverned).toBe(0);
+  });
+
+  it('lets the oldest of two policies govern a shared client and reports the conflict on both', async () => {
+    const older = policy('older', {}, '2026-01-01T00:00:00Z');
+    const newer = policy('newer', { rotationInterval: '1h', gracePeriod: '10m' }, '2026-06-01T00:00:00Z');
+    const t = rig({ policies: [newer, older] });
+    await t.reconciler.reconcile('team/newer');
+    expect(t.server.updates).toBe(0);
+    expect(t.statuses.get('newer')?.conditions?.find((c) => c.type === 'Conflict')).toMatchObject({
+      status: 'True',
+      message: 'app is also selected by older; older governs it (the oldest)',
+    });
+    await t.reconciler.reconcile('team/older');
+    expect(t.server.updates).toBe(1);
+    expect(t.statuses.get('older')?.conditions?.find((c) => c.type === 'Conflict')?.message).toBe(
+      'app is also selected by newer; this policy governs it (the oldest)',
+    );
+  });
+
+  it('with whenReleased: rotate, gives a client that left the selection one fresh secret', async () => {
+    const client = governable('app', { secretName: 'app-credentials' });
+    const t = rig({ policies: [policy('rotator', { whenReleased: 'rotate' })], clients: [client] });
+    await t.reconciler.reconcile('team/rotator');
+    const governed = t.held().secret;
+    client.metadata.labels = {};
+    t.clock.advance(HOUR);
+    await t.reconciler.reconcile('team/rotator');
+    expect(t.held().secret).not.toBe(governed);
+    expect(t.statuses.get('rotator')?.clientsGoverned).toBe(0);
+    // Released once: the next reconcile leaves it alone.
+    const released = t.held().secret;
+    await t.reconciler.reconcile('team/rotator');
+    expect(t.held().secret).toBe(released);
+  });
+});
