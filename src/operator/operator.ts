@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { Manager } from './manager/manager.js';
+import { PrometheusRotationMetrics } from './keypolicy/metrics.js';
 import { keyPolicyController } from './wiring/keypolicy.js';
 import { oauth2ClientController } from './wiring/oauth2client.js';
 import { loadKubeClient } from './runtime/kube-client.js';
@@ -31,6 +32,7 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
   collectDefaultMetrics({ register: registry });
   const metrics = new ControllerMetrics(registry);
   const leaderMetric = metrics.leaderElection(config.leaseName);
+  const rotationMetrics = new PrometheusRotationMetrics(registry);
   const writes = new Counter({
     name: 'gatehouse_operator_writes_total',
     help: 'Writes made by the operator, by target (kubernetes, server) and verb; flat in steady state',
@@ -51,7 +53,7 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
       writes,
     };
     manager.add(oauth2ClientController(manager, { ...shared, resyncMs: config.resync, driftCheckMs: config.driftCheck }));
-    manager.add(keyPolicyController(manager, shared));
+    manager.add(keyPolicyController(manager, { ...shared, metrics: rotationMetrics }));
     await manager.start();
     logger.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', selector: config.selector }, 'controller started');
   };

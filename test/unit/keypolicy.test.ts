@@ -153,6 +153,7 @@ function rig(options: { policies?: KeyPolicyResource[]; clients?: OAuth2ClientRe
   const policies = options.policies ?? [policy('rotator')];
   let statusWrites = 0;
   const events: string[] = [];
+  const metrics = { rotated: [] as string[], failed: 0, next: [] as { name: string; seconds: number }[] };
   const clients = options.clients ?? [governable('app', { secretName: 'app-credentials' })];
   for (const client of clients) {
     const id = `${client.metadata.name}-id`;
@@ -181,6 +182,11 @@ function rig(options: { policies?: KeyPolicyResource[]; clients?: OAuth2ClientRe
     secrets: secretPort,
     servers,
     events: eventPort,
+    metrics: {
+      rotated: (_namespace, policyName, reason) => void metrics.rotated.push(`${policyName}/${reason}`),
+      failed: () => void metrics.failed++,
+      nextRotations: (_namespace, _policy, clients) => void (metrics.next = clients),
+    },
     now: clock.now,
   });
   const held = (secretName = 'app-credentials') => {
@@ -194,6 +200,7 @@ function rig(options: { policies?: KeyPolicyResource[]; clients?: OAuth2ClientRe
     held,
     statuses,
     events,
+    metrics,
     statusWrites: () => statusWrites,
     crashSecretWrite: () => (failSecretWrite = true),
   };
@@ -218,6 +225,8 @@ describe('KeyPolicyReconciler', () => {
       clients: [{ name: 'app', clientId: 'app-id', lastRotation: '2026-11-29T12:00:00Z', nextRotation: '2026-11-30T12:00:00Z' }],
     });
     expect(result.requeueAfterMs).toBe(24 * HOUR);
+    expect(t.metrics.rotated).toEqual(['rotator/scheduled']);
+    expect(t.metrics.next).toEqual([{ name: 'app', seconds: 24 * 3600 }]);
   });
 
   it('writes nothing when nothing is due and nothing changed', async () => {
@@ -233,7 +242,9 @@ describe('KeyPolicyReconciler', () => {
     const t = rig();
     const original = t.held();
     t.crashSecretWrite();
-    await expect(t.reconciler.reconcile('team/rotator')).rejects.toThrow('crash before the Secret was written');
+    await expect(t.reconciler.reconcile('team/rotator')).rejects.toThrow('rotation failed for app: crash before the Secret was written');
+    expect(t.metrics.failed).toBe(1);
+    expect(t.statuses.get('rotator')?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'RotationFailed' });
     // The server's new secret is lost with the crash; the application still holds the original, which still works.
     expect(t.held().secret).toBe(original.secret);
     expect(t.server.authenticates(original.id, original.secret)).toBe(true);
@@ -247,6 +258,15 @@ describe('KeyPolicyReconciler', () => {
     // The second attempt kept the original (named by the Secret), not the lost one, for a whole grace period.
     expect(t.server.authenticates(original.id, original.secret)).toBe(true);
     expect(t.server.authenticates(original.id, lost)).toBe(false);
+    expect(t.statuses.get('rotator')?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Reconciled' });
+  });
+
+  it('rotates the other clients when one fails', async () => {
+    const clients = [governable('app', { secretName: 'app-credentials' }), governable('other', { secretName: 'other-credentials' })];
+    const t = rig({ clients });
+    t.crashSecretWrite();
+    await expect(t.reconciler.reconcile('team/rotator')).rejects.toThrow(/rotation failed for app/);
+    expect(t.held('other-credentials').annotations[ROTATED_AT]).toBe('2026-11-29T12:00:00Z');
   });
 
   it('recovers from a crash before the server took the new secret (minting, or the update itself)', async () => {
@@ -270,6 +290,7 @@ describe('KeyPolicyReconciler', () => {
     await t.reconciler.reconcile('team/rotator');
     const first = t.held();
     expect(first.annotations[ROTATION_ANSWERED]).toBe('please');
+    expect(t.metrics.rotated).toEqual(['rotator/requested']);
     t.clock.advance(60_000);
     await t.reconciler.reconcile('team/rotator');
     expect(t.held().secret).toBe(first.secret);
@@ -318,6 +339,7 @@ describe('KeyPolicyReconciler', () => {
     await t.reconciler.reconcile('team/rotator');
     expect(t.held().secret).not.toBe(governed);
     expect(t.statuses.get('rotator')?.clientsGoverned).toBe(0);
+    expect(t.metrics.rotated).toEqual(['rotator/scheduled', 'rotator/released']);
     // Released once: the next reconcile leaves it alone.
     const released = t.held().secret;
     await t.reconciler.reconcile('team/rotator');

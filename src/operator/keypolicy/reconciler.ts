@@ -6,6 +6,7 @@ import type { OAuth2ClientResource } from '../api/oauth2client.js';
 import { desiredClient, isPublic } from '../controller/desired.js';
 import type { EventPort, SecretPort, ServerPort } from '../controller/ports.js';
 import { decode, keysOf } from '../controller/secret.js';
+import type { RotationMetrics, RotationReason } from './metrics.js';
 import { byPrecedence, durationsOf, rfc3339, rotationDue, rotationStateOf, selects, ROTATED_AT, ROTATION_ANSWERED, type KeyPolicyResource } from './decide.js';
 
 export interface KeyPolicyPort {
@@ -24,7 +25,13 @@ export interface KeyPolicyDeps {
   secrets: SecretPort;
   servers: ServerPort;
   events: EventPort;
+  metrics?: RotationMetrics;
   now?: () => number;
+}
+
+/** Some rotations of a policy failed; the others went ahead. Retried with backoff. */
+export class RotationFailedError extends Error {
+  override name = 'RotationFailedError';
 }
 
 /** Never wait longer than this before looking again: a long interval still gets a fresh look daily. */
@@ -51,8 +58,9 @@ export class KeyPolicyReconciler {
     const { namespace } = policy.metadata;
     const { intervalMs, graceMs } = durationsOf(policy.spec);
     const rivals = this.deps.policies.list(namespace).filter((other) => other.metadata.uid !== policy.metadata.uid);
-    const governed: KeyPolicyStatus['clients'] = [];
+    const governed: NonNullable<KeyPolicyStatus['clients']> = [];
     const conflicts: string[] = [];
+    const failures: string[] = [];
     let earliest: number | undefined;
     const now = this.now();
 
@@ -68,13 +76,30 @@ export class KeyPolicyReconciler {
         );
       }
       if (winner !== policy) continue;
-      const entry = await this.keepRotated(policy, client, { intervalMs, graceMs }, now);
-      if (!entry) continue;
-      governed.push(entry.status);
-      if (entry.nextAt !== undefined) earliest = earliest === undefined ? entry.nextAt : Math.min(earliest, entry.nextAt);
+      // One client's failure does not hold up the others' rotations.
+      try {
+        const entry = await this.keepRotated(policy, client, { intervalMs, graceMs }, now);
+        if (!entry) continue;
+        governed.push(entry.status);
+        if (entry.nextAt !== undefined) earliest = earliest === undefined ? entry.nextAt : Math.min(earliest, entry.nextAt);
+      } catch (error) {
+        failures.push(`${client.metadata.name}: ${(error as Error).message}`);
+        this.deps.metrics?.failed(namespace, policy.metadata.name);
+      }
     }
-    await this.releaseLeavers(policy, selected, graceMs, now);
-    await this.writeStatus(policy, governed, earliest, conflicts);
+    try {
+      await this.releaseLeavers(policy, selected, graceMs, now);
+    } catch (error) {
+      failures.push(`releasing a client: ${(error as Error).message}`);
+      this.deps.metrics?.failed(namespace, policy.metadata.name);
+    }
+    this.deps.metrics?.nextRotations(
+      namespace,
+      policy.metadata.name,
+      governed.map((entry) => ({ name: entry.name, seconds: Math.max(0, Math.round((Date.parse(entry.nextRotation ?? '') - this.now()) / 1000)) })),
+    );
+    await this.writeStatus(policy, governed, earliest, conflicts, failures);
+    if (failures.length) throw new RotationFailedError(`rotation failed for ${failures.join('; ')}`);
     const wait = earliest === undefined ? MAX_REQUEUE_MS : Math.min(MAX_REQUEUE_MS, Math.max(MIN_REQUEUE_MS, earliest - this.now()));
     return { requeueAfterMs: wait };
   }
@@ -103,6 +128,7 @@ export class KeyPolicyReconciler {
       };
     }
     await this.rotate(policy, client, secret, { clientId, held, secretKey, graceMs: durations.graceMs, answered: requested ?? state.answered }, now);
+    this.deps.metrics?.rotated(client.metadata.namespace, policy.metadata.name, decision.reason);
     const nextAt = now + durations.intervalMs;
     return { status: { name: client.metadata.name, clientId, lastRotation: rfc3339(now), nextRotation: rfc3339(nextAt) }, nextAt };
   }
@@ -164,18 +190,31 @@ export class KeyPolicyReconciler {
       const held = decode(secret, secretKey);
       if (!secret || !clientId || !held) continue;
       await this.rotate(policy, client, secret, { clientId, held, secretKey, graceMs, answered: rotationStateOf(secret).answered }, now);
+      this.deps.metrics?.rotated(client.metadata.namespace, policy.metadata.name, 'released' satisfies RotationReason);
     }
   }
 
-  private async writeStatus(policy: KeyPolicyResource, clients: NonNullable<KeyPolicyStatus['clients']>, earliest: number | undefined, conflicts: string[]) {
+  private async writeStatus(
+    policy: KeyPolicyResource,
+    clients: NonNullable<KeyPolicyStatus['clients']>,
+    earliest: number | undefined,
+    conflicts: string[],
+    failures: string[],
+  ) {
     const previous = policy.status ?? {};
-    let conditions = withCondition(previous.conditions, {
-      type: 'Ready',
-      status: 'True',
-      reason: 'Reconciled',
-      message: `governs ${clients.length} client${clients.length === 1 ? '' : 's'}`,
-      observedGeneration: policy.metadata.generation,
-    });
+    const generation = policy.metadata.generation;
+    let conditions = withCondition(
+      previous.conditions,
+      failures.length
+        ? { type: 'Ready', status: 'False', reason: 'RotationFailed', message: `retrying: ${failures.join('; ')}`, observedGeneration: generation }
+        : {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Reconciled',
+            message: `governs ${clients.length} client${clients.length === 1 ? '' : 's'}`,
+            observedGeneration: generation,
+          },
+    );
     conditions = withCondition(
       conditions,
       conflicts.length

@@ -7,6 +7,7 @@ import { KubeSecretPort } from '../k8s/kube-ports.js';
 import { KubeKeyPolicyPort } from '../k8s/keypolicy-port.js';
 import { GatehouseServerPort, type ServerConnection } from '../k8s/server-port.js';
 import type { KeyPolicyResource } from '../keypolicy/decide.js';
+import type { RotationMetrics } from '../keypolicy/metrics.js';
 import { KeyPolicyReconciler } from '../keypolicy/reconciler.js';
 import type { Watch } from '../manager/informers.js';
 import type { ControllerDefinition, Manager } from '../manager/manager.js';
@@ -29,6 +30,7 @@ export interface KeyPolicyControllerOptions {
   workers: number;
   logger: Logger;
   writes: WriteCounter;
+  metrics: RotationMetrics;
 }
 
 /**
@@ -50,6 +52,7 @@ export function keyPolicyController(manager: Manager, options: KeyPolicyControll
     secrets: countingSecrets(secretPort, writes),
     servers: countingServers(servers, writes),
     events: countingEvents(new KubeEventRecorder({ kube, logger }), writes),
+    metrics: options.metrics,
   });
   const keyOf = (policy: KeyPolicyResource) => `${policy.metadata.namespace}/${policy.metadata.name}`;
   const policiesIn = (namespace: string | undefined) => (namespace ? policyPort.list(namespace).map(keyOf) : []);
