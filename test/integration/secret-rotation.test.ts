@@ -81,22 +81,39 @@ describe.each(DATABASES)('client secret rotation with a grace period on %s', (ki
     expect(await status({ id, secret: old })).toBe(200);
   });
 
-  it('changes nothing when the secret sent is the one the client has: the previous secret and its grace period stay', async () => {
+  it('changes nothing when the secret sent is the one the client has, unless a grace period comes with it: then the previous secret ends that long from now', async () => {
     for (const kindOfSecret of ['minted', 'chosen'] as const) {
       const { id, secret: old } = await created(kindOfSecret === 'chosen' ? { client_secret: CHOSEN } : {});
       const fresh = kindOfSecret === 'chosen' ? CHOSEN_TOO : await t.root.mintClientSecret();
       const rotated = (await (await put(id, { ...client, client_secret: fresh, client_secret_grace_period: 60 })).json()) as Record<string, unknown>;
       const hashBefore = (await stored(id)).secret_hash;
-      // What a caller holding the new secret does when it pushes it again, with or without a grace period.
-      for (const again of [{ client_secret: fresh }, { client_secret: fresh, client_secret_grace_period: 5 }]) {
-        const response = await put(id, { ...client, ...again });
-        expect(response.status).toBe(200);
-        expect(((await response.json()) as Record<string, unknown>).previous_client_secret_expires_at).toBe(rotated.previous_client_secret_expires_at);
-      }
+      // What a caller holding the new secret does when it pushes it again.
+      const again = await put(id, { ...client, client_secret: fresh });
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as Record<string, unknown>).previous_client_secret_expires_at).toBe(rotated.previous_client_secret_expires_at);
       expect((await stored(id)).secret_hash).toBe(hashBefore);
       expect(await status({ id, secret: old })).toBe(200);
       expect(await status({ id, secret: fresh })).toBe(200);
+      // With a grace period: the previous secret's end moves to that long from now (a rotation shortening its hold).
+      const before = Math.floor(Date.now() / 1000);
+      const shortened = (await (await put(id, { ...client, client_secret: fresh, client_secret_grace_period: 5 })).json()) as Record<string, number>;
+      expect(shortened.previous_client_secret_expires_at).toBeGreaterThanOrEqual(before + 5);
+      expect(shortened.previous_client_secret_expires_at).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 5);
+      expect((await stored(id)).secret_hash).toBe(hashBefore);
+      expect(await status({ id, secret: old })).toBe(200);
     }
+  });
+
+  it('limits guesses at a client mid-rotation like any other: a genuine minted secret of another client still spends a token before an scrypt', async () => {
+    // Current secret minted (keyed hash), previous one chosen (scrypt).
+    const { id } = await created({ client_secret: CHOSEN });
+    expect((await put(id, { ...client, client_secret: await t.root.mintClientSecret(), client_secret_grace_period: 600 })).status).toBe(200);
+    const foreign = await t.root.mintClientSecret();
+    // Ten failures a client id are allowed at once, one more a second after that (each guess costs an scrypt here).
+    const statuses: number[] = [];
+    while (statuses.length < 30 && !statuses.includes(429)) statuses.push(await status({ id, secret: foreign }));
+    expect(statuses).toContain(429);
+    expect(statuses.filter((code) => code === 401).length).toBeGreaterThanOrEqual(10);
   });
 
   it('refuses the replaced secret at once without a grace period, as Hydra does', async () => {

@@ -70,20 +70,21 @@ describe('when a rotation is due', () => {
   it('counts from the last rotation, or from the Secret’s creation when there was none', () => {
     expect(rotationStateOf(secretWith({ [ROTATED_AT]: '2026-11-29T10:00:00Z' }))).toEqual({
       rotatedAt: Date.parse('2026-11-29T10:00:00Z'),
+      rotated: true,
       answered: undefined,
     });
-    expect(rotationStateOf(secretWith({})).rotatedAt).toBe(Date.parse('2026-11-29T00:00:00Z'));
+    expect(rotationStateOf(secretWith({}))).toMatchObject({ rotatedAt: Date.parse('2026-11-29T00:00:00Z'), rotated: false });
   });
 
   it('is due once the interval has passed, and says when otherwise', () => {
-    const state = { rotatedAt: T0, answered: undefined };
+    const state = { rotatedAt: T0, rotated: true, answered: undefined };
     expect(rotationDue(state, undefined, 24 * HOUR, T0 + 24 * HOUR)).toEqual({ due: true, reason: 'scheduled' });
     expect(rotationDue(state, undefined, 24 * HOUR, T0 + HOUR)).toEqual({ due: false, nextAt: T0 + 24 * HOUR });
   });
 
   it('is due at once for a rotate annotation value not answered yet, and not again for the same value', () => {
-    expect(rotationDue({ rotatedAt: T0, answered: 'one' }, 'two', 24 * HOUR, T0)).toEqual({ due: true, reason: 'requested' });
-    expect(rotationDue({ rotatedAt: T0, answered: 'two' }, 'two', 24 * HOUR, T0).due).toBe(false);
+    expect(rotationDue({ rotatedAt: T0, rotated: true, answered: 'one' }, 'two', 24 * HOUR, T0)).toEqual({ due: true, reason: 'requested' });
+    expect(rotationDue({ rotatedAt: T0, rotated: true, answered: 'two' }, 'two', 24 * HOUR, T0).due).toBe(false);
   });
 });
 
@@ -108,18 +109,34 @@ class RotatingServer implements ServerApi {
   }
 
   async updateClient(id: string, input: OAuth2ClientInput & SecretRotationInput): Promise<OAuth2Client> {
+    if (this.failUpdateNumber === this.updates + 1) {
+      this.failUpdateNumber = undefined;
+      throw new Error(`crash before update ${this.updates + 1} completed`);
+    }
     this.fail('updateClient');
     this.updates++;
     const held = this.secrets.get(id)!;
+    const grace = input.client_secret_grace_period;
     if (input.client_secret && input.client_secret !== held.current) {
-      const grace = input.client_secret_grace_period;
       const previous = grace ? { secret: input.previous_client_secret ?? held.current, until: this.now() + grace * 1000 } : undefined;
       this.secrets.set(id, { current: input.client_secret, ...(previous ? { previous } : {}) });
+    } else if (grace && held.previous) {
+      // The secret it has, with a grace period: the previous one's end moves to that period from now.
+      held.previous.until = this.now() + grace * 1000;
     }
     return { ...(input as OAuth2Client), id };
   }
 
-  findClient = async (): Promise<OAuth2Client | undefined> => undefined;
+  /** Which update (1-based, counting successful ones before it) fails with a crash. */
+  failUpdateNumber: number | undefined;
+
+  /** Client id → owner, as the server records it. */
+  readonly owners = new Map<string, string>();
+
+  findClient = async (id: string): Promise<OAuth2Client | undefined> => {
+    const previous = this.secrets.get(id)?.previous;
+    return { id, owner: this.owners.get(id), ...(previous ? { previous_client_secret_expires_at: Math.floor(previous.until / 1000) } : {}) } as OAuth2Client;
+  };
   createClient = async (input: OAuth2ClientInput): Promise<OAuth2Client> => input as OAuth2Client;
   deleteClient = async (): Promise<void> => {};
 
@@ -159,8 +176,18 @@ function rig(options: { policies?: KeyPolicyResource[]; clients?: OAuth2ClientRe
     const id = `${client.metadata.name}-id`;
     const held = `${client.metadata.name}-first-secret-0123456789abcdef`;
     server.secrets.set(id, { current: held });
+    server.owners.set(id, `gatehouse.dev/team/${client.metadata.name}`);
     secrets.set(`team/${client.spec.secretName}`, {
-      metadata: { name: client.spec.secretName, namespace: 'team', creationTimestamp: new Date(T0 - 25 * HOUR), annotations: {} },
+      metadata: {
+        name: client.spec.secretName,
+        namespace: 'team',
+        creationTimestamp: new Date(T0 - 25 * HOUR),
+        annotations: {},
+        // Created by its OAuth2Client, as the OAuth2Client controller does.
+        ownerReferences: [
+          { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'OAuth2Client', name: client.metadata.name, uid: client.metadata.uid, controller: true },
+        ],
+      },
       data: { CLIENT_ID: b64(id), CLIENT_SECRET: b64(held) },
     });
   }
@@ -196,6 +223,7 @@ function rig(options: { policies?: KeyPolicyResource[]; clients?: OAuth2ClientRe
   return {
     clock,
     server,
+    secrets,
     reconciler,
     held,
     statuses,
@@ -245,12 +273,13 @@ describe('KeyPolicyReconciler', () => {
     await expect(t.reconciler.reconcile('team/rotator')).rejects.toThrow('rotation failed for app: crash before the Secret was written');
     expect(t.metrics.failed).toBe(1);
     expect(t.statuses.get('rotator')?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'RotationFailed' });
-    // The server's new secret is lost with the crash; the application still holds the original, which still works.
+    // The server's new secret is lost with the crash; the application still holds the original, which still works,
+    // however long the operator stays away (here twice the grace period).
     expect(t.held().secret).toBe(original.secret);
-    expect(t.server.authenticates(original.id, original.secret)).toBe(true);
     const lost = t.server.secrets.get(original.id)!.current;
+    t.clock.advance(2 * HOUR);
+    expect(t.server.authenticates(original.id, original.secret)).toBe(true);
 
-    t.clock.advance(30 * 60_000);
     await t.reconciler.reconcile('team/rotator');
     const after = t.held();
     expect(after.secret).not.toBe(original.secret);
@@ -259,6 +288,41 @@ describe('KeyPolicyReconciler', () => {
     expect(t.server.authenticates(original.id, original.secret)).toBe(true);
     expect(t.server.authenticates(original.id, lost)).toBe(false);
     expect(t.statuses.get('rotator')?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Reconciled' });
+  });
+
+  it('recovers from a crash after the Secret was written but before the old secret’s life was shortened', async () => {
+    const t = rig();
+    const original = t.held();
+    // Update 1 keeps the old secret for the hold; update 2 would shorten it to the grace period.
+    t.server.failUpdateNumber = 2;
+    await expect(t.reconciler.reconcile('team/rotator')).rejects.toThrow('crash before update 2');
+    const rotated = t.held();
+    expect(rotated.secret).not.toBe(original.secret);
+    expect(t.server.secrets.get(original.id)!.previous!.until).toBeGreaterThan(T0 + 24 * HOUR);
+
+    // The next reconcile (here, or in a process that took over) finds it and gives the old secret what is left of its
+    // grace period.
+    t.clock.advance(10 * 60_000);
+    await t.reconciler.reconcile('team/rotator');
+    expect(t.server.secrets.get(original.id)!.previous!.until).toBe(T0 + HOUR);
+    expect(t.server.authenticates(original.id, original.secret)).toBe(true);
+    t.clock.advance(HOUR);
+    expect(t.server.authenticates(original.id, original.secret)).toBe(false);
+    expect(t.server.authenticates(rotated.id, rotated.secret)).toBe(true);
+  });
+
+  it('after a rotation this process finished, reads nothing more from the server', async () => {
+    const t = rig();
+    await t.reconciler.reconcile('team/rotator');
+    let reads = 0;
+    const find = t.server.findClient;
+    t.server.findClient = async (id) => {
+      reads++;
+      return find(id);
+    };
+    t.clock.advance(60_000);
+    await t.reconciler.reconcile('team/rotator');
+    expect(reads).toBe(0);
   });
 
   it('rotates the other clients when one fails', async () => {
@@ -281,6 +345,35 @@ describe('KeyPolicyReconciler', () => {
       expect(t.held().secret).not.toBe(original.secret);
       expect(t.server.authenticates(t.held().id, t.held().secret)).toBe(true);
     }
+  });
+
+  it('never rotates a Secret its OAuth2Client does not control, nor a server client someone else owns', async () => {
+    const squatter = governable('squatter', { secretName: 'victim-credentials' });
+    const t = rig({ clients: [squatter] });
+    // The Secret belongs to another resource.
+    t.secrets.get('team/victim-credentials')!.metadata!.ownerReferences![0]!.uid = 'uid-victim';
+    await t.reconciler.reconcile('team/rotator');
+    expect(t.server.updates).toBe(0);
+
+    const u = rig();
+    u.server.owners.set('app-id', 'gatehouse.dev/other-team/app');
+    await expect(u.reconciler.reconcile('team/rotator')).rejects.toThrow("the server's client app-id does not belong to this OAuth2Client");
+    expect(u.server.updates).toBe(0);
+  });
+
+  it('makes a rotate request inside the last rotation’s grace period wait for it to end', async () => {
+    const client = governable('app', { secretName: 'app-credentials' });
+    const t = rig({ clients: [client] });
+    await t.reconciler.reconcile('team/rotator');
+    const first = t.held();
+    t.clock.advance(10 * 60_000);
+    client.metadata.annotations = { 'gatehouse.dev/rotate': 'again' };
+    const waited = await t.reconciler.reconcile('team/rotator');
+    expect(t.held().secret).toBe(first.secret);
+    expect(waited.requeueAfterMs).toBe(50 * 60_000);
+    t.clock.advance(50 * 60_000);
+    await t.reconciler.reconcile('team/rotator');
+    expect(t.held().secret).not.toBe(first.secret);
   });
 
   it('answers a rotate annotation once', async () => {
@@ -323,7 +416,8 @@ describe('KeyPolicyReconciler', () => {
       message: 'app is also selected by older; older governs it (the oldest)',
     });
     await t.reconciler.reconcile('team/older');
-    expect(t.server.updates).toBe(1);
+    // One rotation: the new secret with the old one held, then the old one's end shortened.
+    expect(t.server.updates).toBe(2);
     expect(t.statuses.get('older')?.conditions?.find((c) => c.type === 'Conflict')?.message).toBe(
       'app is also selected by newer; this policy governs it (the oldest)',
     );
@@ -340,8 +434,14 @@ describe('KeyPolicyReconciler', () => {
     expect(t.held().secret).not.toBe(governed);
     expect(t.statuses.get('rotator')?.clientsGoverned).toBe(0);
     expect(t.metrics.rotated).toEqual(['rotator/scheduled', 'rotator/released']);
-    // Released once: the next reconcile leaves it alone.
+    // Released once: the next reconcile leaves it alone, also one that still reads the status from before the release
+    // (a cache that has not caught up).
     const released = t.held().secret;
+    await t.reconciler.reconcile('team/rotator');
+    expect(t.held().secret).toBe(released);
+    const stale = t.statuses.get('rotator')!;
+    t.statuses.set('rotator', { ...stale, clients: [{ name: 'app', clientId: 'app-id', lastRotation: '2026-11-29T12:00:00Z' }] });
+    t.clock.advance(60_000);
     await t.reconciler.reconcile('team/rotator');
     expect(t.held().secret).toBe(released);
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../../config/duration.js';
-import { annotationMap, cel, condition } from './common.js';
-import { GROUP, VERSION, secretTemplate } from './oauth2client.js';
+import { annotationMap, cel, condition, labelMap } from './common.js';
+import { GROUP, VERSION } from './oauth2client.js';
 
 export const KEY_POLICY_KIND = 'KeyPolicy';
 export const KEY_POLICY_PLURAL = 'keypolicies';
@@ -77,8 +77,10 @@ export const keyPolicySpec = z
       'How long the replaced secret keeps working after a rotation, for applications that have not read the new one yet; shorter than rotationInterval',
       { min: '1s', max: '720h' },
     ),
-    secretTemplate: secretTemplate
-      .extend({
+    secretTemplate: z
+      .object({
+        labels: labelMap.optional(),
+        annotations: annotationMap.optional(),
         hashAnnotation: z
           .string()
           .max(317)
@@ -87,8 +89,9 @@ export const keyPolicySpec = z
             'An annotation of the Secret that receives a hash of the credentials on every rotation (for a pod template, or a tool that restarts pods when it changes)',
           ),
       })
+      .strict()
       .optional()
-      .describe("Laid over the client's own secretTemplate: keys named here win, labels and annotations are added"),
+      .describe("Added to the Secret of each governed client with every rotation, beside the client's own secretTemplate (which names the keys)"),
     rotationAnnotations: annotationMap
       .optional()
       .describe('Annotations written on the Secret with each rotation, for example one that a reloader watches to restart pods'),
@@ -96,7 +99,7 @@ export const keyPolicySpec = z
       .enum(['keep', 'rotate'])
       .default('keep')
       .describe(
-        'What happens to a client the policy stops governing: keep (default) leaves its current secret in place; rotate gives it a fresh one, with the grace period, so no secret this policy issued outlives it',
+        'What happens to a client the policy stops selecting: keep (default) leaves its current secret in place; rotate gives it a fresh one, with the grace period (not when the policy itself is deleted)',
       ),
   })
   .strict()

@@ -41,6 +41,8 @@ export function byPrecedence(a: KeyPolicyResource, b: KeyPolicyResource): number
 export interface RotationState {
   /** When the secret was last replaced; a Secret never rotated counts from its creation. */
   rotatedAt: number;
+  /** Whether a policy has rotated it (rotatedAt is a rotation's, not the Secret's creation). */
+  rotated: boolean;
   /** The rotate annotation value already answered. */
   answered: string | undefined;
 }
@@ -51,6 +53,7 @@ export function rotationStateOf(secret: V1Secret): RotationState {
   const created = Date.parse(String(secret.metadata?.creationTimestamp ?? ''));
   return {
     rotatedAt: Number.isNaN(rotatedAt) ? (Number.isNaN(created) ? 0 : created) : rotatedAt,
+    rotated: !Number.isNaN(rotatedAt),
     answered: annotations[ROTATION_ANSWERED],
   };
 }

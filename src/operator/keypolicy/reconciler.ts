@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
+import { MAX_SECRET_GRACE_SECONDS } from '../../contract/client.js';
 import { withCondition } from '../api/conditions.js';
 import { ROTATE_ANNOTATION, type KeyPolicyStatus } from '../api/keypolicy.js';
 import type { OAuth2ClientResource } from '../api/oauth2client.js';
-import { desiredClient, isPublic } from '../controller/desired.js';
+import { desiredClient, isPublic, ownerOf } from '../controller/desired.js';
 import type { EventPort, SecretPort, ServerPort } from '../controller/ports.js';
-import { decode, keysOf } from '../controller/secret.js';
+import { controls, decode, keysOf } from '../controller/secret.js';
 import type { RotationMetrics, RotationReason } from './metrics.js';
 import { byPrecedence, durationsOf, rfc3339, rotationDue, rotationStateOf, selects, ROTATED_AT, ROTATION_ANSWERED, type KeyPolicyResource } from './decide.js';
 
@@ -34,6 +35,15 @@ export class RotationFailedError extends Error {
   override name = 'RotationFailedError';
 }
 
+/**
+ * How long the secret being replaced stays valid until the Secret holds the new one: the longest the server allows.
+ * An operator that dies in between, for however long, locks nobody out; once the Secret is written, the grace period
+ * is counted from then.
+ */
+const HOLD_SECONDS = MAX_SECRET_GRACE_SECONDS;
+/** How long after a rotation a grace period that was never shortened (a crash right after the Secret) is looked for. */
+const SHORTENING_CHECK_MS = 3_600_000;
+
 /** Never wait longer than this before looking again: a long interval still gets a fresh look daily. */
 const MAX_REQUEUE_MS = 24 * 3_600_000;
 const MIN_REQUEUE_MS = 1_000;
@@ -41,12 +51,16 @@ const MIN_REQUEUE_MS = 1_000;
 /**
  * One KeyPolicy: finds the clients it governs (selected, and not won by an older policy), replaces the secret of each
  * whose time has come, and reports them in its status. A rotation is: a secret minted by the server; the server told
- * to take it while the secret the Secret holds stays valid for the grace period; the Secret updated; then the status.
- * A crash between any two steps leaves the Secret's secret working and the rotation still due, so the next
- * reconcile starts it again from the secret the application holds.
+ * to take it while the secret the Secret holds stays valid (named, and for as long as the server allows); the Secret
+ * updated; the old secret's life shortened to the grace period, counted from now; then the status. A crash before
+ * the Secret is written leaves the old secret working and the rotation still due, so the next reconcile starts again
+ * from the secret the application holds; a crash after it leaves the old secret valid for longer than asked, which
+ * the next reconcile corrects.
  */
 export class KeyPolicyReconciler {
   private readonly now: () => number;
+  /** Rotations whose old secret this process knows to have the right end (`<client uid>@<rotated at>`). */
+  private readonly shortened = new Set<string>();
 
   constructor(private readonly deps: KeyPolicyDeps) {
     this.now = deps.now ?? Date.now;
@@ -87,18 +101,13 @@ export class KeyPolicyReconciler {
         this.deps.metrics?.failed(namespace, policy.metadata.name);
       }
     }
-    try {
-      await this.releaseLeavers(policy, selected, graceMs, now);
-    } catch (error) {
-      failures.push(`releasing a client: ${(error as Error).message}`);
-      this.deps.metrics?.failed(namespace, policy.metadata.name);
-    }
+    const releasesPending = await this.releaseLeavers(policy, selected, graceMs, now, failures);
     this.deps.metrics?.nextRotations(
       namespace,
       policy.metadata.name,
       governed.map((entry) => ({ name: entry.name, seconds: Math.max(0, Math.round((Date.parse(entry.nextRotation ?? '') - this.now()) / 1000)) })),
     );
-    await this.writeStatus(policy, governed, earliest, conflicts, failures);
+    await this.writeStatus(policy, [...governed, ...releasesPending], earliest, conflicts, failures);
     if (failures.length) throw new RotationFailedError(`rotation failed for ${failures.join('; ')}`);
     const wait = earliest === undefined ? MAX_REQUEUE_MS : Math.min(MAX_REQUEUE_MS, Math.max(MIN_REQUEUE_MS, earliest - this.now()));
     return { requeueAfterMs: wait };
@@ -111,16 +120,16 @@ export class KeyPolicyReconciler {
     durations: { intervalMs: number; graceMs: number },
     now: number,
   ): Promise<{ status: NonNullable<KeyPolicyStatus['clients']>[number]; nextAt?: number } | undefined> {
-    // A public client has no secret; one whose secret the user provides is the user's to rotate.
-    if (isPublic(client.spec) || client.spec.existingSecret) return undefined;
-    const secret = await this.deps.secrets.get(client.metadata.namespace, client.spec.secretName);
-    const { idKey, secretKey } = keysOf(client);
-    const clientId = decode(secret, idKey);
-    const held = decode(secret, secretKey);
-    if (!secret || !clientId || !held) return undefined;
+    const found = await this.rotatable(client);
+    if (!found) return undefined;
+    const { secret, clientId, held, secretKey } = found;
     const state = rotationStateOf(secret);
     const requested = client.metadata.annotations?.[ROTATE_ANNOTATION];
-    const decision = rotationDue(state, requested, durations.intervalMs, now);
+    let decision = rotationDue(state, requested, durations.intervalMs, now);
+    // The server keeps one previous secret: a rotation inside the last one's grace period would cut that short for
+    // whoever has not read the Secret since. An early request waits for the grace period to end.
+    if (decision.due && state.rotated && now < state.rotatedAt + durations.graceMs) decision = { due: false, nextAt: state.rotatedAt + durations.graceMs };
+    if (!decision.due) await this.finishShortening(client, clientId, held, state.rotatedAt, durations.graceMs, now);
     if (!decision.due) {
       return {
         status: { name: client.metadata.name, clientId, lastRotation: rfc3339(state.rotatedAt), nextRotation: rfc3339(decision.nextAt) },
@@ -133,6 +142,21 @@ export class KeyPolicyReconciler {
     return { status: { name: client.metadata.name, clientId, lastRotation: rfc3339(now), nextRotation: rfc3339(nextAt) }, nextAt };
   }
 
+  /**
+   * The client's Secret and credentials when a policy may rotate them: a confidential client (a public one has no
+   * secret; an existingSecret one's secret is the user's to rotate) whose Secret this OAuth2Client controls, so that
+   * a resource naming someone else's Secret cannot have it rotated.
+   */
+  private async rotatable(client: OAuth2ClientResource): Promise<{ secret: V1Secret; clientId: string; held: string; secretKey: string } | undefined> {
+    if (isPublic(client.spec) || client.spec.existingSecret) return undefined;
+    const secret = await this.deps.secrets.get(client.metadata.namespace, client.spec.secretName);
+    if (!secret || !controls(client, secret)) return undefined;
+    const { idKey, secretKey } = keysOf(client);
+    const clientId = decode(secret, idKey);
+    const held = decode(secret, secretKey);
+    return clientId && held ? { secret, clientId, held, secretKey } : undefined;
+  }
+
   private async rotate(
     policy: KeyPolicyResource,
     client: OAuth2ClientResource,
@@ -141,6 +165,9 @@ export class KeyPolicyReconciler {
     now: number,
   ): Promise<void> {
     const { api } = await this.deps.servers.for(client);
+    // Only a client this resource owns on the server, as the OAuth2Client controller itself checks.
+    const onServer = await api.findClient(what.clientId);
+    if (onServer?.owner !== ownerOf(client)) throw new Error(`the server's client ${what.clientId} does not belong to this OAuth2Client`);
     const fresh = await api.mintClientSecret();
     const graceSeconds = Math.max(1, Math.ceil(what.graceMs / 1000));
     // The secret the Secret holds is named, not left to the server: after a crash that lost a secret the server took,
@@ -148,7 +175,7 @@ export class KeyPolicyReconciler {
     await api.updateClient(what.clientId, {
       ...desiredClient(client, what.clientId),
       client_secret: fresh,
-      client_secret_grace_period: graceSeconds,
+      client_secret_grace_period: HOLD_SECONDS,
       previous_client_secret: what.held,
     });
     const hashAnnotation = policy.spec.secretTemplate?.hashAnnotation;
@@ -168,6 +195,9 @@ export class KeyPolicyReconciler {
       },
       data: { ...secret.data, [what.secretKey]: Buffer.from(fresh).toString('base64') },
     });
+    // The secret sent is the one the client has now: only the old one's end moves, to the grace period from now.
+    await api.updateClient(what.clientId, { ...desiredClient(client, what.clientId), client_secret: fresh, client_secret_grace_period: graceSeconds });
+    this.noteShortened(client, Date.parse(rfc3339(now)));
     this.deps.events.record(
       client,
       'Normal',
@@ -176,22 +206,62 @@ export class KeyPolicyReconciler {
     );
   }
 
+  /**
+   * After a crash between writing the Secret and shortening the old secret's life, the old secret would stay valid
+   * for the whole hold: shortened now to what is left of the grace period. Looked for only in the hour after a
+   * rotation, and once per rotation and process (a rotation this process finished is known), so the steady state
+   * reads nothing from the server.
+   */
+  private async finishShortening(client: OAuth2ClientResource, clientId: string, held: string, rotatedAt: number, graceMs: number, now: number): Promise<void> {
+    if (now - rotatedAt > graceMs + SHORTENING_CHECK_MS || this.shortened.has(`${client.metadata.uid}@${rotatedAt}`)) return;
+    const { api } = await this.deps.servers.for(client);
+    const expiresAt = (await api.findClient(clientId))?.previous_client_secret_expires_at;
+    if (expiresAt !== undefined && expiresAt * 1000 > rotatedAt + graceMs + 60_000) {
+      const left = Math.max(1, Math.ceil((rotatedAt + graceMs - now) / 1000));
+      await api.updateClient(clientId, { ...desiredClient(client, clientId), client_secret: held, client_secret_grace_period: left });
+    }
+    this.noteShortened(client, rotatedAt);
+  }
+
+  private noteShortened(client: OAuth2ClientResource, rotatedAt: number): void {
+    // Bounded: forgetting only costs one more read.
+    if (this.shortened.size >= 100_000) this.shortened.clear();
+    this.shortened.add(`${client.metadata.uid}@${rotatedAt}`);
+  }
+
   /** With whenReleased: rotate, a client that left the selection gets one fresh secret, so none this policy issued outlives its rule. */
-  private async releaseLeavers(policy: KeyPolicyResource, selected: OAuth2ClientResource[], graceMs: number, now: number): Promise<void> {
-    if (policy.spec.whenReleased !== 'rotate') return;
+  /**
+   * Rotates each client that left the selection since the last status, once: a client whose Secret was rotated after
+   * the time the status recorded for it (by this release, read back from a cache that has not seen the status yet,
+   * or by another policy) is left alone. The entries of releases that failed, to be kept in the status for a retry.
+   */
+  private async releaseLeavers(
+    policy: KeyPolicyResource,
+    selected: OAuth2ClientResource[],
+    graceMs: number,
+    now: number,
+    failures: string[],
+  ): Promise<NonNullable<KeyPolicyStatus['clients']>> {
+    if (policy.spec.whenReleased !== 'rotate') return [];
     const still = new Set(selected.map((client) => client.metadata.name));
     const leavers = (policy.status?.clients ?? []).filter((entry) => !still.has(entry.name));
+    const pending: NonNullable<KeyPolicyStatus['clients']> = [];
     for (const entry of leavers) {
       const client = this.deps.clients.list(policy.metadata.namespace).find((candidate) => candidate.metadata.name === entry.name);
-      if (!client || isPublic(client.spec) || client.spec.existingSecret) continue;
-      const secret = await this.deps.secrets.get(client.metadata.namespace, client.spec.secretName);
-      const { idKey, secretKey } = keysOf(client);
-      const clientId = decode(secret, idKey);
-      const held = decode(secret, secretKey);
-      if (!secret || !clientId || !held) continue;
-      await this.rotate(policy, client, secret, { clientId, held, secretKey, graceMs, answered: rotationStateOf(secret).answered }, now);
-      this.deps.metrics?.rotated(client.metadata.namespace, policy.metadata.name, 'released' satisfies RotationReason);
+      try {
+        const found = client && (await this.rotatable(client));
+        if (!client || !found) continue;
+        const state = rotationStateOf(found.secret);
+        if (state.rotated && state.rotatedAt > Date.parse(entry.lastRotation ?? '')) continue;
+        await this.rotate(policy, client, found.secret, { ...found, graceMs, answered: state.answered }, now);
+        this.deps.metrics?.rotated(client.metadata.namespace, policy.metadata.name, 'released' satisfies RotationReason);
+      } catch (error) {
+        failures.push(`releasing ${entry.name}: ${(error as Error).message}`);
+        this.deps.metrics?.failed(policy.metadata.namespace, policy.metadata.name);
+        pending.push(entry);
+      }
     }
+    return pending;
   }
 
   private async writeStatus(

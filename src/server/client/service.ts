@@ -69,14 +69,18 @@ export class ClientService {
     if (!fields.public) {
       // A client turning confidential needs a secret; one is generated and shown once, as on create.
       secret = suppliedSecret ?? (existing.secretHash ? undefined : this.secrets.mint());
-      // The secret it already has changes nothing, the previous one and its grace period included: a caller that
-      // pushes the secret it holds again (the operator restoring what its Secret says) cannot end a rotation early.
+      // The secret it already has changes nothing, the previous one and its grace period included (unless a grace
+      // period is sent along): a caller that pushes the secret it holds again (the operator restoring what its Secret
+      // says) cannot end a rotation early.
       const unchanged = suppliedSecret !== undefined && existing.secretHash !== null && (await this.secrets.isStored(id, suppliedSecret, existing.secretHash));
       secretHash = unchanged ? existing.secretHash : secret ? await this.secrets.protect(secret) : existing.secretHash;
-      previousSecret = unchanged ? (existing.previousSecret ?? null) : await this.previousAfterUpdate(existing, suppliedSecret, grace, previous);
+      previousSecret = unchanged
+        ? await this.previousKept(existing, grace, previous)
+        : await this.previousAfterUpdate(existing, suppliedSecret, grace, previous);
     }
     const updated: StoredClient = { ...fields, id, secretHash, previousSecret };
-    const saved = await this.keepingAManager(id, updated, (store) => store.update(updated, secretHash !== existing.secretHash));
+    const secretsChanged = secretHash !== existing.secretHash || !samePrevious(previousSecret, existing.previousSecret);
+    const saved = await this.keepingAManager(id, updated, (store) => store.update(updated, secretsChanged));
     if (!saved) throw notFound(`client "${id}"`);
     if (secretHash !== existing.secretHash) this.secrets.forget(id);
     return withSecret(updated, secret);
@@ -96,6 +100,17 @@ export class ClientService {
     if (grace === undefined) return null;
     if (named !== undefined) return this.previousSecret(named, grace);
     return existing.secretHash ? { hash: existing.secretHash, expiresAt: Date.now() + grace * 1000 } : null;
+  }
+
+  /**
+   * The secret sent is the one the client has: the previous one stays, and a grace period sent along sets when it ends,
+   * counted from now (a rotation that first keeps the old secret valid for long, until every holder has the new one,
+   * then shortens its life to the grace period).
+   */
+  private async previousKept(existing: StoredClient, grace: number | undefined, named: string | undefined): Promise<StoredClient['previousSecret']> {
+    if (grace === undefined) return existing.previousSecret ?? null;
+    if (named !== undefined) return this.previousSecret(named, grace);
+    return existing.previousSecret ? { hash: existing.previousSecret.hash, expiresAt: Date.now() + grace * 1000 } : null;
   }
 
   private async previousSecret(secret: string, graceSeconds: number): Promise<NonNullable<StoredClient['previousSecret']>> {
@@ -135,33 +150,43 @@ export class ClientService {
     const early = this.failures?.refusal(id, address, false);
     if (early && !this.secrets.mayVerifyCheaply(id, secret)) throw throttled(this.failures!.refused(early));
     const client = await this.store.get(id);
-    // The expiry is checked here, on every request and every replica: the row says when the grace period ends.
-    const previous = client?.previousSecret && client.previousSecret.expiresAt > Date.now() ? client.previousSecret.hash : undefined;
-    // A cheap check (a keyed hash, or a credential verified before) neither waits for nor spends a token: that is
-    // how a client whose credential is good keeps working while someone else guesses at it.
-    const cheap =
-      client?.secretHash !== undefined &&
-      client.secretHash !== null &&
-      (this.secrets.verifiesCheaply(id, secret, client.secretHash) || (previous !== undefined && this.secrets.verifiesCheaply(id, secret, previous)));
-    if (!cheap) {
+    if (!client?.secretHash) {
+      // Nothing here can be checked cheaply: a failure like any other.
       const limited = this.failures?.take(id, address);
       if (limited) throw throttled(limited);
-    }
-    if (!client?.secretHash) {
       await this.secrets.verifyUnknown(secret);
       return undefined;
     }
-    const { verified, rehashed } = await this.secrets.verify(id, secret, client.secretHash);
-    if (!verified) {
-      // The previous secret is not moved to a better stored form: it expires soon anyway.
-      if (!previous || !(await this.secrets.verify(id, secret, previous)).verified) return undefined;
-      if (!cheap) this.failures?.refund(id, address);
-      return { ...client, secretUsed: 'previous' };
+    // The expiry is checked here, on every request and every replica: the row says when the grace period ends.
+    const previous = client.previousSecret && client.previousSecret.expiresAt > Date.now() ? client.previousSecret.hash : undefined;
+    // A cheap check (a keyed hash, or a credential verified before) neither waits for nor spends a token: that is
+    // how a client whose credential is good keeps working while someone else guesses at it. Cheap checks go first;
+    // before the first one that is not, a token is spent (and given back if the secret turns out good).
+    const checks = [{ which: 'current' as const, hash: client.secretHash }, ...(previous ? [{ which: 'previous' as const, hash: previous }] : [])]
+      .map((check) => ({ ...check, cheap: this.secrets.verifiesCheaply(id, secret, check.hash) }))
+      .sort((a, b) => Number(b.cheap) - Number(a.cheap));
+    let spent = false;
+    for (const check of checks) {
+      if (!check.cheap && !spent) {
+        const limited = this.failures?.take(id, address);
+        if (limited) throw throttled(limited);
+        spent = true;
+      }
+      if (check.which === 'previous') {
+        // Not moved to a better stored form (it expires soon anyway), and no work done to hide anything: the check of
+        // the current secret does that.
+        if (!(await this.secrets.isStored(id, secret, check.hash))) continue;
+        if (spent) this.failures?.refund(id, address);
+        return { ...client, secretUsed: 'previous' };
+      }
+      const { verified, rehashed } = await this.secrets.verify(id, secret, check.hash);
+      if (!verified) continue;
+      if (spent) this.failures?.refund(id, address);
+      // Conditional on the hash still being the one verified: a secret changed meanwhile must not be overwritten.
+      if (rehashed && (await this.store.replaceSecretHash(id, check.hash, rehashed))) return { ...client, secretHash: rehashed, secretUsed: 'current' };
+      return { ...client, secretUsed: 'current' };
     }
-    if (!cheap) this.failures?.refund(id, address);
-    // Conditional on the hash still being the one verified: a secret changed meanwhile must not be overwritten.
-    if (rehashed && (await this.store.replaceSecretHash(id, client.secretHash, rehashed))) return { ...client, secretHash: rehashed, secretUsed: 'current' };
-    return { ...client, secretUsed: 'current' };
+    return undefined;
   }
 
   async findById(id: string): Promise<StoredClient | undefined> {
@@ -179,6 +204,10 @@ export class ClientService {
   count(): Promise<number> {
     return this.store.count();
   }
+}
+
+function samePrevious(a: StoredClient['previousSecret'], b: StoredClient['previousSecret']): boolean {
+  return (a?.hash ?? null) === (b?.hash ?? null) && (a?.expiresAt ?? null) === (b?.expiresAt ?? null);
 }
 
 async function anotherManager(store: ClientStore, canManage: CanManageClients, id: string): Promise<boolean> {

@@ -39,6 +39,9 @@ export interface ClientStore {
   countSecretHashesOutside(scheme: string, current: string): Promise<number>;
 }
 
+/** What is issued to a client, and goes with it. */
+const ISSUED_TABLES = ['access_tokens', 'refresh_tokens', 'authorization_codes', 'consent_requests'] as const;
+
 /** Key of the PostgreSQL advisory lock of ClientStore.exclusive, shared by every replica. */
 const MANAGERS_LOCK = 0x6761_7465_6d67;
 
@@ -66,12 +69,19 @@ export class SqlClientStore implements ClientStore {
 
   async create(client: StoredClient): Promise<'created' | 'duplicate'> {
     const now = Date.now();
-    const result = await this.db
-      .insertInto('clients')
-      .values({ ...toRow(client), created_at: now, updated_at: now })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .executeTakeFirst();
-    const created = Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    const insert = async (tx: Kysely<Database>) => {
+      const result = await tx
+        .insertInto('clients')
+        .values({ ...toRow(client), created_at: now, updated_at: now })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      const created = Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+      // What a request racing the deletion of an earlier client with this id wrote after it (its tokens, a code) must
+      // not come to life for this one. Nothing can have been issued to the new client before this commits.
+      if (created) for (const table of ISSUED_TABLES) await tx.deleteFrom(table).where('client_id', '=', client.id).execute();
+      return created;
+    };
+    const created = this.db.isTransaction ? await insert(this.db) : await this.db.transaction().execute(insert);
     if (created) await this.makeDurable();
     return created ? 'created' : 'duplicate';
   }
@@ -116,9 +126,7 @@ export class SqlClientStore implements ClientStore {
   async delete(id: string): Promise<boolean> {
     const remove = async (tx: Kysely<Database>) => {
       // Everything issued to it goes with it, and what is under way (a consent, a code) cannot finish.
-      for (const table of ['access_tokens', 'refresh_tokens', 'authorization_codes', 'consent_requests'] as const) {
-        await tx.deleteFrom(table).where('client_id', '=', id).execute();
-      }
+      for (const table of ISSUED_TABLES) await tx.deleteFrom(table).where('client_id', '=', id).execute();
       const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) === 1;
     };

@@ -81,7 +81,7 @@ export function consentRoutes(deps: { consent: ConsentService }) {
       declared({
         operation: operations.reject,
         management: rule('reject'),
-        body: { schema: consentRejectionSchema, what: 'consent rejection', component: 'ConsentRequestRejection', absent: {} },
+        body: { schema: consentRejectionSchema, what: 'consent rejection', component: 'ConsentRequestRejection', absent: {}, nullIsAbsent: true },
       }),
       async (request, reply) => {
         await consent.reject(idOf(request), request.managedTarget as ConsentRecord | undefined, request.body as ConsentRejection);

@@ -34,6 +34,8 @@ export interface DeclaredPart {
 export interface DeclaredBody extends DeclaredPart {
   /** What an absent body stands for; without it a body is required. */
   absent?: unknown;
+  /** A JSON null counts as absent too (Hydra's consent rejection took one). */
+  nullIsAbsent?: boolean;
 }
 
 export interface DeclaredInput {
@@ -81,7 +83,8 @@ export function registerDeclaredInput(app: FastifyInstance): void {
     const { body, query } = input;
     const parse = (request: FastifyRequest, _reply: unknown, done: (error?: Error) => void) => {
       try {
-        if (body) request.body = parseOrThrow(body.schema, request.body === undefined && 'absent' in body ? body.absent : request.body, body.what);
+        const absent = request.body === undefined || (body?.nullIsAbsent === true && request.body === null);
+        if (body) request.body = parseOrThrow(body.schema, absent && 'absent' in body ? body.absent : request.body, body.what);
         if (query) request.query = parseOrThrow(query.schema, request.query, query.what);
       } catch (error) {
         return done(error as Error);
