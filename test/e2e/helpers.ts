@@ -167,6 +167,41 @@ export async function tokenStatus(serverUrl: string, credentials: { clientId: st
 }
 
 /**
+ * An application as a rotation meets it: a token request every 100 ms with whatever its Secret holds, re-read each
+ * second (as a kubelet-mounted file changes). Stopping it says what it saw.
+ */
+export function runApplication(resources: Resources, secretName: string, serverUrl: string, first: { clientId: string; clientSecret: string }) {
+  let credentials = first;
+  const seen = new Set<string>([first.clientSecret]);
+  const failures: string[] = [];
+  let requests = 0;
+  let running = true;
+  const loop = (async () => {
+    let lastRead = Date.now();
+    while (running) {
+      if (Date.now() - lastRead >= 1_000) {
+        credentials = credentialsOf(await resources.secret(secretName));
+        seen.add(credentials.clientSecret);
+        lastRead = Date.now();
+      }
+      const status = await tokenStatus(serverUrl, credentials);
+      requests++;
+      if (status !== 200) failures.push(`${new Date().toISOString()} ${status}`);
+      await sleep(100);
+    }
+  })();
+  return {
+    /** The secrets it has held so far, oldest first. */
+    seen,
+    async stop(): Promise<{ failures: string[]; requests: number; seen: string[] }> {
+      running = false;
+      await loop;
+      return { failures, requests, seen: [...seen] };
+    },
+  };
+}
+
+/**
  * Whether the server authenticates a client with these credentials, whatever its grants: introspection accepts any
  * authenticated client (an unknown token is just inactive) and answers 401 invalid_client otherwise.
  */

@@ -7,7 +7,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshNamespace, kubeConfig, kubeconfigPath } from '../support/e2e.js';
 import { applyCrds, startOperatorProcess, startServer, type OperatorProcess, type ServerUnderTest } from '../support/operator-stack.js';
-import { credentialsOf, eventually, mergePatch, Resources, sleep, tokenStatus } from './helpers.js';
+import { credentialsOf, eventually, mergePatch, Resources, runApplication, sleep, tokenStatus } from './helpers.js';
 
 const POLICY = { group: 'gatehouse.dev', version: 'v1alpha1', plural: 'keypolicies' } as const;
 const ROTATED_AT = 'gatehouse.dev/rotated-at';
@@ -48,39 +48,19 @@ describe('KeyPolicy rotation', () => {
   it('runs an application through three scheduled rotations without a failed token request, and refuses each replaced secret after its grace period', async () => {
     await resources.create('app', { grantTypes: ['client_credentials'], scope: 'read', secretName: 'app-credentials' }, { rotation: 'fast' });
     await resources.waitReady('app');
-    let credentials = credentialsOf(await resources.secret('app-credentials'));
+    const credentials = credentialsOf(await resources.secret('app-credentials'));
     await createPolicy('fast', { selector: { matchLabels: { rotation: 'fast' } }, rotationInterval: '12s', gracePeriod: '4s' });
 
-    const seen = new Set<string>([credentials.clientSecret]);
-    const failures: string[] = [];
-    let requests = 0;
-    let running = true;
-    const application = (async () => {
-      let lastRead = Date.now();
-      while (running) {
-        if (Date.now() - lastRead >= 1_000) {
-          credentials = credentialsOf(await resources.secret('app-credentials'));
-          seen.add(credentials.clientSecret);
-          lastRead = Date.now();
-        }
-        const status = await tokenStatus(server.url, credentials);
-        requests++;
-        if (status !== 200) failures.push(`${new Date().toISOString()} ${status}`);
-        await sleep(100);
-      }
-    })();
+    const application = runApplication(resources, 'app-credentials', server.url, credentials);
+    let ran: Awaited<ReturnType<typeof application.stop>> = { failures: ['not run'], requests: 0, seen: [] };
 
     const rotations: string[] = [];
-    const replaced: string[] = [];
     try {
       await eventually(
         'three rotations',
         async () => {
           const at = await rotatedAt('app-credentials');
-          if (at && !rotations.includes(at)) {
-            rotations.push(at);
-            replaced.push([...seen].at(-2) ?? '');
-          }
+          if (at && !rotations.includes(at)) rotations.push(at);
           if (rotations.length < 3) throw new Error(`${rotations.length} rotations so far`);
           return true;
         },
@@ -89,17 +69,16 @@ describe('KeyPolicy rotation', () => {
       // Long enough for the application to have read the last new secret and used it.
       await sleep(2_000);
     } finally {
-      running = false;
-      await application;
+      ran = await application.stop();
     }
-    expect(failures).toEqual([]);
-    expect(requests).toBeGreaterThan(200);
-    expect(seen.size).toBeGreaterThanOrEqual(4);
+    expect(ran.failures).toEqual([]);
+    expect(ran.requests).toBeGreaterThan(200);
+    expect(ran.seen.length).toBeGreaterThanOrEqual(4);
 
     // Every secret but the current one is refused once the last grace period is over.
     await sleep(GRACE_MS + 500);
     const current = credentialsOf(await resources.secret('app-credentials'));
-    for (const old of [...seen].filter((secret) => secret !== current.clientSecret)) {
+    for (const old of ran.seen.filter((secret) => secret !== current.clientSecret)) {
       expect(await tokenStatus(server.url, { clientId: current.clientId, clientSecret: old })).toBe(401);
     }
     expect(await tokenStatus(server.url, current)).toBe(200);
