@@ -325,6 +325,23 @@ describe('KeyPolicyReconciler', () => {
     expect(reads).toBe(0);
   });
 
+  it('rotates the clients of a policy several at a time, never more than eight', async () => {
+    const clients = Array.from({ length: 20 }, (_, index) => governable(`app-${index}`, { secretName: `app-${index}-credentials` }));
+    const t = rig({ clients });
+    let inFlight = 0;
+    let most = 0;
+    const mint = t.server.mintClientSecret.bind(t.server);
+    t.server.mintClientSecret = async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return mint();
+    };
+    await t.reconciler.reconcile('team/rotator');
+    expect(t.statuses.get('rotator')?.clientsGoverned).toBe(20);
+    expect(most).toBe(8);
+  });
+
   it('rotates the other clients when one fails', async () => {
     const clients = [governable('app', { secretName: 'app-credentials' }), governable('other', { secretName: 'other-credentials' })];
     const t = rig({ clients });

@@ -44,6 +44,9 @@ const HOLD_SECONDS = MAX_SECRET_GRACE_SECONDS;
 /** How long after a rotation a grace period that was never shortened (a crash right after the Secret) is looked for. */
 const SHORTENING_CHECK_MS = 3_600_000;
 
+/** Rotations of one policy run this many at a time. */
+const ROTATIONS_IN_FLIGHT = 8;
+
 /** Never wait longer than this before looking again: a long interval still gets a fresh look daily. */
 const MAX_REQUEUE_MS = 24 * 3_600_000;
 const MIN_REQUEUE_MS = 1_000;
@@ -79,6 +82,7 @@ export class KeyPolicyReconciler {
     const now = this.now();
 
     const selected = this.deps.clients.list(namespace).filter((client) => selects(policy.spec.selector, client.metadata.labels));
+    const mine: OAuth2ClientResource[] = [];
     for (const client of selected.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
       const competing = rivals.filter((other) => selects(other.spec.selector, client.metadata.labels));
       const winner: KeyPolicyResource = [policy, ...competing].sort(byPrecedence)[0]!;
@@ -89,16 +93,25 @@ export class KeyPolicyReconciler {
             : `${client.metadata.name} is also selected by ${names(competing)}; ${winner.metadata.name} governs it (the oldest)`,
         );
       }
-      if (winner !== policy) continue;
-      // One client's failure does not hold up the others' rotations.
+      if (winner === policy) mine.push(client);
+    }
+    // A few clients at a time (a policy over a thousand clients rotates them together); one client's failure does not
+    // hold up the others.
+    const outcomes = await inParallel(mine, ROTATIONS_IN_FLIGHT, async (client) => {
       try {
-        const entry = await this.keepRotated(policy, client, { intervalMs, graceMs }, now);
-        if (!entry) continue;
-        governed.push(entry.status);
-        if (entry.nextAt !== undefined) earliest = earliest === undefined ? entry.nextAt : Math.min(earliest, entry.nextAt);
+        return { entry: await this.keepRotated(policy, client, { intervalMs, graceMs }, now) };
       } catch (error) {
-        failures.push(`${client.metadata.name}: ${(error as Error).message}`);
+        return { failure: `${client.metadata.name}: ${(error as Error).message}` };
+      }
+    });
+    for (const outcome of outcomes) {
+      if (outcome.failure !== undefined) {
+        failures.push(outcome.failure);
         this.deps.metrics?.failed(namespace, policy.metadata.name);
+      } else if (outcome.entry) {
+        governed.push(outcome.entry.status);
+        const { nextAt } = outcome.entry;
+        if (nextAt !== undefined) earliest = earliest === undefined ? nextAt : Math.min(earliest, nextAt);
       }
     }
     const releasesPending = await this.releaseLeavers(policy, selected, graceMs, now, failures);
@@ -322,6 +335,20 @@ function canonical(value: unknown): string {
           )
         : node;
   return JSON.stringify(sorted(value));
+}
+
+/** Runs `work` over the items with at most `limit` in flight; results in the items' order. */
+async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 const names = (policies: KeyPolicyResource[]) => policies.map((policy) => policy.metadata.name).join(', ');
