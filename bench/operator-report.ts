@@ -2,6 +2,7 @@
 // runs so far in a JSON comment so the history is rebuilt from data).
 import { rewriteSection } from './docs.js';
 import type { CpuPhase, PhaseProfile } from './operator-probes.js';
+import type { RotationRun } from './operator-rotation.js';
 
 // The targets of the minted-secrets work: Hydra with hydra-maester did p99 93 ms at 49 MiB on the same kind of control plane.
 export const TARGETS = { p99Ms: 100, allReadySeconds: 30, rssMiB: 128, restoreSeconds: 60 } as const;
@@ -41,6 +42,8 @@ export interface OperatorRun {
     serverRoutes: Record<string, number>;
   };
   selfHeal: SelfHeal;
+  /** The burst's clients rotated by one KeyPolicy (runs before KeyPolicy existed have none). */
+  rotation?: RotationRun;
   cpu: CpuPhase[];
   /** CPU of one scrypt of a client secret at the server's parameters, measured in the harness after the run. */
   scryptMs: number | undefined;
@@ -114,6 +117,11 @@ export function renderFigures(run: OperatorRun): string {
     `| authorization-server writes in ${sizes.idleSeconds} idle s (operator's counter / server's) | ${run.idle.operatorServer} / ${run.idle.serverClients} | 0 | ${verdict(idle.server)} |`,
     idleRequestsRow(run),
     selfHealRow(run),
+    ...(run.rotation
+      ? [
+          `| ${num(run.rotation.clients)} clients rotated by one KeyPolicy at once → all rotated (an application's token requests meanwhile: ${num(run.rotation.appRequests)}) | ${num(run.rotation.allRotatedSeconds, 1)} s, ${num(run.rotation.appFailures)} failed | 0 failed | ${verdict(run.rotation.appFailures === 0)} |`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -209,6 +217,8 @@ interface RunSummary {
   /** Absent in runs recorded before they were measured; restoreMaxSeconds null when a client was not restored. */
   restoreMaxSeconds?: number | null;
   idleRequestsPerMinute?: number;
+  /** Absent in runs recorded before KeyPolicy. */
+  rotation?: { seconds: number; failures: number };
 }
 
 function summary(run: OperatorRun): RunSummary {
@@ -228,6 +238,7 @@ function summary(run: OperatorRun): RunSummary {
     idleWrites: run.idle.operatorKubernetes + run.idle.operatorServer + run.idle.apiServer + run.idle.serverClients,
     restoreMaxSeconds: ((max) => (max === undefined ? null : Number(max.toFixed(1))))(maxRestoreSeconds(run.selfHeal)),
     idleRequestsPerMinute: Number(idleRequestsPerMinute(run).toFixed(1)),
+    ...(run.rotation ? { rotation: { seconds: Number(run.rotation.allRotatedSeconds.toFixed(1)), failures: run.rotation.appFailures } } : {}),
     ...(rest !== undefined && burst?.machineCapacitySeconds ? { otherCpuShare: Number((Math.max(0, rest) / burst.machineCapacitySeconds).toFixed(3)) } : {}),
   };
 }
@@ -236,7 +247,8 @@ function historyLine(s: RunSummary): string {
   const other = s.otherCpuShare === undefined ? '' : ` · other work ${Math.round(s.otherCpuShare * 100)} % of the CPUs during the burst`;
   const heal = s.restoreMaxSeconds === undefined ? '' : ` · self-heal ${s.restoreMaxSeconds === null ? 'incomplete' : `max ${s.restoreMaxSeconds} s`}`;
   const idleRate = s.idleRequestsPerMinute === undefined ? '' : ` · idle ${s.idleRequestsPerMinute} server requests/min`;
-  return `- ${s.date} · \`${s.commit}\` · load ${s.loadAverage.toFixed(2)} · p50 ${s.p50Ms} ms · p99 ${s.p99Ms} ms · all Ready ${s.allReadySeconds} s · RSS ${s.rssMiB} MiB · idle writes ${s.idleWrites}${idleRate}${heal}${other}`;
+  const rotation = s.rotation ? ` · ${s.rotation.seconds} s to rotate the burst (${s.rotation.failures} failed token requests)` : '';
+  return `- ${s.date} · \`${s.commit}\` · load ${s.loadAverage.toFixed(2)} · p50 ${s.p50Ms} ms · p99 ${s.p99Ms} ms · all Ready ${s.allReadySeconds} s · RSS ${s.rssMiB} MiB · idle writes ${s.idleWrites}${idleRate}${heal}${rotation}${other}`;
 }
 
 export function renderSection(run: OperatorRun, previous: RunSummary[]): string {
@@ -285,7 +297,9 @@ export function renderSection(run: OperatorRun, previous: RunSummary[]): string 
     "in that window (its /metrics excepted; only the operator talks to it then) is counted per minute: the drift check's steady cost.",
     `(4) ${run.selfHeal.deleted} clients of the burst are deleted on the server through the SDK, one every ${num(run.selfHeal.spreadSeconds / run.selfHeal.deleted, 1)} s, so the deletions`,
     `cover one drift-check period (${num(run.driftCheckSeconds)} s, the default) and one of them lands just after a check; each is timed from its DELETE until a`,
-    'poll (every 250 ms) finds the client again. CPU is user + system time from',
+    "poll (every 250 ms) finds the client again. (5) One KeyPolicy over the burst's clients, applied once all their Secrets are older than",
+    'its 60 s interval, so every client is due at once; timed from its creation until every one of their Secrets carries a rotation, while an',
+    "application requests a token every 100 ms with the first client's Secret (re-read each second); none may fail. CPU is user + system time from",
     '/proc per process; "rest of the machine" is the machine\'s busy time minus those, i.e. work the benchmark did not start.',
     'Runs with other sizes (`npm run bench -- --help`) are not recorded here.',
     '',

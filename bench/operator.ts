@@ -41,6 +41,7 @@ import {
   type SelfHeal,
 } from './operator-report.js';
 import type { OperatorSettings } from './operator-settings.js';
+import { BURST_LABEL, measureRotation } from './operator-rotation.js';
 import { ReadinessTracker, SECRET_SUFFIX } from './operator-watch.js';
 import { freePort, startGatehouse, waitUntilReady, type Gatehouse } from './servers.js';
 
@@ -70,7 +71,7 @@ function resourceBody(name: string): object {
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: KIND,
-    metadata: { name },
+    metadata: { name, labels: name.startsWith('burst-') ? { [BURST_LABEL.key]: BURST_LABEL.value } : {} },
     spec: { clientName: name, grantTypes: ['client_credentials'], scope: 'orders.read', secretName: `${name}${SECRET_SUFFIX}` },
   };
 }
@@ -266,6 +267,22 @@ export class OperatorBenchmark {
             .join(', ')} s`,
     );
 
+    // (5) KeyPolicy: the burst's clients rotated by one policy at once, while an application uses one of them.
+    console.log(`  rotation: one KeyPolicy over the ${s.burst} clients of the burst, all due at once`);
+    before = cpuSnapshot(pids);
+    const rotation = await measureRotation({
+      kc,
+      namespace,
+      serverUrl: server.url,
+      clients: s.burst,
+      appSecret: `burst-00000${SECRET_SUFFIX}`,
+      createdAt: Date.now() - (performance.now() - burstStart),
+    });
+    cpu.push(cpuPhase(`rotation of ${s.burst}`, before, cpuSnapshot(pids)));
+    console.log(
+      `  rotation: all ${s.burst} rotated after ${rotation.allRotatedSeconds.toFixed(1)} s; the application's token requests meanwhile: ${rotation.appRequests}, failed ${rotation.appFailures}${rotation.firstFailure ? ` (${rotation.firstFailure})` : ''}`,
+    );
+
     const run: OperatorRun = {
       date: new Date().toISOString(),
       commit: `${git(this.root, 'rev-parse', '--short', 'HEAD') || 'unknown'}${git(this.root, 'status', '--porcelain', '--', 'src') ? '+dirty' : ''}`,
@@ -287,6 +304,7 @@ export class OperatorBenchmark {
       heap: heapOf(opAfter),
       idle: { ...idle, serverRoutes: idleRoutes },
       selfHeal,
+      rotation,
       cpu,
       scryptMs: undefined,
     };
@@ -304,6 +322,7 @@ export class OperatorBenchmark {
       !idleOk.kubernetes && 'idle API-server writes',
       !idleOk.server && 'idle authorization-server writes',
       (maxRestore === undefined || maxRestore > TARGETS.restoreSeconds) && 'self-heal',
+      rotation.appFailures > 0 && 'rotation without failed token requests',
     ].filter(Boolean);
     if (missed.length) console.log(`Targets missed: ${missed.join(', ')}.`);
     if (s.writeDocs) {
