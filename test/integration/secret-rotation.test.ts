@@ -101,6 +101,12 @@ describe.each(DATABASES)('client secret rotation with a grace period on %s', (ki
       expect(shortened.previous_client_secret_expires_at).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 5);
       expect((await stored(id)).secret_hash).toBe(hashBefore);
       expect(await status({ id, secret: old })).toBe(200);
+      // A longer grace period does not extend it, and a previous secret cannot be named beside the current one.
+      const extended = (await (await put(id, { ...client, client_secret: fresh, client_secret_grace_period: 3600 })).json()) as Record<string, number>;
+      expect(extended.previous_client_secret_expires_at).toBe(shortened.previous_client_secret_expires_at);
+      const named = await put(id, { ...client, client_secret: fresh, client_secret_grace_period: 60, previous_client_secret: `${CHOSEN_TOO}-3` });
+      expect(named.status).toBe(400);
+      expect(((await named.json()) as { error: { reason: string } }).error.reason).toContain('previous_client_secret comes with a new client_secret');
     }
   });
 

@@ -23,7 +23,8 @@ const T0 = Date.parse('2026-11-29T12:00:00Z');
 
 /** An OAuth2Client of namespace team with these labels. */
 function governable(name: string, spec: Parameters<typeof oauth2Client>[0], labels: Record<string, string> = { rotate: 'yes' }): OAuth2ClientResource {
-  const resource = oauth2Client(spec, { name, namespace: 'team', uid: `uid-${name}` });
+  // Ready: the OAuth2Client controller registered it under the id its Secret holds.
+  const resource = oauth2Client(spec, { name, namespace: 'team', uid: `uid-${name}`, status: { clientId: `${name}-id` } });
   resource.metadata.labels = labels;
   return resource;
 }
@@ -121,8 +122,8 @@ class RotatingServer implements ServerApi {
       const previous = grace ? { secret: input.previous_client_secret ?? held.current, until: this.now() + grace * 1000 } : undefined;
       this.secrets.set(id, { current: input.client_secret, ...(previous ? { previous } : {}) });
     } else if (grace && held.previous) {
-      // The secret it has, with a grace period: the previous one's end moves to that period from now.
-      held.previous.until = this.now() + grace * 1000;
+      // The secret it has, with a grace period: the previous one's end can only come closer.
+      held.previous.until = Math.min(held.previous.until, this.now() + grace * 1000);
     }
     return { ...(input as OAuth2Client), id };
   }
@@ -371,6 +372,13 @@ describe('KeyPolicyReconciler', () => {
     t.secrets.get('team/victim-credentials')!.metadata!.ownerReferences![0]!.uid = 'uid-victim';
     await t.reconciler.reconcile('team/rotator');
     expect(t.server.updates).toBe(0);
+
+    // A Secret edited to name another client than the one the OAuth2Client registered: neither rotated nor shortened.
+    const v = rig();
+    v.secrets.get('team/app-credentials')!.data!.CLIENT_ID = b64('victim-id');
+    v.server.secrets.set('victim-id', { current: 'victim-secret', previous: { secret: 'victim-old', until: T0 + HOUR } });
+    await v.reconciler.reconcile('team/rotator');
+    expect(v.server.updates).toBe(0);
 
     const u = rig();
     u.server.owners.set('app-id', 'gatehouse.dev/other-team/app');

@@ -167,7 +167,10 @@ export class KeyPolicyReconciler {
     const { idKey, secretKey } = keysOf(client);
     const clientId = decode(secret, idKey);
     const held = decode(secret, secretKey);
-    return clientId && held ? { secret, clientId, held, secretKey } : undefined;
+    // The id the OAuth2Client controller registered, not just what the Secret says (anyone who may edit the Secret could
+    // point it at another client).
+    if (!clientId || !held || clientId !== client.status?.clientId) return undefined;
+    return { secret, clientId, held, secretKey };
   }
 
   private async rotate(
@@ -228,7 +231,10 @@ export class KeyPolicyReconciler {
   private async finishShortening(client: OAuth2ClientResource, clientId: string, held: string, rotatedAt: number, graceMs: number, now: number): Promise<void> {
     if (now - rotatedAt > graceMs + SHORTENING_CHECK_MS || this.shortened.has(`${client.metadata.uid}@${rotatedAt}`)) return;
     const { api } = await this.deps.servers.for(client);
-    const expiresAt = (await api.findClient(clientId))?.previous_client_secret_expires_at;
+    const onServer = await api.findClient(clientId);
+    // As in rotate: only a client this resource owns on the server.
+    if (onServer?.owner !== ownerOf(client)) return;
+    const expiresAt = onServer.previous_client_secret_expires_at;
     if (expiresAt !== undefined && expiresAt * 1000 > rotatedAt + graceMs + 60_000) {
       const left = Math.max(1, Math.ceil((rotatedAt + graceMs - now) / 1000));
       await api.updateClient(clientId, { ...desiredClient(client, clientId), client_secret: held, client_secret_grace_period: left });

@@ -73,10 +73,13 @@ export class ClientService {
       // period is sent along): a caller that pushes the secret it holds again (the operator restoring what its Secret
       // says) cannot end a rotation early.
       const unchanged = suppliedSecret !== undefined && existing.secretHash !== null && (await this.secrets.isStored(id, suppliedSecret, existing.secretHash));
+      if (unchanged && previous !== undefined) {
+        throw badRequest('previous_client_secret comes with a new client_secret: a previous secret is only ever the one a rotation replaces', [
+          { field: 'previous_client_secret' },
+        ]);
+      }
       secretHash = unchanged ? existing.secretHash : secret ? await this.secrets.protect(secret) : existing.secretHash;
-      previousSecret = unchanged
-        ? await this.previousKept(existing, grace, previous)
-        : await this.previousAfterUpdate(existing, suppliedSecret, grace, previous);
+      previousSecret = unchanged ? this.previousKept(existing, grace) : await this.previousAfterUpdate(existing, suppliedSecret, grace, previous);
     }
     const updated: StoredClient = { ...fields, id, secretHash, previousSecret };
     const secretsChanged = secretHash !== existing.secretHash || !samePrevious(previousSecret, existing.previousSecret);
@@ -103,14 +106,15 @@ export class ClientService {
   }
 
   /**
-   * The secret sent is the one the client has: the previous one stays, and a grace period sent along sets when it ends,
-   * counted from now (a rotation that first keeps the old secret valid for long, until every holder has the new one,
-   * then shortens its life to the grace period).
+   * The secret sent is the one the client has: the previous one stays, and a grace period sent along can only shorten
+   * its life, to that long from now (a rotation that first keeps the old secret valid for long, until every holder has
+   * the new one, then cuts it to the grace period). Nothing brings an expired previous secret back or extends one: a
+   * tool that applies the same body again changes nothing.
    */
-  private async previousKept(existing: StoredClient, grace: number | undefined, named: string | undefined): Promise<StoredClient['previousSecret']> {
-    if (grace === undefined) return existing.previousSecret ?? null;
-    if (named !== undefined) return this.previousSecret(named, grace);
-    return existing.previousSecret ? { hash: existing.previousSecret.hash, expiresAt: Date.now() + grace * 1000 } : null;
+  private previousKept(existing: StoredClient, grace: number | undefined): StoredClient['previousSecret'] {
+    const previous = existing.previousSecret;
+    if (!previous || grace === undefined) return previous ?? null;
+    return { hash: previous.hash, expiresAt: Math.min(previous.expiresAt, Date.now() + grace * 1000) };
   }
 
   private async previousSecret(secret: string, graceSeconds: number): Promise<NonNullable<StoredClient['previousSecret']>> {
