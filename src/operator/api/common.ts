@@ -28,4 +28,7 @@ export const condition = z.object({
 });
 export type Condition = z.output<typeof condition>;
 
+/** A time as Kubernetes writes it (RFC 3339, to the second): conditions, status times, annotations. */
+export const rfc3339 = (at: Date | number) => new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
 export const cel = (rule: string, message: string, extra: { fieldPath?: string; reason?: string } = {}) => ({ rule, message, ...extra });

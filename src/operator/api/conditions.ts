@@ -1,4 +1,4 @@
-import type { Condition } from './common.js';
+import { rfc3339, type Condition } from './common.js';
 
 export type ReadyReason =
   | 'Reconciled'
@@ -21,12 +21,7 @@ export function withCondition(
   now: () => Date = () => new Date(),
 ): Condition[] {
   const existing = conditions?.find((c) => c.type === next.type);
-  const lastTransitionTime =
-    existing && existing.status === next.status
-      ? existing.lastTransitionTime
-      : now()
-          .toISOString()
-          .replace(/\.\d{3}Z$/, 'Z');
+  const lastTransitionTime = existing && existing.status === next.status ? existing.lastTransitionTime : rfc3339(now());
   const updated: Condition = {
     type: next.type,
     status: next.status,

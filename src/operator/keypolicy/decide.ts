@@ -78,6 +78,3 @@ export function durationsOf(spec: KeyPolicySpec): { intervalMs: number; graceMs:
   if (intervalMs === undefined || graceMs === undefined) throw new Error(`unreadable durations ${spec.rotationInterval} / ${spec.gracePeriod}`);
   return { intervalMs, graceMs };
 }
-
-/** RFC 3339 to the second, as Kubernetes writes times. */
-export const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { MAX_SECRET_GRACE_SECONDS } from '../../contract/client.js';
+import { rfc3339 } from '../api/common.js';
 import { withCondition } from '../api/conditions.js';
 import { ROTATE_ANNOTATION, type KeyPolicyStatus } from '../api/keypolicy.js';
 import type { OAuth2ClientResource } from '../api/oauth2client.js';
@@ -8,7 +9,7 @@ import { desiredClient, isPublic, ownerOf } from '../controller/desired.js';
 import type { EventPort, SecretPort, ServerPort } from '../controller/ports.js';
 import { controls, decode, keysOf } from '../controller/secret.js';
 import type { RotationMetrics, RotationReason } from './metrics.js';
-import { byPrecedence, durationsOf, rfc3339, rotationDue, rotationStateOf, selects, ROTATED_AT, ROTATION_ANSWERED, type KeyPolicyResource } from './decide.js';
+import { byPrecedence, durationsOf, rotationDue, rotationStateOf, selects, ROTATED_AT, ROTATION_ANSWERED, type KeyPolicyResource } from './decide.js';
 
 export interface KeyPolicyPort {
   get(key: string): KeyPolicyResource | undefined;
@@ -78,6 +79,7 @@ export class KeyPolicyReconciler {
     const governed: NonNullable<KeyPolicyStatus['clients']> = [];
     const conflicts: string[] = [];
     const failures: string[] = [];
+    const nextRotations: { name: string; seconds: number }[] = [];
     let earliest: number | undefined;
     const now = this.now();
 
@@ -87,11 +89,8 @@ export class KeyPolicyReconciler {
       const competing = rivals.filter((other) => selects(other.spec.selector, client.metadata.labels));
       const winner: KeyPolicyResource = [policy, ...competing].sort(byPrecedence)[0]!;
       if (competing.length) {
-        conflicts.push(
-          winner === policy
-            ? `${client.metadata.name} is also selected by ${names(competing)}; this policy governs it (the oldest)`
-            : `${client.metadata.name} is also selected by ${names(competing)}; ${winner.metadata.name} governs it (the oldest)`,
-        );
+        const governs = winner === policy ? 'this policy' : winner.metadata.name;
+        conflicts.push(`${client.metadata.name} is also selected by ${names(competing)}; ${governs} governs it (the oldest)`);
       }
       if (winner === policy) mine.push(client);
     }
@@ -104,6 +103,7 @@ export class KeyPolicyReconciler {
         return { failure: `${client.metadata.name}: ${(error as Error).message}` };
       }
     });
+    const finishedAt = this.now();
     for (const outcome of outcomes) {
       if (outcome.failure !== undefined) {
         failures.push(outcome.failure);
@@ -111,15 +111,14 @@ export class KeyPolicyReconciler {
       } else if (outcome.entry) {
         governed.push(outcome.entry.status);
         const { nextAt } = outcome.entry;
-        if (nextAt !== undefined) earliest = earliest === undefined ? nextAt : Math.min(earliest, nextAt);
+        if (nextAt !== undefined) {
+          earliest = earliest === undefined ? nextAt : Math.min(earliest, nextAt);
+          nextRotations.push({ name: outcome.entry.status.name, seconds: Math.max(0, Math.round((nextAt - finishedAt) / 1000)) });
+        }
       }
     }
     const releasesPending = await this.releaseLeavers(policy, selected, graceMs, now, failures);
-    this.deps.metrics?.nextRotations(
-      namespace,
-      policy.metadata.name,
-      governed.map((entry) => ({ name: entry.name, seconds: Math.max(0, Math.round((Date.parse(entry.nextRotation ?? '') - this.now()) / 1000)) })),
-    );
+    this.deps.metrics?.nextRotations(namespace, policy.metadata.name, nextRotations);
     await this.writeStatus(policy, [...governed, ...releasesPending], earliest, conflicts, failures);
     if (failures.length) throw new RotationFailedError(`rotation failed for ${failures.join('; ')}`);
     const wait = earliest === undefined ? MAX_REQUEUE_MS : Math.min(MAX_REQUEUE_MS, Math.max(MIN_REQUEUE_MS, earliest - this.now()));

@@ -54,10 +54,7 @@ export class ClientSecrets {
       if (!this.minter.isMinted(secret)) await this.scryptOfNothing(secret);
       return { verified: false };
     }
-    const verified = await this.verifiedCache.verify(clientId, secret, stored, () => {
-      this.observe('scrypt', 'verify');
-      return verifySecret(secret, stored);
-    });
+    const verified = await this.verifyScrypt(clientId, secret, stored);
     // A minted secret found under scrypt (stored before minting existed) moves to the fast form on its first use.
     return verified && this.minter.isMinted(secret) ? { verified, rehashed: this.keyed.hash(secret) } : { verified };
   }
@@ -88,6 +85,11 @@ export class ClientSecrets {
    */
   async isStored(clientId: string, secret: string, stored: string): Promise<boolean> {
     if (isKeyedHash(stored)) return this.minter.isMinted(secret) && this.keyed.verify(secret, stored).verified;
+    return this.verifyScrypt(clientId, secret, stored);
+  }
+
+  /** A check against an scrypt-stored secret, answered from the cache of verified credentials when it can be. */
+  private verifyScrypt(clientId: string, secret: string, stored: string): Promise<boolean> {
     return this.verifiedCache.verify(clientId, secret, stored, () => {
       this.observe('scrypt', 'verify');
       return verifySecret(secret, stored);
