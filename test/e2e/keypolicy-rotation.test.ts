@@ -125,6 +125,48 @@ describe('KeyPolicy rotation', () => {
     expect(credentialsOf(await resources.secret('on-demand-credentials')).clientSecret).toBe(after.clientSecret);
   });
 
+  it('writes a governed client’s Secret with the policy’s key names, and rotates under them', async () => {
+    await resources.create('templated', { grantTypes: ['client_credentials'], secretName: 'templated-credentials' }, { keys: 'policy' });
+    await resources.waitReady('templated');
+    const original = credentialsOf(await resources.secret('templated-credentials'));
+    await createPolicy('keys', {
+      selector: { matchLabels: { keys: 'policy' } },
+      rotationInterval: '720h',
+      gracePeriod: '1h',
+      secretTemplate: { clientIdKey: 'APP_ID', clientSecretKey: 'APP_SECRET', extraKeys: { TOKEN_URL: 'tokenEndpoint' }, labels: { rotated: 'by-policy' } },
+    });
+    const rewritten = await eventually('the Secret under the policy’s key names', async () => {
+      const secret = await resources.secret('templated-credentials');
+      if (!secret?.data?.APP_SECRET) throw new Error(`keys ${Object.keys(secret?.data ?? {}).join(', ')}`);
+      return secret;
+    });
+    expect(Object.keys(rewritten.data!).sort()).toEqual(['APP_ID', 'APP_SECRET', 'TOKEN_URL']);
+    expect(rewritten.metadata?.labels?.rotated).toBe('by-policy');
+    const before = credentialsOf(rewritten, 'APP_ID', 'APP_SECRET');
+    // Moved, not replaced: an application still holding the credentials it read under the old names keeps working.
+    expect(before).toEqual(original);
+    expect(await tokenStatus(server.url, before)).toBe(200);
+
+    await resources.custom.patchNamespacedCustomObject(
+      {
+        group: 'gatehouse.dev',
+        version: 'v1alpha1',
+        plural: 'oauth2clients',
+        namespace,
+        name: 'templated',
+        body: { metadata: { annotations: { 'gatehouse.dev/rotate': 'now' } } },
+      },
+      mergePatch,
+    );
+    const after = await eventually('a rotation under the policy’s keys', async () => {
+      const now = credentialsOf(await resources.secret('templated-credentials'), 'APP_ID', 'APP_SECRET');
+      if (now.clientSecret === before.clientSecret) throw new Error('not rotated yet');
+      return now;
+    });
+    expect(await tokenStatus(server.url, after)).toBe(200);
+    await resources.waitReady('templated');
+  });
+
   it('lets the oldest of two policies selecting one client govern it, and says so on both', async () => {
     await resources.create('contested', { grantTypes: ['client_credentials'], secretName: 'contested-credentials' }, { tier: 'gold' });
     await resources.waitReady('contested');

@@ -71,6 +71,11 @@ describe('KeyPolicy validation at apply time', () => {
       spec: { ...valid, selector: { matchExpressions: [{ key: 'tier', operator: 'In' }] } },
       message: 'In and NotIn need values; Exists and DoesNotExist take none',
     },
+    {
+      what: 'one key name for the client id and the secret',
+      spec: { ...valid, secretTemplate: { clientIdKey: 'CREDENTIAL', clientSecretKey: 'CREDENTIAL' } },
+      message: 'clientIdKey and clientSecretKey must differ',
+    },
     { what: 'no gracePeriod', spec: { selector: valid.selector, rotationInterval: '720h' }, message: 'spec.gracePeriod: Required value' },
     {
       what: 'a whenReleased outside the enum',

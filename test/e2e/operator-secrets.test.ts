@@ -173,7 +173,7 @@ describe('operator: Secrets', () => {
     expect(decoded(secret, 'SCOPE')).toBe('shop.read');
     expect(decoded(secret, 'NAME')).toBe('Templated');
     expect(secret!.metadata?.labels).toEqual({ 'app.kubernetes.io/part-of': 'shop', 'app.kubernetes.io/managed-by': 'gatehouse-operator' });
-    expect(secret!.metadata?.annotations).toEqual({ 'example.com/team': 'payments' });
+    expect(secret!.metadata?.annotations).toEqual({ 'example.com/team': 'payments', 'gatehouse.dev/credential-keys': 'client-id,client-secret' });
     // The credentials under the template's key names work against the token endpoint the Secret names.
     const credentials = credentialsOf(secret, 'client-id', 'client-secret');
     const app = await fetch(decoded(secret, 'TOKEN_ENDPOINT')!, {

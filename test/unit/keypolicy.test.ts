@@ -7,9 +7,11 @@ import type { OAuth2ClientResource } from '../../src/operator/api/oauth2client.j
 import type { EventPort, SecretPort, ServerApi, ServerPort } from '../../src/operator/controller/ports.js';
 import {
   byPrecedence,
+  governingPolicy,
   rotationDue,
   rotationStateOf,
   selects,
+  withPolicyTemplate,
   ROTATED_AT,
   ROTATION_ANSWERED,
   type KeyPolicyResource,
@@ -60,6 +62,41 @@ describe('which policy governs a client', () => {
     const twinA = policy('alpha', {}, '2026-02-01T00:00:00Z');
     const twinB = policy('beta', {}, '2026-02-01T00:00:00Z');
     expect([twinB, twinA, oldest].sort(byPrecedence).map((p) => p.metadata.name)).toEqual(['zeta', 'alpha', 'beta']);
+  });
+});
+
+describe('a governed client’s Secret template', () => {
+  it('is the oldest selecting policy’s laid over the client’s own: its key names win, extra keys, labels and annotations add up', () => {
+    const client = governable('app', { secretName: 'app-credentials', secretTemplate: { extraKeys: { ISSUER: 'issuerUrl' }, labels: { team: 'a' } } });
+    const older = policy(
+      'older',
+      { secretTemplate: { clientSecretKey: 'TOKEN_SECRET', extraKeys: { TOKEN_URL: 'tokenEndpoint' }, annotations: { note: 'x' } } },
+      '2026-01-01T00:00:00Z',
+    );
+    const newer = policy('newer', { secretTemplate: { clientSecretKey: 'OTHER' } }, '2026-06-01T00:00:00Z');
+    const governed = withPolicyTemplate(client, governingPolicy(client, [newer, older]));
+    expect(governed.spec.secretTemplate).toEqual({
+      clientIdKey: 'CLIENT_ID',
+      clientSecretKey: 'TOKEN_SECRET',
+      extraKeys: { ISSUER: 'issuerUrl', TOKEN_URL: 'tokenEndpoint' },
+      labels: { team: 'a' },
+      annotations: { note: 'x' },
+    });
+    // The resource itself is not changed.
+    expect(client.spec.secretTemplate?.clientSecretKey).toBe('CLIENT_SECRET');
+  });
+
+  it('is the client’s own when no policy governs it, and keeps its own key names where the policy’s would collide', () => {
+    const client = governable('app', { secretName: 'app-credentials' }, { other: 'label' });
+    expect(withPolicyTemplate(client, governingPolicy(client, [policy('rotator')]))).toBe(client);
+    const colliding = policy('colliding', { secretTemplate: { clientIdKey: 'CLIENT_SECRET' } });
+    const labelled = governable('app', { secretName: 'app-credentials' });
+    expect(withPolicyTemplate(labelled, colliding).spec.secretTemplate).toMatchObject({ clientIdKey: 'CLIENT_ID', clientSecretKey: 'CLIENT_SECRET' });
+  });
+
+  it('leaves an existingSecret client’s template alone: the Secret and its key names are the user’s', () => {
+    const client = governable('app', { secretName: 'app-credentials', existingSecret: true });
+    expect(withPolicyTemplate(client, policy('renamer', { secretTemplate: { clientSecretKey: 'APP_SECRET' } }))).toBe(client);
   });
 });
 

@@ -4,6 +4,7 @@ import { withCondition } from '../../src/operator/api/conditions.js';
 import type { Condition } from '../../src/operator/api/common.js';
 import { desiredClient, driftedFields, isPublic, ownerOf } from '../../src/operator/controller/desired.js';
 import {
+  CREDENTIAL_KEYS,
   MANAGED_BY,
   MANAGED_BY_LABEL,
   controllerReference,
@@ -225,7 +226,7 @@ describe('Secret helpers', () => {
           name: 'shop-credentials',
           namespace: 'team-a',
           labels: { [MANAGED_BY_LABEL]: MANAGED_BY },
-          annotations: {},
+          annotations: { [CREDENTIAL_KEYS]: 'CLIENT_ID,CLIENT_SECRET' },
           ownerReferences: [controllerReference(resource)],
         },
         data: { CLIENT_ID: b64('id-1'), CLIENT_SECRET: b64('sec-1') },
@@ -272,7 +273,7 @@ describe('Secret helpers', () => {
       });
       // The managed-by label is what the operator's Secret informer selects on: a template cannot take it away.
       expect(secret.metadata?.labels).toEqual({ team: 'a', [MANAGED_BY_LABEL]: MANAGED_BY });
-      expect(secret.metadata?.annotations).toEqual({ 'reloader.example/match': 'true' });
+      expect(secret.metadata?.annotations).toEqual({ 'reloader.example/match': 'true', [CREDENTIAL_KEYS]: 'client-id,client-secret' });
     });
   });
 
@@ -292,11 +293,11 @@ describe('Secret helpers', () => {
       expect(secretUpToDate(existing, desired)).toBe(true);
     });
 
-    it('treats a missing empty annotations map as equal (the API server drops empty maps)', () => {
+    it('is false for a Secret written before the operator recorded its key names, so the record gets written', () => {
       const bare = desiredSecret(oauth2Client(), { clientId: 'id-1', clientSecret: 'sec-1' }, ENDPOINTS);
       const existing = structuredClone(bare);
       delete existing.metadata!.annotations;
-      expect(secretUpToDate(existing, bare)).toBe(true);
+      expect(secretUpToDate(existing, bare)).toBe(false);
     });
 
     it.each([

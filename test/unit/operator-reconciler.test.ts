@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Condition } from '../../src/operator/api/common.js';
 import { ServerSelectionError } from '../../src/operator/controller/ports.js';
 import { FINALIZER, RetryableError, WAIT_FOR_SECRET_MS } from '../../src/operator/controller/reconciler.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, ORPHANED_FROM } from '../../src/operator/controller/secret.js';
+import { CREDENTIAL_KEYS, MANAGED_BY, MANAGED_BY_LABEL, ORPHANED_FROM } from '../../src/operator/controller/secret.js';
 import { GatehouseApiError, GatehouseUnavailableError } from '../../src/sdk/errors.js';
 import {
   ENDPOINTS,
@@ -232,7 +232,7 @@ describe('first reconcile of a new resource', () => {
     await w.reconciler.reconcile(KEY);
     const secret = w.secrets.current(NS, SECRET)!;
     expect(secret.metadata?.labels).toEqual({ team: 'a', [MANAGED_BY_LABEL]: MANAGED_BY });
-    expect(secret.metadata?.annotations).toEqual({ 'reloader.stakater.com/match': 'true' });
+    expect(secret.metadata?.annotations).toEqual({ 'reloader.stakater.com/match': 'true', [CREDENTIAL_KEYS]: 'client-id,client-secret' });
     const data = secretData(w);
     expect(data).toEqual({
       'client-id': 'generated-id-1',
@@ -381,6 +381,21 @@ describe('spec changes', () => {
     expect(secretData(w)).toEqual({ ...credentials, SCOPE: 'orders:read' });
     expect(w.events.reasons()).toEqual(['Normal/SecretUpdated', 'Normal/Updated']);
     expect(w.server.stored('generated-id-1')).toMatchObject({ scope: 'orders:read', client_secret: credentials.CLIENT_SECRET });
+    await expectQuiet(w);
+  });
+
+  it('renamed Secret keys: the same credentials move to the new names, nothing is minted and the server keeps its secret', async () => {
+    const w = await reconciled();
+    const { CLIENT_ID: clientId, CLIENT_SECRET: clientSecret } = secretData(w);
+    const mints = () => w.server.reads.filter((read) => read === '(mint secret)').length;
+    const mintsBefore = mints();
+    w.resources.editSpec(KEY, (spec) => (spec.secretTemplate = { clientIdKey: 'username', clientSecretKey: 'password' }));
+    await w.reconciler.reconcile(KEY);
+    expect(secretData(w)).toEqual({ username: clientId, password: clientSecret });
+    expect(w.secrets.current(NS, SECRET)?.metadata?.annotations?.[CREDENTIAL_KEYS]).toBe('username,password');
+    expect(mints()).toBe(mintsBefore);
+    expect(w.server.stored(clientId!)?.client_secret).toBe(clientSecret);
+    expect(statusOf(w)?.clientId).toBe(clientId);
     await expectQuiet(w);
   });
 
@@ -1034,7 +1049,7 @@ describe('deletion', () => {
       expect(w.server.stored(credentials.CLIENT_ID!)).toMatchObject({ owner: OWNER, client_secret: credentials.CLIENT_SECRET });
       const secret = w.secrets.current(NS, SECRET)!;
       expect(secret.metadata?.ownerReferences ?? []).toEqual([]);
-      expect(secret.metadata?.annotations).toEqual({ keep: 'me', [ORPHANED_FROM]: OWNER });
+      expect(secret.metadata?.annotations).toEqual({ keep: 'me', [ORPHANED_FROM]: OWNER, [CREDENTIAL_KEYS]: 'CLIENT_ID,CLIENT_SECRET' });
       expect(secretData(w)).toEqual(credentials);
       expect(w.resources.current(KEY)).toBeUndefined();
     });

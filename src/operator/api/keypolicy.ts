@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../../config/duration.js';
-import { annotationMap, cel, condition, labelMap } from './common.js';
-import { GROUP, VERSION } from './oauth2client.js';
+import { annotationMap, cel, condition, labelMap, secretKey } from './common.js';
+import { EXTRA_VALUES, GROUP, VERSION } from './oauth2client.js';
 
 export const KEY_POLICY_KIND = 'KeyPolicy';
 export const KEY_POLICY_PLURAL = 'keypolicies';
@@ -79,6 +79,12 @@ export const keyPolicySpec = z
     ),
     secretTemplate: z
       .object({
+        clientIdKey: secretKey.optional().describe("Key of the client id in each governed client's Secret, instead of the client's own"),
+        clientSecretKey: secretKey.optional().describe("Key of the client secret in each governed client's Secret, instead of the client's own"),
+        extraKeys: z
+          .record(secretKey, z.enum(EXTRA_VALUES))
+          .optional()
+          .describe(`Further keys, added to the client's own: ${EXTRA_VALUES.join(', ')}`),
         labels: labelMap.optional(),
         annotations: annotationMap.optional(),
         hashAnnotation: z
@@ -90,8 +96,18 @@ export const keyPolicySpec = z
           ),
       })
       .strict()
+      .meta({
+        'x-kubernetes-validations': [
+          cel(
+            '!has(self.clientIdKey) || !has(self.clientSecretKey) || self.clientIdKey != self.clientSecretKey',
+            'clientIdKey and clientSecretKey must differ',
+          ),
+        ],
+      })
       .optional()
-      .describe("Added to the Secret of each governed client with every rotation, beside the client's own secretTemplate (which names the keys)"),
+      .describe(
+        "Laid over the client's own secretTemplate for each governed client: key names set here win (the credentials move to them, nothing is minted), extra keys, labels and annotations are added",
+      ),
     rotationAnnotations: annotationMap
       .optional()
       .describe('Annotations written on the Secret with each rotation, for example one that a reloader watches to restart pods'),

@@ -8,7 +8,7 @@ import { desiredClient, driftedFields, isPublic, ownerOf } from './desired.js';
 import type { OAuth2Client } from '../../sdk/types.js';
 import type { EventPort, ResourcePort, SecretPort, ServerApi, ServerPort } from './ports.js';
 import { ServerSelectionError } from './ports.js';
-import { controls, credentialsIn, desiredSecret, secretUpToDate, ORPHANED_FROM } from './secret.js';
+import { controls, credentialsIn, desiredSecret, heldCredentialsIn, secretUpToDate, ORPHANED_FROM } from './secret.js';
 
 export const FINALIZER = 'gatehouse.dev/client-cleanup';
 /** How often a resource waiting for a user Secret looks again (Secrets it does not manage are not watched). */
@@ -121,7 +121,7 @@ export class OAuth2ClientReconciler {
           ready: false,
         };
       }
-      const found = credentialsIn(resource, existing ?? renamedFrom);
+      const found = heldCredentialsIn(resource, existing ?? renamedFrom);
       clientId = resource.spec.clientId ?? status.clientId ?? found.clientId ?? this.newClientId();
       // Before anything is written: a client id that belongs to someone else must not end up in our Secret.
       actual = await api.findClient(clientId);

@@ -5,6 +5,8 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'gatehouse-operator';
 /** On a Secret released by `deletionPolicy: orphan`: which resource may take it back. */
 export const ORPHANED_FROM = 'gatehouse.dev/orphaned-from';
+/** On a Secret the operator writes: the keys of the client id and secret, "idKey,secretKey" (heldKeysOf). */
+export const CREDENTIAL_KEYS = 'gatehouse.dev/credential-keys';
 
 export interface ServerEndpoints {
   issuerUrl: string;
@@ -32,9 +34,29 @@ export function decode(secret: V1Secret | undefined, key: string): string | unde
   return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
 }
 
+/** Credentials in a Secret under the resource's key names (a user's existingSecret). */
 export function credentialsIn(resource: OAuth2ClientResource, secret: V1Secret | undefined): Partial<Credentials> {
-  const { idKey, secretKey } = keysOf(resource);
-  return { clientId: decode(secret, idKey) || undefined, clientSecret: decode(secret, secretKey) || undefined };
+  return read(secret, keysOf(resource));
+}
+
+/**
+ * Where a Secret the operator wrote holds the credentials: under the keys it recorded there when it wrote them.
+ * When the key names change (the resource's or its KeyPolicy's template), the credentials are found under the old
+ * names and move to the new ones; were they looked for under the new names only, a fresh secret would be minted and
+ * every application still holding the old one locked out.
+ */
+export function heldKeysOf(resource: OAuth2ClientResource, secret: V1Secret | undefined): { idKey: string; secretKey: string } {
+  const [idKey, secretKey, ...rest] = secret?.metadata?.annotations?.[CREDENTIAL_KEYS]?.split(',') ?? [];
+  return idKey && secretKey && idKey !== secretKey && rest.length === 0 ? { idKey, secretKey } : keysOf(resource);
+}
+
+/** Credentials in a Secret the operator wrote, wherever it put them (heldKeysOf). */
+export function heldCredentialsIn(resource: OAuth2ClientResource, secret: V1Secret | undefined): Partial<Credentials> {
+  return read(secret, heldKeysOf(resource, secret));
+}
+
+function read(secret: V1Secret | undefined, keys: { idKey: string; secretKey: string }): Partial<Credentials> {
+  return { clientId: decode(secret, keys.idKey) || undefined, clientSecret: decode(secret, keys.secretKey) || undefined };
 }
 
 export function controllerReference(resource: OAuth2ClientResource): V1OwnerReference {
@@ -73,7 +95,7 @@ export function desiredSecret(resource: OAuth2ClientResource, credentials: Crede
       name: resource.spec.secretName,
       namespace: resource.metadata.namespace,
       labels: { ...(template?.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY },
-      annotations: template?.annotations ?? {},
+      annotations: { ...template?.annotations, [CREDENTIAL_KEYS]: `${idKey},${secretKey}` },
       ownerReferences: [controllerReference(resource)],
     },
     data: Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.from(value).toString('base64')])),

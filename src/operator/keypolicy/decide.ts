@@ -1,6 +1,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { parseDuration } from '../../config/duration.js';
 import type { KeyPolicySpec, KeyPolicyStatus } from '../api/keypolicy.js';
+import type { OAuth2ClientResource } from '../api/oauth2client.js';
 
 /** On a client's Secret: when its secret was last replaced by a policy (RFC 3339). */
 export const ROTATED_AT = 'gatehouse.dev/rotated-at';
@@ -77,4 +78,37 @@ export function durationsOf(spec: KeyPolicySpec): { intervalMs: number; graceMs:
   const graceMs = parseDuration(spec.gracePeriod);
   if (intervalMs === undefined || graceMs === undefined) throw new Error(`unreadable durations ${spec.rotationInterval} / ${spec.gracePeriod}`);
   return { intervalMs, graceMs };
+}
+
+/** The policy that governs a client: of those of its namespace selecting it, the oldest (byPrecedence). */
+export function governingPolicy(client: OAuth2ClientResource, policies: readonly KeyPolicyResource[]): KeyPolicyResource | undefined {
+  return policies
+    .filter((policy) => policy.metadata.namespace === client.metadata.namespace && selects(policy.spec.selector, client.metadata.labels))
+    .sort(byPrecedence)[0];
+}
+
+/**
+ * The client as the controllers treat it when a policy governs it: the policy's Secret template laid over the client's
+ * own (key names set there win; extra keys, labels and annotations are added). Key names that would collide are not
+ * taken; the client keeps its own. New key names move the credentials (heldKeysOf), they never mint new ones.
+ */
+export function withPolicyTemplate(client: OAuth2ClientResource, policy: KeyPolicyResource | undefined): OAuth2ClientResource {
+  const layer = policy?.spec.secretTemplate;
+  // An existingSecret is the user's: its key names are theirs, and a policy does not rotate it.
+  if (!layer || client.spec.existingSecret) return client;
+  const own = client.spec.secretTemplate;
+  const clientIdKey = layer.clientIdKey ?? own?.clientIdKey ?? 'CLIENT_ID';
+  const clientSecretKey = layer.clientSecretKey ?? own?.clientSecretKey ?? 'CLIENT_SECRET';
+  const keys =
+    clientIdKey === clientSecretKey
+      ? { clientIdKey: own?.clientIdKey ?? 'CLIENT_ID', clientSecretKey: own?.clientSecretKey ?? 'CLIENT_SECRET' }
+      : { clientIdKey, clientSecretKey };
+  const secretTemplate = {
+    ...own,
+    ...keys,
+    ...(own?.extraKeys || layer.extraKeys ? { extraKeys: { ...own?.extraKeys, ...layer.extraKeys } } : {}),
+    ...(own?.labels || layer.labels ? { labels: { ...own?.labels, ...layer.labels } } : {}),
+    ...(own?.annotations || layer.annotations ? { annotations: { ...own?.annotations, ...layer.annotations } } : {}),
+  };
+  return { ...client, spec: { ...client.spec, secretTemplate } };
 }

@@ -7,7 +7,7 @@ import { ROTATE_ANNOTATION, type KeyPolicyStatus } from '../api/keypolicy.js';
 import type { OAuth2ClientResource } from '../api/oauth2client.js';
 import { desiredClient, isPublic, ownerOf } from '../controller/desired.js';
 import type { EventPort, SecretPort, ServerPort } from '../controller/ports.js';
-import { controls, decode, keysOf } from '../controller/secret.js';
+import { controls, decode, heldKeysOf } from '../controller/secret.js';
 import type { RotationMetrics, RotationReason } from './metrics.js';
 import { byPrecedence, durationsOf, rotationDue, rotationStateOf, selects, ROTATED_AT, ROTATION_ANSWERED, type KeyPolicyResource } from './decide.js';
 
@@ -163,7 +163,7 @@ export class KeyPolicyReconciler {
     if (isPublic(client.spec) || client.spec.existingSecret) return undefined;
     const secret = await this.deps.secrets.get(client.metadata.namespace, client.spec.secretName);
     if (!secret || !controls(client, secret)) return undefined;
-    const { idKey, secretKey } = keysOf(client);
+    const { idKey, secretKey } = heldKeysOf(client, secret);
     const clientId = decode(secret, idKey);
     const held = decode(secret, secretKey);
     // The id the OAuth2Client controller registered, not just what the Secret says (anyone who may edit the Secret could

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { InformerObject } from '../runtime/informer.js';
-import type { ControllerMetrics } from '../runtime/metrics.js';
+import { LeaderElector } from '../runtime/leader-election.js';
+import { ControllerMetrics } from '../runtime/metrics.js';
 import { defaultControllerRateLimiter, OPERATOR_RATE_LIMITER_DEFAULTS } from '../runtime/rate-limiter.js';
 import { WorkQueue, runWorkers, type ReconcileResult, type Workers } from '../runtime/workqueue.js';
 import { InformerSet, type Watch } from './informers.js';
@@ -30,17 +32,40 @@ export interface ControllerDefinition {
   close?(): Promise<void>;
 }
 
+export interface ManagerOptions {
+  kube: KubeClient;
+  /** Namespaces to watch; empty for all. */
+  namespaces: readonly string[];
+  logger: Logger;
+  /** Where the controllers' queue, reconcile and leader-election metrics are registered. */
+  registry: Registry;
+  /** The Lease that decides which replica runs the controllers; absent: this process always runs them. */
+  leaderElection?: { namespace: string; name: string; identity: string };
+}
+
 /**
  * Runs controllers the way controller-runtime's manager does: one informer per watched kind and selector, shared by
- * every controller that watches it, started once; a work queue and workers per controller; periodic jobs. Leader
- * election stays outside (the operator starts the manager when it leads).
+ * every controller that watches it; a work queue and workers per controller; periodic jobs; their metrics; and
+ * leader election, so that informers and controllers start only in the replica holding the Lease. A replica that
+ * loses it stops them and reports it through lostLeadership, as controller-runtime exits, so a fresh process starts
+ * from a clean cache.
  */
 export class Manager {
+  readonly metrics: ControllerMetrics;
+  /** Resolves when the controllers stopped on their own (the Lease was lost, or they could not start). */
+  readonly lostLeadership: Promise<void>;
   private readonly informerSets = new Map<string, InformerSet<InformerObject>>();
   private readonly controllers: { definition: ControllerDefinition; queue: WorkQueue<string> }[] = [];
   private readonly running: { workers: Workers; timers: ReturnType<typeof setInterval>[] }[] = [];
+  private elector: LeaderElector | undefined;
+  private started = false;
+  private stopping: Promise<void> | undefined;
+  private signalLost: () => void = () => {};
 
-  constructor(private readonly options: { kube: KubeClient; namespaces: readonly string[]; logger: Logger; metrics: ControllerMetrics }) {}
+  constructor(private readonly options: ManagerOptions) {
+    this.metrics = new ControllerMetrics(options.registry);
+    this.lostLeadership = new Promise<void>((resolve) => (this.signalLost = resolve));
+  }
 
   /** The shared cache of a watch: the same object for every caller asking for the same name and selector. */
   informers<T extends InformerObject>(watch: Watch): InformerSet<T> {
@@ -57,7 +82,7 @@ export class Manager {
   add(controller: ControllerDefinition): void {
     const queue = new WorkQueue<string>({
       rateLimiter: defaultControllerRateLimiter(OPERATOR_RATE_LIMITER_DEFAULTS),
-      metrics: this.options.metrics.queue(controller.name),
+      metrics: this.metrics.queue(controller.name),
     });
     for (const { informers, handlers } of controller.watches) {
       const enqueue = (object: InformerObject) => {
@@ -79,17 +104,73 @@ export class Manager {
     this.controllers.push({ definition: controller, queue });
   }
 
+  /**
+   * Without leader election: starts the informers and controllers, resolving once they run. With it: campaigns for
+   * the Lease and returns at once; the controllers start when this replica leads.
+   */
   async start(): Promise<void> {
-    await Promise.all([...this.informerSets.values()].map((set) => set.start()));
-    for (const { definition, queue } of this.controllers) this.running.push(this.run(definition, queue));
+    const election = this.options.leaderElection;
+    if (!election) {
+      await this.startControllers();
+      return;
+    }
+    const { logger } = this.options;
+    const leading = this.metrics.leaderElection(election.name);
+    this.elector = new LeaderElector({
+      kube: this.options.kube,
+      ...election,
+      logger,
+      onStartedLeading: () => {
+        leading.leading(true);
+        logger.info({ identity: election.identity }, 'became leader');
+        this.startControllers().catch((error: unknown) => {
+          logger.error({ err: error }, 'controllers failed to start');
+          this.signalLost();
+        });
+      },
+      onStoppedLeading: () => {
+        leading.leading(false);
+        logger.warn({ identity: election.identity }, 'lost leadership; stopping');
+        void this.stopControllers().finally(this.signalLost);
+      },
+    });
+    void this.elector.run();
   }
 
-  hasSynced(): boolean {
+  isLeader(): boolean {
+    return !this.elector || this.elector.isLeader();
+  }
+
+  /** Ready for traffic: a standby replica (healthy, waiting for the Lease), or a leader whose caches have synced. */
+  ready(): boolean {
+    if (!this.started) return Boolean(this.elector);
     return [...this.informerSets.values()].every((set) => set.hasSynced());
   }
 
-  /** Finishes in-flight reconciles, then stops watching. */
+  /** Finishes in-flight reconciles, stops watching, and gives up the Lease. */
   async stop(): Promise<void> {
+    await this.stopControllers();
+    await this.elector?.stop();
+  }
+
+  private async startControllers(): Promise<void> {
+    this.started = true;
+    await Promise.all([...this.informerSets.values()].map((set) => set.start()));
+    for (const { definition, queue } of this.controllers) this.running.push(this.run(definition, queue));
+    const { namespaces } = this.options;
+    this.options.logger.info(
+      { namespaces: namespaces.length ? namespaces : 'all', controllers: this.controllers.map((c) => c.definition.name) },
+      'controllers started',
+    );
+  }
+
+  private stopControllers(): Promise<void> {
+    // Once: losing the Lease and a shutdown may both ask.
+    this.stopping ??= this.started ? this.stopRunning() : Promise.resolve();
+    return this.stopping;
+  }
+
+  private async stopRunning(): Promise<void> {
     for (const { timers } of this.running) for (const timer of timers) clearInterval(timer);
     await Promise.all(this.running.map(({ workers }) => workers.stop()));
     for (const { queue } of this.controllers) queue.shutDown();
@@ -99,7 +180,7 @@ export class Manager {
 
   private run(controller: ControllerDefinition, queue: WorkQueue<string>) {
     const workers = runWorkers(queue, controller.workers, (key) => controller.reconcile(key), {
-      metrics: this.options.metrics.controller(controller.name),
+      metrics: this.metrics.controller(controller.name),
       onError: (key, error) => controller.onError(key, error),
     });
     for (const key of controller.initialKeys()) queue.add(key);

@@ -1,26 +1,18 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GROUP, KIND, VERSION, type OAuth2ClientResource } from '../api/oauth2client.js';
-import { KEY_POLICY_PLURAL } from '../api/keypolicy.js';
+import { KIND, type OAuth2ClientResource } from '../api/oauth2client.js';
 import { countingEvents, countingSecrets, countingServers, type WriteCounter } from '../controller/counting.js';
 import { KubeSecretPort } from '../k8s/kube-ports.js';
 import { KubeKeyPolicyPort } from '../k8s/keypolicy-port.js';
 import { GatehouseServerPort, type ServerConnection } from '../k8s/server-port.js';
-import type { KeyPolicyResource } from '../keypolicy/decide.js';
+import { governingPolicy, withPolicyTemplate, type KeyPolicyResource } from '../keypolicy/decide.js';
 import type { RotationMetrics } from '../keypolicy/metrics.js';
 import { KeyPolicyReconciler } from '../keypolicy/reconciler.js';
-import type { Watch } from '../manager/informers.js';
 import type { ControllerDefinition, Manager } from '../manager/manager.js';
 import { KubeEventRecorder } from '../runtime/events.js';
 import type { InformerObject } from '../runtime/informer.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-import { MANAGED_SECRETS, OAUTH2_CLIENTS } from './oauth2client.js';
-
-export const KEY_POLICIES: Watch = {
-  name: KEY_POLICY_PLURAL,
-  path: (namespace) =>
-    namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${KEY_POLICY_PLURAL}` : `/apis/${GROUP}/${VERSION}/${KEY_POLICY_PLURAL}`,
-};
+import { KEY_POLICIES, MANAGED_SECRETS, OAUTH2_CLIENTS } from './watches.js';
 
 export interface KeyPolicyControllerOptions {
   kube: KubeClient;
@@ -48,7 +40,14 @@ export function keyPolicyController(manager: Manager, options: KeyPolicyControll
   const policyPort = new KubeKeyPolicyPort(kube, policies);
   const reconciler = new KeyPolicyReconciler({
     policies: policyPort,
-    clients: { list: (namespace) => clients.list().filter((client) => client.metadata.namespace === namespace) },
+    // Seen as the OAuth2Client controller sees them: with the governing policy's template laid over their own.
+    clients: {
+      list: (namespace) =>
+        clients
+          .list()
+          .filter((client) => client.metadata.namespace === namespace)
+          .map((client) => withPolicyTemplate(client, governingPolicy(client, policies.list()))),
+    },
     secrets: countingSecrets(secretPort, writes),
     servers: countingServers(servers, writes),
     events: countingEvents(new KubeEventRecorder({ kube, logger }), writes),

@@ -1,32 +1,20 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { OAuth2Client } from '../../sdk/types.js';
-import { GROUP, KIND, PLURAL, VERSION, type OAuth2ClientResource } from '../api/oauth2client.js';
+import { KIND, type OAuth2ClientResource } from '../api/oauth2client.js';
 import { countingEvents, countingResources, countingSecrets, countingServers, type WriteCounter } from '../controller/counting.js';
 import { OAuth2ClientReconciler, RetryableError } from '../controller/reconciler.js';
 import { resourcesToQueue, type ResyncScope } from '../controller/resync.js';
-import { MANAGED_BY, MANAGED_BY_LABEL } from '../controller/secret.js';
 import { KubeResourcePort, KubeSecretPort } from '../k8s/kube-ports.js';
 import { GatehouseServerPort, type ServerConnection } from '../k8s/server-port.js';
 import type { InformerObject } from '../runtime/informer.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import { KubeEventRecorder } from '../runtime/events.js';
 import type { ControllerDefinition, Manager, WatchHandlers } from '../manager/manager.js';
-import type { Watch } from '../manager/informers.js';
+import { governingPolicy, withPolicyTemplate, type KeyPolicyResource } from '../keypolicy/decide.js';
+import { KEY_POLICIES, MANAGED_SECRETS, OAUTH2_CLIENTS } from './watches.js';
 
 export const CONTROLLER_NAME = 'oauth2client';
-
-export const OAUTH2_CLIENTS: Watch = {
-  name: PLURAL,
-  path: (namespace) => (namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`),
-};
-
-/** The Secrets the operator manages (its label), whichever controller wrote them. */
-export const MANAGED_SECRETS: Watch = {
-  name: 'secrets',
-  path: (namespace) => (namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets'),
-  labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
-};
 
 export interface OAuth2ClientControllerOptions {
   kube: KubeClient;
@@ -49,8 +37,16 @@ export function oauth2ClientController(manager: Manager, options: OAuth2ClientCo
   const { kube, logger, writes } = options;
   const resources = manager.informers<OAuth2ClientResource>({ ...OAUTH2_CLIENTS, ...(options.selector ? { labelSelector: options.selector } : {}) });
   const secrets = manager.informers<V1Secret & InformerObject>(MANAGED_SECRETS);
+  const policies = manager.informers<KeyPolicyResource>(KEY_POLICIES);
   const secretPort = new KubeSecretPort(kube, secrets);
-  const resourcePort = new KubeResourcePort(kube, resources);
+  // A client a KeyPolicy governs is seen with the policy's Secret template laid over its own, so both controllers
+  // write the Secret with the same keys.
+  const resourcePort = new KubeResourcePort(kube, {
+    get: (namespace, name) => {
+      const resource = resources.get(namespace, name);
+      return resource && withPolicyTemplate(resource, governingPolicy(resource, policies.list()));
+    },
+  });
   const servers = new GatehouseServerPort(options.server, secretPort);
   const reconciler = new OAuth2ClientReconciler({
     resources: countingResources(resourcePort, writes),
@@ -113,6 +109,18 @@ export function oauth2ClientController(manager: Manager, options: OAuth2ClientCo
     watches: [
       { informers: resources, handlers: resourceHandlers },
       { informers: secrets, handlers: secretHandlers },
+      // A policy's template, or which clients it governs, changed: the clients of its namespace may need other keys.
+      {
+        informers: policies,
+        handlers: {
+          keys: (policy: KeyPolicyResource) =>
+            resources
+              .list()
+              .filter((client) => client.metadata.namespace === policy.metadata.namespace)
+              .map(keyOf),
+          relevant: (before: KeyPolicyResource, after: KeyPolicyResource) => before.metadata.generation !== after.metadata.generation,
+        },
+      },
     ] as ControllerDefinition['watches'],
     reconcile: (key) => reconciler.reconcile(key),
     onError: (key, error) => {
