@@ -92,7 +92,8 @@ export function consentApp(options: ConsentAppOptions): Server {
     const { user } = session;
     const request = await options.gatehouse.getConsentRequest(consent);
     const choice = remembered.get(`${user}\n${request.clientId}`);
-    if (choice && request.requestedScopes.every((scope) => choice.has(scope))) {
+    // skip: the client is registered with skip_consent (a first-party application), so there is nothing to ask.
+    if (request.skip || (choice && request.requestedScopes.every((scope) => choice.has(scope)))) {
       await options.gatehouse.acceptConsentRequest(consent, accepted(session, request.requestedScopes));
       return redirect(response, request.redirectUrl);
     }

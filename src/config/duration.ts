@@ -1,17 +1,7 @@
 import { z } from 'zod';
+import { formatMs, parseDuration } from '../contract/duration.js';
 
-// Durations are written the way Hydra's users know them (Go's time.ParseDuration): "1h", "10m", "1h30m", "90s".
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-
-export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (!DURATION.test(trimmed)) return undefined;
-  let total = 0;
-  for (const [, amount, unit] of trimmed.matchAll(PART)) total += Number(amount) * UNIT_MS[unit!]!;
-  return Math.round(total);
-}
+export { parseDuration };
 
 /** A zod setting holding a duration, e.g. "5m", turned into milliseconds; refuses zero and garbage with a clear message. */
 export function durationSetting(fallback: string) {
@@ -54,11 +44,4 @@ export function durationOrOffSetting(fallback: string, bounds: { min?: number; m
       }
       return ms;
     });
-}
-
-function formatMs(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }

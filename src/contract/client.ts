@@ -2,6 +2,7 @@
 // what the operator's CRD must stay compatible with, and what the OpenAPI document says. Nothing here imports the
 // server, the SDK or the operator; they all import this.
 import { z } from 'zod';
+import { clientSettingsInputShape, clientSettingsOutputShape } from './client-settings.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit'] as const;
 // Every combination OpenID Connect registers, written in the canonical order clients send them.
@@ -15,7 +16,13 @@ export const CLIENT_ID_RULE = 'must be 1 to 255 characters of A-Z a-z 0-9 . _ ~ 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces; or no scope at all. A
 // pattern rather than a check in code, so that the OpenAPI document carries it.
 const SCOPE_OR_NONE = /^(?:[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*)?$/;
-export const MIN_SECRET_LENGTH = 32;
+/**
+ * The shortest client secret a caller may choose. Secrets the server mints are 43 characters; a chosen one is stored
+ * under scrypt and guessing it online is throttled, so the floor only keeps out the trivially guessable. 16, not
+ * more: Secrets hydra-maester users already hold (its own samples have 19 characters; Hydra accepts 6) must move over
+ * unchanged (docs/decisions.md).
+ */
+export const MIN_SECRET_LENGTH = 16;
 /** The longest grace period of a rotated secret: 30 days. */
 export const MAX_SECRET_GRACE_SECONDS = 30 * 24 * 3600;
 
@@ -37,6 +44,8 @@ export interface ClientInputOptions {
    * updated. Schemes a browser would run are refused whatever was stored.
    */
   alreadyStored?: readonly string[];
+  /** How long the server publishes a retired signing key: no ID-token lifespan of a client may exceed it. */
+  maxIdTokenLifespanMs?: number;
 }
 
 // Schemes a browser would run or read locally rather than navigate to: as a redirect target they turn the
@@ -148,6 +157,14 @@ export function clientInputSchemaFor(options: ClientInputOptions) {
       logo_uri: optionalUrl,
       contacts: z.array(z.string().max(255)).max(50).default([]),
       public: z.boolean().default(false),
+      post_logout_redirect_uris: z
+        .array(redirectUri(options))
+        .max(100)
+        .default([])
+        .describe(
+          'Where the client may send the browser after logout (OpenID Connect RP-Initiated Logout); the rules of redirect_uris. Stored and returned: the server has no logout endpoint yet',
+        ),
+      ...clientSettingsInputShape(options.maxIdTokenLifespanMs),
     })
     .strict()
     .superRefine((client, ctx) => {
@@ -173,10 +190,12 @@ export function clientInputSchemaFor(options: ClientInputOptions) {
       // Private-use schemes are how native apps receive the response, and RFC 8252 §8.4 makes those public clients; a
       // confidential client runs on a server and has no use for a scheme that any installed app can claim.
       if (!client.public) {
-        client.redirect_uris.forEach((uri, index) => {
-          if (isPrivateUseScheme(schemeOf(uri)) && !options.alreadyStored?.includes(uri))
-            ctx.addIssue({ code: 'custom', path: ['redirect_uris', index], message: PRIVATE_USE_RULE });
-        });
+        for (const field of ['redirect_uris', 'post_logout_redirect_uris'] as const) {
+          client[field].forEach((uri, index) => {
+            if (isPrivateUseScheme(schemeOf(uri)) && !options.alreadyStored?.includes(uri))
+              ctx.addIssue({ code: 'custom', path: [field, index], message: PRIVATE_USE_RULE });
+          });
+        }
       }
     })
     .transform((client) => ({
@@ -184,6 +203,9 @@ export function clientInputSchemaFor(options: ClientInputOptions) {
       grant_types: client.grant_types.length ? unique(client.grant_types) : ['authorization_code' as const],
       response_types: client.response_types.length ? unique(client.response_types) : ['code' as const],
       redirect_uris: unique(client.redirect_uris),
+      post_logout_redirect_uris: unique(client.post_logout_redirect_uris),
+      audience: unique(client.audience),
+      allowed_cors_origins: unique(client.allowed_cors_origins),
     }));
 }
 
@@ -220,6 +242,8 @@ export const oauth2ClientSchema = z.object({
   logo_uri: z.string(),
   contacts: z.array(z.string()),
   public: z.boolean(),
+  post_logout_redirect_uris: z.array(z.string()),
+  ...clientSettingsOutputShape,
   previous_client_secret_expires_at: z
     .number()
     .int()

@@ -9,6 +9,7 @@ export const consentRequestSchema = z.object({
   clientId: z.string(),
   expiresAt: z.string(),
   redirectUrl: z.string(),
+  skip: z.boolean().describe("Hydra's name: the client is registered with skip_consent, so the consent app may accept at once, without asking the user"),
 });
 export type ConsentRequest = z.output<typeof consentRequestSchema>;
 

@@ -28,7 +28,10 @@ export const introspectionSchema = z.object({
   iat: z.number().int().optional(),
   nbf: z.number().int().optional(),
   username: z.string().optional(),
-  aud: z.union([z.string(), z.array(z.string())]).optional(),
+  aud: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe("The audiences granted with the token (the token request's audience parameter); the client's id when none was"),
   iss: z.string().optional(),
   ext: z.record(z.string(), z.unknown()).optional(),
   client_secret_used: z

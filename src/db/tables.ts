@@ -21,6 +21,12 @@ export interface ClientTable {
   /** The secret this one replaced, valid until previous_secret_expires_at (a rotation's grace period). */
   previous_secret_hash: string | null;
   previous_secret_expires_at: number | null;
+  audience: string;
+  allowed_cors_origins: string;
+  post_logout_redirect_uris: string;
+  skip_consent: number;
+  /** The per-client lifespans that are set, by Hydra's field name: {"client_credentials_grant_access_token_lifespan": "5m"}. */
+  token_lifespans: string;
 }
 
 export interface AccessTokenTable {
@@ -34,6 +40,8 @@ export interface AccessTokenTable {
   expires_at: number;
   id_token_extra: Generated<string>;
   client_secret_used: 'current' | 'previous' | null;
+  /** The audiences granted, a JSON list. */
+  audience: Generated<string>;
 }
 
 export interface ConsentRequestTable {
@@ -58,6 +66,8 @@ export interface ConsentRequestTable {
   decided_at: number | null;
   auth_time: number | null;
   used_at: number | null;
+  /** The client's skip_consent when the request was made. */
+  skip: number;
 }
 
 export interface AuthorizationCodeTable {

@@ -20,6 +20,7 @@ import { ClientManagers } from './client/managers.js';
 import { AuthFailureLimiter } from './client/auth-failure-limiter.js';
 import { ClientSecrets } from './client/secrets.js';
 import { ClientService } from './client/service.js';
+import { ClientCorsOrigins } from './client/cors-origins.js';
 import { SqlClientStore } from './client/store.js';
 import { discoveryRoutes } from './discovery/routes.js';
 import { healthRoutes } from './health/routes.js';
@@ -73,6 +74,9 @@ export interface ServerOptions {
   devConsent?: boolean;
 }
 
+/** How soon a replica sees the CORS origins another replica's clients were given. */
+const CLIENT_ORIGINS_RELOAD_MS = 30_000;
+
 /** Wires storage, services and routes; the caller decides whether and where to listen. */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
@@ -93,8 +97,18 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
     const policyStore = new SqlPolicyStore(database.db);
     const policies = new PolicyService(policyStore, config.POLICIES);
+    const clientStore = new SqlClientStore(database.db, database.kind, database.makeDurable);
+    // Clients' own CORS origins count only where CORS is on (as in Hydra) and not already open to every origin.
+    const clientOrigins =
+      config.CORS_ENABLED && !config.CORS_ALLOWED_ORIGINS.includes('*')
+        ? new ClientCorsOrigins(
+            () => clientStore.listCorsOrigins(),
+            CLIENT_ORIGINS_RELOAD_MS,
+            (error) => logger.warn({ err: error }, 'could not reload the CORS origins of clients; the ones known are kept'),
+          )
+        : undefined;
     const clients = new ClientService(
-      new SqlClientStore(database.db, database.kind, database.makeDurable),
+      clientStore,
       new ClientSecrets(
         new SecretMinter(keyring.all('secret-check')),
         new KeyedSecretHash(keyring.all('secret-storage')),
@@ -109,8 +123,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
             ratePerSecond: config.AUTH_FAILURE_RATE,
           })
         : undefined,
+      clientOrigins,
     );
-    const keys = new KeyService(new SqlKeyStore(database.db), keyring.all('jwk-encryption'), Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN));
+    // How long a retired signing key stays published; no ID token, whatever its client's lifespan, may outlive it.
+    const keyPublicationMs = Math.max(config.ID_TOKEN_LIFESPAN, config.ACCESS_TOKEN_LIFESPAN);
+    const keys = new KeyService(new SqlKeyStore(database.db), keyring.all('jwk-encryption'), keyPublicationMs);
     const tokenStore = new SqlTokenStore(database.db);
     const grantStore = new SqlGrantStore(database.db, database.makeDurable);
     const expiredRows = new ExpiredRows(database.db, database.kind);
@@ -125,7 +142,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       tokenStore,
       grantStore,
       new IdTokenSigner(keys, { issuer: issuerUrl, lifespanMs: config.ID_TOKEN_LIFESPAN }),
-      { accessTokenMs: config.ACCESS_TOKEN_LIFESPAN, authorizationCodeMs: config.AUTH_CODE_LIFESPAN, refreshTokenMs: config.REFRESH_TOKEN_LIFESPAN },
+      {
+        accessTokenMs: config.ACCESS_TOKEN_LIFESPAN,
+        authorizationCodeMs: config.AUTH_CODE_LIFESPAN,
+        refreshTokenMs: config.REFRESH_TOKEN_LIFESPAN,
+        idTokenMs: config.ID_TOKEN_LIFESPAN,
+        idTokenCeilingMs: keyPublicationMs,
+      },
     );
     const oauth2 = new OAuth2Service(clients, tokenStore, grantStore, issuer, { issuer: issuerUrl }, metrics, expiredRows);
     const consent = new ConsentService(
@@ -240,7 +263,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       if (closing) reply.header('connection', 'close');
       done(null, payload);
     });
-    await registerCors(app, config);
+    await registerCors(app, config, clientOrigins);
     registerManagementErrors(app);
     // What this server serves, as registered: the OpenAPI document is generated from it.
     const routes: ServedRoute[] = [];
@@ -269,7 +292,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         responseTypes: SUPPORTED_RESPONSE_TYPES,
       }),
     );
-    await app.register(clientRoutes({ clients, allowHttpRedirectUris: config.ALLOW_HTTP_REDIRECT_URIS }));
+    await app.register(clientRoutes({ clients, allowHttpRedirectUris: config.ALLOW_HTTP_REDIRECT_URIS, maxIdTokenLifespanMs: keyPublicationMs }));
     const heldRefusals = new HeldRefusals({ delayMs: config.AUTH_FAILURE_DELAY, maxHeld: config.MAX_CONNECTIONS });
     metrics.heldRefusals = () => heldRefusals.held;
     await app.register(oauth2Routes({ oauth2, guard, heldRefusals }));
@@ -277,6 +300,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await app.register(authorizeRoutes({ authorize, issuer: issuerUrl }));
     if (options.devConsent) await app.register(devConsentRoutes({ consent, clients }));
 
+    await clientOrigins?.start();
     janitor.start();
     await reclaimer?.start();
     return {
@@ -289,6 +313,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       async close() {
         closing = true;
         heldRefusals.close();
+        clientOrigins?.stop();
         await janitor.stop();
         await reclaimer?.stop();
         await app.close();

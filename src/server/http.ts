@@ -140,8 +140,46 @@ export function corsOptions(config: Config): FastifyCorsOptions | undefined {
   };
 }
 
-/** CORS as Hydra configures it (CORS_* variables); off unless enabled. */
-export async function registerCors(app: FastifyInstance, config: Config): Promise<void> {
+/**
+ * The public OAuth 2.0 endpoints a browser application calls (Hydra's public port): a client's allowed_cors_origins
+ * open these, and only these, to its origins. The management API stays with CORS_ALLOWED_ORIGINS.
+ */
+export const CLIENT_CORS_PATHS: ReadonlySet<string> = new Set([
+  '/.well-known/openid-configuration',
+  '/.well-known/jwks.json',
+  '/oauth2/token',
+  '/oauth2/revoke',
+  '/userinfo',
+]);
+
+/** The origins some client allows (ClientCorsOrigins). */
+export interface AllowedOrigins {
+  has(origin: string): boolean;
+}
+
+/**
+ * CORS as Hydra configures it (CORS_* variables); off unless enabled. With `clientOrigins`, the origins clients list
+ * are allowed too on the public OAuth 2.0 endpoints, with the same methods, headers and credentials setting, as in
+ * Hydra (which also needs CORS_ENABLED for them).
+ */
+export async function registerCors(app: FastifyInstance, config: Config, clientOrigins?: AllowedOrigins): Promise<void> {
   const options = corsOptions(config);
-  if (options) await app.register(fastifyCors, options);
+  if (!options) return;
+  // A wildcard already allows every origin: nothing a client lists can add to it, and nothing need run per request.
+  if (!clientOrigins || !Array.isArray(options.origin)) {
+    await app.register(fastifyCors, options);
+    return;
+  }
+  // Two fixed sets of options, chosen per request: the configured list, or the caller's origin echoed. An origin
+  // neither allows still has its preflight answered (without Access-Control-Allow-Origin), as with the list alone.
+  const listed = options;
+  const echoed: FastifyCorsOptions = { ...options, origin: true };
+  await app.register(fastifyCors, {
+    hook: 'onRequest',
+    delegator: (request, callback) => {
+      const origin = request.headers.origin;
+      const allowed = origin !== undefined && clientOrigins.has(origin) && CLIENT_CORS_PATHS.has(pathOnly(request));
+      callback(null, allowed ? echoed : listed);
+    },
+  });
 }

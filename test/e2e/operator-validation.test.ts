@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envtestBinDir, freshNamespace, kubeConfig, kubeconfigPath } from '../support/e2e.js';
 import { applyCrds, startOperatorProcess, startServer, type OperatorProcess, type ServerUnderTest } from '../support/operator-stack.js';
-import { clientsOwnedBy, credentialsOf, kubectl, refusal, Resources, sleep, tokenFor } from './helpers.js';
+import { clientsOwnedBy, credentialsOf, GROUP, kubectl, mergePatch, refusal, Resources, sleep, tokenFor } from './helpers.js';
 
 describe('operator: invalid manifests', () => {
   const kc = kubeConfig();
@@ -56,7 +56,8 @@ describe('operator: invalid manifests', () => {
     {
       what: 'a secretName that is not a DNS subdomain',
       spec: { ...base, secretName: 'Shop_Credentials' },
-      message: 'spec.secretName in body should match',
+      message:
+        'spec.secretName: Invalid value: "string": must be a Kubernetes object name: lowercase letters, digits, - and ., starting and ending with a letter or digit',
     },
     {
       what: 'a Secret template with one key for id and secret',
@@ -66,7 +67,22 @@ describe('operator: invalid manifests', () => {
     {
       what: 'a redirect URI with a fragment',
       spec: { ...base, grantTypes: ['authorization_code'], redirectUris: ['https://app.example/cb#frag'] },
-      message: 'spec.redirectUris[0] in body should match',
+      message: 'spec.redirectUris[0]: Invalid value: "string": must be an absolute URI (scheme:…) without spaces or a fragment (#)',
+    },
+    {
+      what: 'a scope with two spaces',
+      spec: { ...base, scope: 'read  write' },
+      message: 'spec.scope: Invalid value: "string": must be scope tokens separated by single spaces',
+    },
+    {
+      what: 'a client id with a slash',
+      spec: { ...base, clientId: 'team/app' },
+      message: 'spec.clientId: Invalid value: "string": must be 1 to 255 characters',
+    },
+    {
+      what: 'an extra key that would overwrite the client secret',
+      spec: { ...base, secretTemplate: { extraKeys: { CLIENT_SECRET: 'issuerUrl' } } },
+      message: 'extraKeys must not name the clientIdKey or clientSecretKey',
     },
   ])('refuses $what with 422 and the rule message', async ({ spec, message }) => {
     const refused = await refusal(resources.create('invalid', spec));
@@ -109,6 +125,57 @@ describe('operator: invalid manifests', () => {
     expect((await resources.get('fixed')).spec.clientId).toBe('fixed-client-1');
     expect(credentialsOf(await resources.secret('fixed-credentials')).clientId).toBe('fixed-client-1');
     expect(await server.root.findClient('fixed-client-2')).toBeUndefined();
+  });
+
+  it('never refuses a write that leaves spec.clientId as it is, even where it differs from status.clientId', async () => {
+    // Outside the operator's namespaces, so only the API server judges. Such a resource could exist from before the
+    // rule (clientId added while another owner held that id); its status and finalizers must stay writable.
+    const elsewhere = new Resources(kc, await freshNamespace(kc, 'op-valid-rule'));
+    await elsewhere.create('legacy', { grantTypes: ['client_credentials'], clientId: 'legacy-a', secretName: 'legacy-credentials' });
+    await elsewhere.custom.patchNamespacedCustomObjectStatus(
+      { ...GROUP, namespace: elsewhere.namespace, name: 'legacy', body: { status: { clientId: 'legacy-b' } } },
+      mergePatch,
+    );
+    await elsewhere.custom.patchNamespacedCustomObject(
+      { ...GROUP, namespace: elsewhere.namespace, name: 'legacy', body: { metadata: { labels: { touched: 'yes' } } } },
+      mergePatch,
+    );
+    expect((await elsewhere.get('legacy')).metadata.labels?.touched).toBe('yes');
+    await elsewhere.delete('legacy');
+  });
+
+  it('kubectl explain describes the spec and every field of it; deletionPolicy defaults to delete', async () => {
+    const explained = await kubectl(envtestBinDir(), kubeconfigPath(), ['explain', 'oauth2clients.spec']);
+    expect(explained.code, explained.stderr).toBe(0);
+    expect(explained.stdout).toContain('The client as the server should hold it');
+    expect(explained.stdout).not.toContain('<no description>');
+    for (const field of ['clientName', 'redirectUris', 'scope', 'logoUri', 'server', 'secretTemplate', 'audience', 'hydraAdmin', 'tokenLifespans'])
+      expect(explained.stdout).toMatch(new RegExp(`^\\s+${field}\\s`, 'm'));
+    const nested = await kubectl(envtestBinDir(), kubeconfigPath(), ['explain', 'oauth2clients.spec.secretTemplate']);
+    expect(nested.stdout).not.toContain('<no description>');
+
+    await resources.create('defaulted', { grantTypes: ['client_credentials'], secretName: 'defaulted-credentials' });
+    expect((await resources.get('defaulted')).spec.deletionPolicy).toBe('delete');
+  });
+
+  it('refuses adding, changing or removing clientId once the resource has a client, and allows pinning the id it has', async () => {
+    await resources.create('generated', { grantTypes: ['client_credentials'], secretName: 'generated-credentials' });
+    await resources.waitReady('generated');
+    const clientId = (await resources.get('generated')).status!.clientId!;
+    const credentials = credentialsOf(await resources.secret('generated-credentials'));
+    const rule = 'spec.clientId cannot be added, changed or removed once the resource has a client';
+
+    const added = await refusal(resources.patchSpec('generated', { clientId: 'another-client' }));
+    expect(added).toMatchObject({ code: 422, message: expect.stringContaining(rule) });
+    // Naming the id it already has changes nothing, so it is allowed; taking it away again is not.
+    await resources.patchSpec('generated', { clientId });
+    const removed = await refusal(resources.patchSpec('generated', { clientId: null }));
+    expect(removed).toMatchObject({ code: 422, message: expect.stringContaining(rule) });
+
+    await resources.waitReady('generated');
+    expect(credentialsOf(await resources.secret('generated-credentials'))).toEqual(credentials);
+    expect(await server.root.findClient('another-client')).toBeUndefined();
+    expect(await tokenFor(server.url, credentials)).toBeTruthy();
   });
 
   it('what the schema cannot catch ends as Ready=False with reason and message; the other resources still get reconciled', async () => {

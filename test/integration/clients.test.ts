@@ -103,8 +103,8 @@ describe.each(DATABASES)('/clients on %s', (kind) => {
       expect(created).toMatchObject({ ...full, response_types: ['code', 'code id_token', 'token'] });
     });
 
-    it('refuses a supplied secret shorter than 32 characters with a 400 naming client_secret', async () => {
-      const error = await expectManagementError(await call('POST', '/clients', { json: { client_secret: 'x'.repeat(31) } }), 400);
+    it('refuses a supplied secret shorter than 16 characters with a 400 naming client_secret', async () => {
+      const error = await expectManagementError(await call('POST', '/clients', { json: { client_secret: 'x'.repeat(15) } }), 400);
       expect(error.reason).toContain('client_secret');
       expect(error.details).toContainEqual(expect.objectContaining({ field: 'client_secret' }));
     });

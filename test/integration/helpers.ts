@@ -8,6 +8,7 @@ import { expect } from 'vitest';
 import { basic } from '../../src/sdk/client.js';
 import type { OAuth2Client, OAuth2ClientInput } from '../../src/sdk/types.js';
 import { freePort } from '../support/free-port.js';
+import type { ServerOptions } from '../../src/server/app.js';
 import { ROOT, startTestServer, type DatabaseKind, type TestServer } from '../support/server.js';
 
 export { basic, ROOT };
@@ -244,11 +245,11 @@ export const allRows = (t: TestServer, table: string) => withDatabase(t, (query)
  * Like startTestServer (same settings and root client), but listening on a fixed free port with ISSUER set to the
  * server's own URL, which relying-party libraries check (startTestServer listens on port 0 with a fixed ISSUER).
  */
-export async function startServerWithOwnIssuer(kind: DatabaseKind, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServerWithOwnIssuer(kind: DatabaseKind, env: Record<string, string> = {}, options: ServerOptions = {}): Promise<TestServer> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      return await startTestServer(kind, { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, ...env });
+      return await startTestServer(kind, { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, ...env }, undefined, options);
     } catch (error) {
       // The port was free a moment ago; another process may have taken it since.
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw error;

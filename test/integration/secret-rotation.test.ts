@@ -184,7 +184,7 @@ describe.each(DATABASES)('client secret rotation with a grace period on %s', (ki
     [
       'a short previous secret',
       { client_secret: CHOSEN, client_secret_grace_period: 60, previous_client_secret: 'short' },
-      'previous_client_secret: must be at least 32',
+      'previous_client_secret: must be at least 16',
     ],
   ])('refuses %s with a 400 naming the field', async (_case, body, reason) => {
     const { id } = await created();

@@ -1,4 +1,5 @@
 import type { OAuth2Client } from '../../src/contract/client.js';
+import { LIFESPAN_FIELDS, type LifespanField } from '../../src/contract/client-settings.js';
 
 /**
  * A client as the API answers it, every field at the server's default for an empty registration except those given:
@@ -18,6 +19,11 @@ export function aClient(fields: Partial<OAuth2Client> & Pick<OAuth2Client, 'id'>
     logo_uri: '',
     contacts: [],
     public: false,
+    post_logout_redirect_uris: [],
+    audience: [],
+    allowed_cors_origins: [],
+    skip_consent: false,
+    ...(Object.fromEntries(LIFESPAN_FIELDS.map((field) => [field, null])) as Record<LifespanField, null>),
     ...fields,
   };
 }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { withCondition } from '../../src/operator/api/conditions.js';
 import type { Condition } from '../../src/operator/api/common.js';
 import { desiredClient, driftedFields, isPublic, ownerOf } from '../../src/operator/controller/desired.js';
+import { LIFESPAN_FIELDS } from '../../src/contract/client-settings.js';
 import {
   CREDENTIAL_KEYS,
   MANAGED_BY,
@@ -69,6 +70,11 @@ describe('desiredClient', () => {
       logo_uri: '',
       contacts: [],
       public: false,
+      audience: [],
+      allowed_cors_origins: [],
+      post_logout_redirect_uris: [],
+      skip_consent: false,
+      ...Object.fromEntries(LIFESPAN_FIELDS.map((field) => [field, null])),
     });
   });
 
@@ -231,6 +237,13 @@ describe('Secret helpers', () => {
         },
         data: { CLIENT_ID: b64('id-1'), CLIENT_SECRET: b64('sec-1') },
       });
+    });
+
+    it('never lets an extra key take the place of a credential', () => {
+      const resource = oauth2Client({ secretTemplate: { clientSecretKey: 'TOKEN_URL', extraKeys: { TOKEN_URL: 'tokenEndpoint', ISSUER: 'issuerUrl' } } });
+      const secret = desiredSecret(resource, { clientId: 'id-1', clientSecret: 'sec-1' }, ENDPOINTS);
+      expect(unb64(secret.data!.TOKEN_URL)).toBe('sec-1');
+      expect(unb64(secret.data!.ISSUER)).toBe(ENDPOINTS.issuerUrl);
     });
 
     it('a public client gets no secret key', () => {

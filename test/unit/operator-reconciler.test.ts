@@ -8,6 +8,7 @@ import type { Condition } from '../../src/operator/api/common.js';
 import { ServerSelectionError } from '../../src/operator/controller/ports.js';
 import { FINALIZER, RetryableError, WAIT_FOR_SECRET_MS } from '../../src/operator/controller/reconciler.js';
 import { CREDENTIAL_KEYS, MANAGED_BY, MANAGED_BY_LABEL, ORPHANED_FROM } from '../../src/operator/controller/secret.js';
+import { LIFESPAN_FIELDS } from '../../src/contract/client-settings.js';
 import { GatehouseApiError, GatehouseUnavailableError } from '../../src/sdk/errors.js';
 import {
   ENDPOINTS,
@@ -131,8 +132,36 @@ describe('first reconcile of a new resource', () => {
       logo_uri: '',
       contacts: [],
       public: false,
+      audience: [],
+      allowed_cors_origins: [],
+      post_logout_redirect_uris: [],
+      skip_consent: false,
+      ...Object.fromEntries(LIFESPAN_FIELDS.map((field) => [field, null])),
     });
     expect(w.server.stored('generated-id-1')?.client_secret).toBe(secretData(w).CLIENT_SECRET);
+  });
+
+  it('carries hydra-maester’s fields the server has: audience, CORS origins, post-logout URIs, skip consent, lifespans, scopeArray', async () => {
+    const w = applied({
+      scope: 'read',
+      scopeArray: ['write', 'read'],
+      audience: ['https://api.example'],
+      allowedCorsOrigins: ['https://app.example'],
+      postLogoutRedirectUris: ['https://app.example/bye'],
+      skipConsent: true,
+      tokenLifespans: { client_credentials_grant_access_token_lifespan: '5m' },
+    });
+    await w.reconciler.reconcile(KEY);
+    expect(w.server.writes[0]?.body).toMatchObject({
+      scope: 'read write',
+      audience: ['https://api.example'],
+      allowed_cors_origins: ['https://app.example'],
+      post_logout_redirect_uris: ['https://app.example/bye'],
+      skip_consent: true,
+      client_credentials_grant_access_token_lifespan: '5m',
+      refresh_token_grant_access_token_lifespan: null,
+    });
+    expect(statusOf(w)?.conditions?.find((condition) => condition.type === 'Warnings')).toBeUndefined();
   });
 
   it('reports Ready=True Reconciled with clientId, secretName, secretRevision and observedGeneration', async () => {
@@ -384,6 +413,17 @@ describe('spec changes', () => {
     await expectQuiet(w);
   });
 
+  it('renamed keys on a Secret written before the names were recorded: the credentials are found under the defaults', async () => {
+    const w = await reconciled();
+    const { CLIENT_ID: clientId, CLIENT_SECRET: clientSecret } = secretData(w);
+    const old = w.secrets.current(NS, SECRET)!;
+    w.secrets.put({ ...old, metadata: { ...old.metadata, annotations: {} } });
+    w.resources.editSpec(KEY, (spec) => (spec.secretTemplate = { clientIdKey: 'username', clientSecretKey: 'password' }));
+    await w.reconciler.reconcile(KEY);
+    expect(secretData(w)).toEqual({ username: clientId, password: clientSecret });
+    expect(w.server.stored(clientId!)?.client_secret).toBe(clientSecret);
+  });
+
   it('renamed Secret keys: the same credentials move to the new names, nothing is minted and the server keeps its secret', async () => {
     const w = await reconciled();
     const { CLIENT_ID: clientId, CLIENT_SECRET: clientSecret } = secretData(w);
@@ -473,7 +513,10 @@ describe('drift and loss on the server, and changes to the Secret', () => {
     // The Secret and the status are already right.
     expect(w.secrets.writes).toEqual([]);
     expect(w.resources.writes).toEqual([]);
-    expect(w.events.reasons()).toEqual(['Normal/Created']);
+    // Said as what it is: the client came back, it is not a new one.
+    expect(w.events.recorded.map(({ reason, message }) => ({ reason, message }))).toEqual([
+      { reason: 'Restored', message: `re-created client ${CLIENT_ID} on the server, where it had been deleted; the credentials are unchanged` },
+    ]);
     await expectQuiet(w);
   });
 
@@ -632,7 +675,10 @@ describe('conflicts', () => {
     expect(Object.keys(secretData(w)).sort()).toEqual(['CLIENT_ID', 'CLIENT_SECRET']);
     expect(w.server.stored(secretData(w).CLIENT_ID!)?.client_secret).toBe(secretData(w).CLIENT_SECRET);
     expect(ready(w)).toMatchObject({ status: 'True', reason: 'Reconciled' });
-    expect(w.events.reasons()).toEqual(['Normal/SecretUpdated', 'Normal/Created']);
+    expect(w.events.recorded.map(({ reason, message }) => ({ reason, message }))).toEqual([
+      { reason: 'Adopted', message: `took over Secret ${SECRET} (adoptSecret: true)` },
+      expect.objectContaining({ reason: 'Created' }),
+    ]);
     await expectQuiet(w);
   });
 
@@ -643,6 +689,123 @@ describe('conflicts', () => {
     expect(secretData(w)).toEqual({ CLIENT_ID: 'legacy-id', CLIENT_SECRET: USER_SECRET });
     expect(w.server.stored('legacy-id')).toMatchObject({ owner: OWNER, client_secret: USER_SECRET });
     await expectQuiet(w);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('a Secret created before the resource (hydra-maester users’ pattern)', () => {
+  it('is the client: its id and secret are registered and the Secret is never written, under CLIENT_ID/CLIENT_SECRET', async () => {
+    const w = applied();
+    w.secrets.put(userSecret(SECRET, { CLIENT_ID: 'pre-made', CLIENT_SECRET: USER_SECRET }));
+    await w.reconciler.reconcile(KEY);
+    expect(ready(w)).toMatchObject({ status: 'True', reason: 'Reconciled', message: expect.stringContaining('created before the resource') });
+    expect(w.server.stored('pre-made')).toMatchObject({ owner: OWNER, client_secret: USER_SECRET });
+    expect(w.secrets.writes).toEqual([]);
+    expect(statusOf(w)?.clientId).toBe('pre-made');
+    await expectQuiet(w);
+  });
+
+  it('reads hydra-maester’s lowercase client_id/client_secret when the template names no keys', async () => {
+    const w = applied();
+    w.secrets.put(userSecret(SECRET, { client_id: '00900900', client_secret: USER_SECRET }));
+    await w.reconciler.reconcile(KEY);
+    expect(w.server.stored('00900900')).toMatchObject({ client_secret: USER_SECRET });
+    expect(w.secrets.writes).toEqual([]);
+  });
+
+  it('stays the user’s when it is deleted: the resource waits for it, nothing is minted, the server keeps the secret', async () => {
+    const w = applied();
+    w.secrets.put(userSecret(SECRET, { CLIENT_ID: 'pre-made', CLIENT_SECRET: USER_SECRET }));
+    await w.reconciler.reconcile(KEY);
+    expect(statusOf(w)?.userSecret).toBe(true);
+    await w.secrets.delete(NS, SECRET);
+    const writesBefore = w.server.writes.length;
+    await w.reconciler.reconcile(KEY);
+    expect(ready(w)).toMatchObject({ status: 'False', reason: 'WaitingForSecret', message: expect.stringContaining('set adoptSecret: true') });
+    expect(w.secrets.current(NS, SECRET)).toBeUndefined();
+    expect(w.server.writes.length).toBe(writesBefore);
+    expect(w.server.stored('pre-made')?.client_secret).toBe(USER_SECRET);
+  });
+
+  it('is found under CLIENT_ID/CLIENT_SECRET even when a KeyPolicy names other keys for the operator’s Secrets', async () => {
+    const w = applied({ secretTemplate: { clientIdKey: 'APP_ID', clientSecretKey: 'APP_SECRET' } });
+    w.secrets.put(userSecret(SECRET, { CLIENT_ID: 'pre-made', CLIENT_SECRET: USER_SECRET }));
+    await w.reconciler.reconcile(KEY);
+    expect(w.server.stored('pre-made')?.client_secret).toBe(USER_SECRET);
+    expect(w.secrets.writes).toEqual([]);
+  });
+
+  it('carrying another tool’s managed-by label (Helm) is still the user’s Secret', async () => {
+    const w = applied();
+    w.secrets.put(userSecret(SECRET, { CLIENT_ID: 'from-helm', CLIENT_SECRET: USER_SECRET }, { labels: { [MANAGED_BY_LABEL]: 'Helm' } }));
+    await w.reconciler.reconcile(KEY);
+    expect(ready(w)).toMatchObject({ status: 'True', reason: 'Reconciled' });
+    expect(w.server.stored('from-helm')?.client_secret).toBe(USER_SECRET);
+  });
+
+  it('a Secret the operator wrote for another resource stays a SecretConflict', async () => {
+    const w = applied();
+    w.secrets.put(userSecret(SECRET, { CLIENT_ID: 'theirs', CLIENT_SECRET: USER_SECRET }, { labels: { [MANAGED_BY_LABEL]: MANAGED_BY } }));
+    await w.reconciler.reconcile(KEY);
+    expect(ready(w)).toMatchObject({ status: 'False', reason: 'SecretConflict' });
+    expect(w.server.stored('theirs')).toBeUndefined();
+  });
+
+  it('a secret the server refuses ends as SecretRefused, naming the Secret and the server’s reason', async () => {
+    const w = applied();
+    w.secrets.put(userSecret(SECRET, { client_id: 'short', client_secret: 'too-short' }));
+    w.server.failures.createClient = new GatehouseApiError(400, { error: { reason: 'client_secret: must be at least 16 characters' } }, undefined);
+    await w.reconciler.reconcile(KEY);
+    expect(ready(w)).toMatchObject({
+      status: 'False',
+      reason: 'SecretRefused',
+      message: expect.stringMatching(new RegExp(`^the server refused the client secret in Secret ${SECRET}: .*at least 16 characters`)),
+    });
+    expect(w.events.reasons()).toEqual(['Warning/SecretRefused']);
+  });
+});
+
+describe('warnings about the spec', () => {
+  it('names response types the client’s grants can never serve, and still registers the client (hydra-maester accepted them)', async () => {
+    const w = applied({ grantTypes: ['client_credentials'], responseTypes: ['code', 'token'] });
+    await w.reconciler.reconcile(KEY);
+    expect(ready(w)?.status).toBe('True');
+    expect(statusOf(w)?.conditions?.find((condition) => condition.type === 'Warnings')).toMatchObject({
+      reason: 'UnusableResponseTypes',
+      message: 'response types code, token can never be used: code needs the authorization_code grant; token needs the implicit grant',
+    });
+  });
+
+  it('names hydra-maester fields without effect and plain-http redirects to other hosts, in a condition and one Event each', async () => {
+    const w = applied({
+      grantTypes: ['authorization_code'],
+      redirectUris: ['http://app.example/cb', 'http://localhost:8080/cb'],
+      hydraAdmin: { url: 'http://hydra-admin', port: 4445 },
+      jwksUri: 'https://app.example/jwks',
+      backChannelLogoutSessionRequired: false,
+    });
+    w.server.failures.createClient = new GatehouseApiError(400, { error: { reason: 'redirect_uris.0: must use https' } }, undefined);
+    await w.reconciler.reconcile(KEY);
+    const warnings = statusOf(w)?.conditions?.find((condition) => condition.type === 'Warnings');
+    expect(warnings).toMatchObject({ status: 'True', reason: 'SeveralWarnings' });
+    expect(warnings?.message).toContain('hydra-maester fields hydraAdmin, jwksUri have no effect');
+    expect(warnings?.message).toContain('redirect URI http://app.example/cb uses plain http');
+    expect(warnings?.message).not.toContain('localhost');
+    expect(w.events.reasons()).toEqual(expect.arrayContaining(['Warning/FieldsIgnored', 'Warning/InsecureRedirectUris']));
+
+    // Said once: the next reconcile of the same spec adds no Event; a spec without them drops the condition.
+    await w.reconciler.reconcile(KEY);
+    expect(w.events.recorded.filter((event) => ['FieldsIgnored', 'InsecureRedirectUris'].includes(event.reason)).length).toBe(2);
+    delete w.server.failures.createClient;
+    w.resources.editSpec(KEY, (spec) => {
+      spec.redirectUris = ['https://app.example/cb'];
+      delete spec.hydraAdmin;
+      delete spec.jwksUri;
+    });
+    await w.reconciler.reconcile(KEY);
+    expect(statusOf(w)?.conditions?.find((condition) => condition.type === 'Warnings')).toBeUndefined();
+    expect(ready(w)?.status).toBe('True');
   });
 });
 
@@ -1052,6 +1215,10 @@ describe('deletion', () => {
       expect(secret.metadata?.annotations).toEqual({ keep: 'me', [ORPHANED_FROM]: OWNER, [CREDENTIAL_KEYS]: 'CLIENT_ID,CLIENT_SECRET' });
       expect(secretData(w)).toEqual(credentials);
       expect(w.resources.current(KEY)).toBeUndefined();
+      expect(w.events.recorded.at(-1)).toMatchObject({
+        reason: 'Orphaned',
+        message: `left client ${credentials.CLIENT_ID} on the server and Secret ${SECRET} in place (deletionPolicy: orphan); applying this resource again takes them back`,
+      });
     });
 
     it('the same resource applied again (new uid) adopts the orphaned Secret and client without conflict', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { aClient } from '../support/clients.js';
 import { SqlClientStore } from '../../src/server/client/store.js';
 import { migrateToLatest, openDatabase } from '../../src/db/database.js';
 import { NotDurableError, WalFlusher } from '../../src/db/wal-flusher.js';
@@ -38,22 +39,7 @@ describe('client writes wait until they are durable', () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
     const store = new SqlClientStore(database.db, 'sqlite', () => gate);
-    const client = {
-      id: 'durable',
-      client_name: '',
-      secretHash: null,
-      redirect_uris: [],
-      grant_types: [],
-      response_types: [],
-      scope: '',
-      owner: '',
-      policy_uri: '',
-      tos_uri: '',
-      client_uri: '',
-      logo_uri: '',
-      contacts: [],
-      public: true,
-    };
+    const client = { ...aClient({ id: 'durable', grant_types: [], response_types: [], public: true }), secretHash: null };
     const settled = (promise: Promise<unknown>) => Promise.race([promise.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 50))]);
     const created = store.create(client);
     expect(await settled(created)).toBe(false);

@@ -1,18 +1,31 @@
 import { z } from 'zod';
 
+const sentences = new Map<string, string>();
+
+/**
+ * A string that must match `regex`. In the CRD its rule is a CEL check with `sentence` as the message (crd.ts), so
+ * `kubectl apply` says what is wrong in words, not with the raw expression as OpenAPI's pattern would.
+ */
+export function patterned(regex: RegExp, sentence: string) {
+  sentences.set(regex.source, sentence);
+  return z.string().regex(regex, sentence);
+}
+
+/** The sentence of a pattern made by patterned; undefined for a pattern written otherwise. */
+export const sentenceOf = (source: string) => sentences.get(source);
+
 /** A Kubernetes object name (RFC 1123 subdomain), e.g. a Secret's. */
-export const objectName = z
-  .string()
+export const objectName = patterned(
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+  'must be a Kubernetes object name: lowercase letters, digits, - and ., starting and ending with a letter or digit',
+)
   .min(1)
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase RFC 1123 subdomain');
+  .max(253);
 
 /** A key of a Secret's data. */
-export const secretKey = z
-  .string()
+export const secretKey = patterned(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key: letters, digits, -, _ and . only')
   .min(1)
-  .max(253)
-  .regex(/^[-._a-zA-Z0-9]+$/, 'must consist of alphanumerics, -, _ or .');
+  .max(253);
 
 export const labelMap = z.record(z.string().max(317), z.string().max(63));
 export const annotationMap = z.record(z.string().max(317), z.string());

@@ -6,6 +6,7 @@ export type ReadyReason =
   | 'ServerUnavailable'
   | 'ServerRejected'
   | 'SecretConflict'
+  | 'SecretRefused'
   | 'WaitingForSecret'
   | 'ClientConflict'
   | 'KubernetesError'
@@ -32,4 +33,9 @@ export function withCondition(
   };
   if (updated.observedGeneration === undefined) delete updated.observedGeneration;
   return [...(conditions ?? []).filter((c) => c.type !== next.type), updated];
+}
+
+/** The conditions without one type: a condition that no longer applies goes, rather than lingering as False. */
+export function withoutCondition(conditions: readonly Condition[] | undefined, type: string): Condition[] {
+  return (conditions ?? []).filter((c) => c.type !== type);
 }

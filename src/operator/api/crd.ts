@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { cel, sentenceOf } from './common.js';
 import { KEY_POLICY_CRD } from './keypolicy.js';
-import { GROUP, KIND, PLURAL, VERSION, oauth2ClientSpec, oauth2ClientStatus } from './oauth2client.js';
+import { GROUP, KIND, OAUTH2_CLIENT_RULES, PLURAL, VERSION, oauth2ClientSpec, oauth2ClientStatus } from './oauth2client.js';
 
 /**
  * Turns a zod schema into a Kubernetes structural schema: JSON Schema draft 2020-12 from zod, minus what the API
@@ -17,9 +18,21 @@ function clean(node: unknown): unknown {
   for (const [key, value] of Object.entries(node)) {
     if (key === '$schema' || key === 'propertyNames') continue;
     if (key === 'additionalProperties' && (value === false || (value && typeof value === 'object' && Object.keys(value).length === 0))) continue;
-    out[key] = key === 'x-kubernetes-validations' ? value : clean(value);
+    if (key === 'pattern' && typeof value === 'string') {
+      out['x-kubernetes-validations'] = [...((out['x-kubernetes-validations'] as unknown[]) ?? []), patternRule(value)];
+      continue;
+    }
+    out[key] = key === 'x-kubernetes-validations' ? [...((out[key] as unknown[]) ?? []), ...(value as unknown[])] : clean(value);
   }
   return out;
+}
+
+/** A pattern as a CEL rule with its sentence (patterned); a raw string literal, since CEL refuses escapes such as \s. */
+function patternRule(pattern: string) {
+  const sentence = sentenceOf(pattern);
+  if (!sentence) throw new Error(`pattern ${pattern} has no sentence: write it with patterned() so kubectl can say what is wrong`);
+  if (pattern.includes("'")) throw new Error(`pattern ${pattern} cannot be a CEL raw string literal`);
+  return cel(`self.matches(r'${pattern}')`, sentence);
 }
 
 /** What a custom resource definition of ours is made of; crdOf turns it into the manifest. */
@@ -34,6 +47,8 @@ export interface ResourceDefinition {
   printerColumns: { name: string; type: string; jsonPath: string; priority?: number }[];
   spec: z.ZodType;
   status: z.ZodType;
+  /** Rules over the whole object, where a rule must see the spec and the status together (transition rules). */
+  rules?: ReturnType<typeof cel>[];
 }
 
 /** A namespaced CRD with a status subresource, its schema from the zod spec and status. */
@@ -59,6 +74,7 @@ export function crdOf(definition: ResourceDefinition) {
               type: 'object',
               description: definition.description,
               required: ['spec'],
+              ...(definition.rules ? { 'x-kubernetes-validations': definition.rules } : {}),
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },
@@ -92,6 +108,7 @@ export const oauth2ClientCrd = () =>
     ],
     spec: oauth2ClientSpec,
     status: oauth2ClientStatus,
+    rules: OAUTH2_CLIENT_RULES,
   });
 
 export const keyPolicyCrd = () => crdOf(KEY_POLICY_CRD);

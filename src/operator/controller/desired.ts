@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OAuth2Client, OAuth2ClientInput } from '../../sdk/types.js';
+import { LIFESPAN_FIELDS, type LifespanField } from '../../contract/client-settings.js';
 import type { OAuth2ClientResource, OAuth2ClientSpec } from '../api/oauth2client.js';
 
 /**
@@ -25,7 +26,8 @@ export function desiredClient(resource: OAuth2ClientResource, clientId: string):
     redirect_uris: spec.redirectUris ?? [],
     grant_types: spec.grantTypes,
     response_types: spec.responseTypes?.length ? spec.responseTypes : ['code'],
-    scope: spec.scope ?? '',
+    // hydra-maester's scopeArray is the same list in another form: both are honoured, each scope once.
+    scope: [...new Set([...(spec.scope ? spec.scope.split(' ') : []), ...(spec.scopeArray ?? [])])].join(' '),
     owner: ownerOf(resource),
     policy_uri: spec.policyUri ?? '',
     tos_uri: spec.tosUri ?? '',
@@ -33,7 +35,17 @@ export function desiredClient(resource: OAuth2ClientResource, clientId: string):
     logo_uri: spec.logoUri ?? '',
     contacts: spec.contacts ?? [],
     public: isPublic(spec),
+    audience: spec.audience ?? [],
+    allowed_cors_origins: spec.allowedCorsOrigins ?? [],
+    post_logout_redirect_uris: spec.postLogoutRedirectUris ?? [],
+    skip_consent: spec.skipConsent ?? false,
+    ...lifespansOf(spec),
   };
+}
+
+/** hydra-maester's tokenLifespans carry Hydra's own field names; the server's setting where one is not given. */
+function lifespansOf(spec: OAuth2ClientSpec): Record<LifespanField, string | null> {
+  return Object.fromEntries(LIFESPAN_FIELDS.map((field) => [field, spec.tokenLifespans?.[field] ?? null])) as Record<LifespanField, string | null>;
 }
 
 /** Names of the fields where the server's client differs from the desired one; empty when in line. */

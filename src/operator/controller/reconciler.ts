@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { randomToken } from '../../crypto/random.js';
-import { GatehouseApiError, GatehouseUnavailableError } from '../../sdk/errors.js';
-import { withCondition, type ReadyReason } from '../api/conditions.js';
+import { GatehouseApiError } from '../../sdk/errors.js';
 import { oauth2ClientSpec, type OAuth2ClientResource, type OAuth2ClientStatus } from '../api/oauth2client.js';
 import { desiredClient, driftedFields, isPublic, ownerOf } from './desired.js';
 import type { OAuth2Client } from '../../sdk/types.js';
 import type { EventPort, ResourcePort, SecretPort, ServerApi, ServerPort } from './ports.js';
-import { ServerSelectionError } from './ports.js';
-import { controls, credentialsIn, desiredSecret, heldCredentialsIn, secretUpToDate, ORPHANED_FROM } from './secret.js';
+import { controls, desiredSecret, heldCredentialsIn, secretUpToDate, userCredentialsIn, MANAGED_BY, MANAGED_BY_LABEL, ORPHANED_FROM } from './secret.js';
+import { clientConflict, conditionsAfter, describeFailure, normalize, type Outcome } from './outcome.js';
+import { WARNINGS_CONDITION } from './warnings.js';
 
 export const FINALIZER = 'gatehouse.dev/client-cleanup';
-/** How often a resource waiting for a user Secret looks again (Secrets it does not manage are not watched). */
+/** How often a resource waiting for a user Secret looks again; the Secret watch usually answers first. */
 export const WAIT_FOR_SECRET_MS = 5_000;
 
 export interface ReconcileResult {
@@ -32,8 +32,6 @@ export interface ReconcilerDeps {
   /** Where new secrets come from; by default the server mints them (stored under its fast hash, not scrypt). */
   newSecret?: () => string;
 }
-
-type Outcome = { reason: ReadyReason; message: string; ready: boolean; requeueAfterMs?: number; retry?: boolean };
 
 /**
  * Level-triggered: every call reads the resource, its Secret and the server's client, and does only what differs.
@@ -57,7 +55,7 @@ export class OAuth2ClientReconciler {
         await this.finalize(resource);
       } catch (error) {
         // Say why the resource hangs in deletion, and how to let it go, instead of retrying silently.
-        const cause = this.describeFailure(error).message;
+        const cause = describeFailure(error).message;
         const message = `cannot clean up client ${resource.status?.clientId ?? ''} on deletion: ${cause}; retrying (remove the finalizer ${FINALIZER} to give up)`;
         await this.writeStatus(resource, { ...resource.status }, { reason: 'Deleting', message, ready: false });
         throw new RetryableError(message);
@@ -72,7 +70,7 @@ export class OAuth2ClientReconciler {
     try {
       outcome = await this.sync(resource, status);
     } catch (error) {
-      outcome = this.describeFailure(error);
+      outcome = describeFailure(error);
     }
     await this.writeStatus(resource, status, outcome);
     if (outcome.retry) throw new RetryableError(outcome.message);
@@ -89,6 +87,21 @@ export class OAuth2ClientReconciler {
     const { namespace } = resource.metadata;
     const { secretName } = resource.spec;
     const existing = await this.deps.secrets.get(namespace, secretName);
+    // hydra-maester's pattern: a Secret the user created with the credentials before the resource. It is used as if
+    // existingSecret were set (read, never written), instead of ending in SecretConflict.
+    // A Secret the operator wrote for another resource (its label, or released by one) stays a conflict.
+    const preCreated =
+      !resource.spec.existingSecret &&
+      existing &&
+      !controls(resource, existing) &&
+      !this.mayAdopt(resource, existing) &&
+      existing.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY &&
+      !existing.metadata?.annotations?.[ORPHANED_FROM] &&
+      Boolean(userCredentialsIn(resource, existing).clientSecret);
+    // Once the user's, the Secret stays the user's while it is gone (deleted to be re-created, say): making one of our
+    // own would mint a new secret and lock out whoever holds theirs.
+    const userProvided = Boolean(resource.spec.existingSecret || preCreated || (status.userSecret && !existing));
+    status.userSecret = userProvided || undefined;
     const renamedFrom = await this.renamedSecret(resource, existing, status);
     status.secretName = secretName;
 
@@ -97,13 +110,16 @@ export class OAuth2ClientReconciler {
     let secret: V1Secret;
     let secretCreated = false;
     let actual: OAuth2Client | undefined;
-    if (resource.spec.existingSecret) {
-      const found = credentialsIn(resource, existing);
+    if (userProvided) {
+      const found = userCredentialsIn(resource, existing);
       if (!existing || !found.clientSecret) {
         const what = existing ? `has no ${resource.spec.secretTemplate?.clientSecretKey ?? 'CLIENT_SECRET'} key` : 'does not exist yet';
+        const why = resource.spec.existingSecret
+          ? 'existingSecret: true'
+          : 'the client’s credentials come from it; set adoptSecret: true to let the operator make its own';
         return {
           reason: 'WaitingForSecret',
-          message: `Secret ${secretName} ${what}; waiting for it (existingSecret: true)`,
+          message: `Secret ${secretName} ${what}; waiting for it (${why})`,
           ready: false,
           requeueAfterMs: WAIT_FOR_SECRET_MS,
         };
@@ -143,13 +159,37 @@ export class OAuth2ClientReconciler {
       clientCreated = await this.syncServerClient(resource, api, actual, clientId, clientSecret, secret, status);
     } catch (error) {
       if (secretCreated && !actual) secretEvent();
+      if (userProvided && error instanceof GatehouseApiError && error.status === 400 && /client_secret/.test(error.message)) {
+        return {
+          reason: 'SecretRefused',
+          message: `the server refused the client secret in Secret ${secretName}: ${error.message}; correct the Secret (it is watched) and the client follows`,
+          ready: false,
+        };
+      }
       throw error;
     }
-    if (clientCreated) {
-      const credentials = secretCreated ? ` and Secret ${secretName} with its credentials` : '';
-      this.deps.events.record(resource, 'Normal', 'Created', `created client ${clientId} on the server${credentials}`);
+    if (clientCreated) this.recordCreated(resource, clientId, secretCreated);
+    const whose = preCreated ? ` (created before the resource, used as it is: the operator never writes it)` : '';
+    return { reason: 'Reconciled', message: `client ${clientId} is in line with the resource; credentials in Secret ${secretName}${whose}`, ready: true };
+  }
+
+  /**
+   * A client created where the resource had one before (its status holds the id and the revision pushed to it) was
+   * deleted on the server by someone else: it is restored, and said so, rather than reported as new.
+   */
+  private recordCreated(resource: OAuth2ClientResource, clientId: string, secretCreated: boolean): void {
+    const before = resource.status;
+    if (before?.clientId === clientId && before.secretRevision !== undefined) {
+      this.deps.events.record(
+        resource,
+        'Normal',
+        'Restored',
+        `re-created client ${clientId} on the server, where it had been deleted; the credentials are unchanged`,
+      );
+      return;
     }
-    return { reason: 'Reconciled', message: `client ${clientId} is in line with the resource; credentials in Secret ${secretName}`, ready: true };
+    const credentials = secretCreated ? ` and Secret ${resource.spec.secretName} with its credentials` : '';
+    this.deps.events.record(resource, 'Normal', 'Created', `created client ${clientId} on the server${credentials}`);
   }
 
   /** The Secret this resource used before spec.secretName changed, when it is ours: its credentials carry over. */
@@ -185,7 +225,11 @@ export class OAuth2ClientReconciler {
       data: desired.data,
     };
     const replaced = await this.deps.secrets.replace(merged);
-    this.deps.events.record(resource, 'Normal', 'SecretUpdated', `updated Secret ${resource.spec.secretName}`);
+    if (controls(resource, existing)) this.deps.events.record(resource, 'Normal', 'SecretUpdated', `updated Secret ${resource.spec.secretName}`);
+    else {
+      const why = existing.metadata?.annotations?.[ORPHANED_FROM] === ownerOf(resource) ? 'it released with deletionPolicy: orphan' : 'adoptSecret: true';
+      this.deps.events.record(resource, 'Normal', 'Adopted', `took over Secret ${resource.spec.secretName} (${why})`);
+    }
     return replaced;
   }
 
@@ -219,35 +263,11 @@ export class OAuth2ClientReconciler {
     return false;
   }
 
-  private describeFailure(error: unknown): Outcome {
-    if (error instanceof ServerSelectionError) return { reason: 'InvalidSpec', message: error.message, ready: false, requeueAfterMs: 30_000 };
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof GatehouseApiError) {
-      if (error.status === 400) return { reason: 'InvalidSpec', message: `the server refused the client: ${message}`, ready: false };
-      if (error.status === 409) return { reason: 'ClientConflict', message: `the server already has this client id: ${message}`, ready: false, retry: true };
-      // 429 and 5xx pass; other 4xx mean the operator's own client is refused, which needs a person.
-      if (error.status < 500 && error.status !== 429)
-        return { reason: 'ServerRejected', message: `the server refused the operator's request: ${message}`, ready: false, retry: true };
-      return { reason: 'ServerUnavailable', message: `the authorization server is unavailable: ${message}`, ready: false, retry: true };
-    }
-    if (error instanceof GatehouseUnavailableError)
-      return { reason: 'ServerUnavailable', message: `the authorization server is unavailable: ${message}`, ready: false, retry: true };
-    return { reason: 'KubernetesError', message: `a Kubernetes API call failed: ${message}`, ready: false, retry: true };
-  }
-
   private async writeStatus(resource: OAuth2ClientResource, status: OAuth2ClientStatus, outcome: Outcome): Promise<void> {
-    const generation = resource.metadata.generation;
-    const next: OAuth2ClientStatus = {
-      ...status,
-      observedGeneration: generation,
-      conditions: withCondition(resource.status?.conditions, {
-        type: 'Ready',
-        status: outcome.ready ? 'True' : 'False',
-        reason: outcome.reason,
-        message: outcome.message,
-        observedGeneration: generation,
-      }),
-    };
+    const { conditions, warnings } = conditionsAfter(resource, outcome);
+    const next: OAuth2ClientStatus = { ...status, observedGeneration: resource.metadata.generation, conditions };
+    const warnedBefore = resource.status?.conditions?.find((c) => c.type === WARNINGS_CONDITION)?.message;
+    for (const warning of warnings) if (!warnedBefore?.includes(warning.message)) this.deps.events.record(resource, 'Warning', warning.reason, warning.message);
     if (JSON.stringify(normalize(next)) === JSON.stringify(normalize(resource.status ?? {}))) return;
     const before = resource.status?.conditions?.find((c) => c.type === 'Ready');
     if (!outcome.ready && (before?.reason !== outcome.reason || before?.message !== outcome.message)) {
@@ -270,6 +290,14 @@ export class OAuth2ClientReconciler {
       }
     }
     await this.releaseSecret(resource, orphan);
+    if (orphan && clientId) {
+      this.deps.events.record(
+        resource,
+        'Normal',
+        'Orphaned',
+        `left client ${clientId} on the server and Secret ${resource.spec.secretName} in place (deletionPolicy: orphan); applying this resource again takes them back`,
+      );
+    }
     await this.deps.resources.setFinalizers(
       resource,
       finalizers.filter((f) => f !== FINALIZER),
@@ -313,35 +341,7 @@ async function mintedOrLocal(api: ServerApi): Promise<string> {
   }
 }
 
-function clientConflict(clientId: string, actual: OAuth2Client): Outcome {
-  return {
-    reason: 'ClientConflict',
-    message: `client ${clientId} on the server belongs to "${actual.owner || '(no owner)'}", not to this resource; it is left untouched`,
-    ready: false,
-  };
-}
-
 function withoutKey(map: Record<string, string>, key: string): Record<string, string> {
   const { [key]: _removed, ...rest } = map;
   return rest;
-}
-
-/** Status as compared for "did anything change": key order must not matter. */
-function normalize(status: OAuth2ClientStatus): unknown {
-  return {
-    observedGeneration: status.observedGeneration,
-    clientId: status.clientId,
-    secretName: status.secretName,
-    secretRevision: status.secretRevision,
-    conditions: [...(status.conditions ?? [])]
-      .sort((a, b) => a.type.localeCompare(b.type))
-      .map((c) => ({
-        type: c.type,
-        status: c.status,
-        observedGeneration: c.observedGeneration,
-        lastTransitionTime: c.lastTransitionTime,
-        reason: c.reason,
-        message: c.message,
-      })),
-  };
 }

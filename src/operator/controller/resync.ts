@@ -10,7 +10,7 @@ export type ResyncScope = 'full' | 'drift';
  *   missing or differs. Resources that are not Ready are already being retried with backoff, and queueing them here
  *   would cut that backoff short every 30 s.
  * - full (every 5 min): also every resource that is not in line, those on another server, and those whose
- *   user-managed Secret (existingSecret) the operator does not watch.
+ *   credentials come from a user-managed Secret (existingSecret), as a backstop to that Secret's watch.
  */
 export function resourcesToQueue(
   scope: ResyncScope,

@@ -39,6 +39,24 @@ export function credentialsIn(resource: OAuth2ClientResource, secret: V1Secret |
   return read(secret, keysOf(resource));
 }
 
+/** hydra-maester's key names in its samples, which Secrets its users created by hand often still carry. */
+const HYDRA_MAESTER_KEYS = { idKey: 'client_id', secretKey: 'client_secret' };
+const DEFAULT_KEYS = { idKey: 'CLIENT_ID', secretKey: 'CLIENT_SECRET' };
+
+/**
+ * Credentials in a user's Secret: under the resource's key names, or, when the template names none and those are
+ * empty, under hydra-maester's lowercase client_id/client_secret.
+ */
+export function userCredentialsIn(resource: OAuth2ClientResource, secret: V1Secret | undefined): Partial<Credentials> {
+  // A KeyPolicy's key names are laid over the resource's, but a user's Secret keeps the names its user gave it: the
+  // defaults and hydra-maester's are looked at too, after the resource's own.
+  for (const keys of [keysOf(resource), DEFAULT_KEYS, HYDRA_MAESTER_KEYS]) {
+    const found = read(secret, keys);
+    if (found.clientSecret) return found;
+  }
+  return credentialsIn(resource, secret);
+}
+
 /**
  * Where a Secret the operator wrote holds the credentials: under the keys it recorded there when it wrote them.
  * When the key names change (the resource's or its KeyPolicy's template), the credentials are found under the old
@@ -52,7 +70,12 @@ export function heldKeysOf(resource: OAuth2ClientResource, secret: V1Secret | un
 
 /** Credentials in a Secret the operator wrote, wherever it put them (heldKeysOf). */
 export function heldCredentialsIn(resource: OAuth2ClientResource, secret: V1Secret | undefined): Partial<Credentials> {
-  return read(secret, heldKeysOf(resource, secret));
+  const held = read(secret, heldKeysOf(resource, secret));
+  // A Secret written before the key names were recorded, whose resource names new keys in the same change: its
+  // credentials are still under the defaults, and must not be taken for missing (a new secret would be minted).
+  if (held.clientSecret || secret?.metadata?.annotations?.[CREDENTIAL_KEYS]) return held;
+  const underDefaults = read(secret, DEFAULT_KEYS);
+  return underDefaults.clientSecret ? underDefaults : held;
 }
 
 function read(secret: V1Secret | undefined, keys: { idKey: string; secretKey: string }): Partial<Credentials> {
@@ -86,7 +109,8 @@ export function desiredSecret(resource: OAuth2ClientResource, credentials: Crede
     clientName: resource.spec.clientName ?? '',
     scope: resource.spec.scope ?? '',
   };
-  for (const [key, source] of Object.entries(template?.extraKeys ?? {})) values[key] = extra[source] ?? '';
+  // An extra key never takes the place of a credential (a KeyPolicy's key names can meet a client's own extra keys).
+  for (const [key, source] of Object.entries(template?.extraKeys ?? {})) if (key !== idKey && key !== secretKey) values[key] = extra[source] ?? '';
   return {
     apiVersion: 'v1',
     kind: 'Secret',

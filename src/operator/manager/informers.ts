@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { KubeClient } from '../runtime/kube-client.js';
 import { Informer, type InformerObject } from '../runtime/informer.js';
+import { httpList, httpWatch, type ListFunction, type WatchFunction } from '../runtime/informer-transport.js';
 
 /** What to watch: a kind's collection, optionally narrowed by a label selector. */
 export interface Watch {
@@ -9,6 +10,8 @@ export interface Watch {
   /** The collection path in a namespace, or across all namespaces when namespace is undefined. */
   path(namespace: string | undefined): string;
   labelSelector?: string;
+  /** Only the objects' metadata, for a kind a controller needs to be told about but never reads from the cache. */
+  metadataOnly?: boolean;
 }
 
 /**
@@ -27,6 +30,7 @@ export class InformerSet<T extends InformerObject> {
           kube: options.kube,
           path: watch.path(namespace),
           ...(watch.labelSelector ? { labelSelector: watch.labelSelector } : {}),
+          ...(watch.metadataOnly ? metadataTransport<T>(options.kube) : {}),
           logger: options.logger,
         }),
     );
@@ -67,4 +71,29 @@ export class InformerSet<T extends InformerObject> {
   async stop(): Promise<void> {
     await Promise.all(this.informers.map((informer) => informer.stop()));
   }
+}
+
+/**
+ * List and watch as metadata only, kept down to what a watch handler needs. The annotations go: a Secret created
+ * with kubectl apply carries its whole data in last-applied-configuration, which must not sit in the cache.
+ */
+function metadataTransport<T extends InformerObject>(kube: KubeClient): { listFactory: ListFunction<T>; watchFactory: WatchFunction<T> } {
+  const list = httpList<T>(kube, 'metadata');
+  const watch = httpWatch<T>(kube, 'metadata');
+  return {
+    listFactory: async (request, signal) => {
+      const page = await list(request, signal);
+      return { ...page, items: page.items.map(slim) };
+    },
+    watchFactory: (request, onEvent, signal) =>
+      watch(request, (event) => onEvent(event.type === 'ERROR' ? event : { type: event.type, object: slim(event.object) }), signal),
+  };
+}
+
+function slim<T extends InformerObject>(object: T): T {
+  const { name, namespace, uid, resourceVersion, labels } = (object.metadata ?? {}) as InformerObject['metadata'] & {
+    uid?: string;
+    labels?: Record<string, string>;
+  };
+  return { ...object, metadata: { name, namespace, uid, resourceVersion, ...(labels ? { labels } : {}) } };
 }

@@ -69,7 +69,7 @@ export class Manager {
 
   /** The shared cache of a watch: the same object for every caller asking for the same name and selector. */
   informers<T extends InformerObject>(watch: Watch): InformerSet<T> {
-    const key = `${watch.name}?${watch.labelSelector ?? ''}`;
+    const key = `${watch.name}?${watch.labelSelector ?? ''}${watch.metadataOnly ? '&metadata' : ''}`;
     let set = this.informerSets.get(key);
     if (!set) {
       set = new InformerSet<InformerObject>(watch, this.options);

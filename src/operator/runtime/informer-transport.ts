@@ -49,9 +49,27 @@ interface ListBody<T> {
   items?: T[];
 }
 
-export function httpList<T>(kube: KubeClient): ListFunction<T> {
+/**
+ * What the API server should answer with: whole objects, or only their metadata (PartialObjectMetadata), which is
+ * how a controller watches a kind it only needs to be told about (Secrets it does not manage) without holding their
+ * data in memory.
+ */
+export type Representation = 'objects' | 'metadata';
+
+const METADATA_ACCEPT = {
+  list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+  watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+};
+
+export function httpList<T>(kube: KubeClient, representation: Representation = 'objects'): ListFunction<T> {
+  const headers = representation === 'metadata' ? { accept: METADATA_ACCEPT.list } : undefined;
   return async (request, signal) => {
-    const response = await kube.open(request.path, { limit: String(request.limit), continue: request.continue, labelSelector: request.labelSelector }, signal);
+    const response = await kube.open(
+      request.path,
+      { limit: String(request.limit), continue: request.continue, labelSelector: request.labelSelector },
+      signal,
+      headers,
+    );
     const body = JSON.parse(await readBody(response)) as ListBody<T>;
     // Items of a typed list carry no apiVersion/kind (watch events do); fill them in so cached objects look alike.
     const kind = body.kind?.replace(/List$/, '');
@@ -60,7 +78,8 @@ export function httpList<T>(kube: KubeClient): ListFunction<T> {
   };
 }
 
-export function httpWatch<T>(kube: KubeClient): WatchFunction<T> {
+export function httpWatch<T>(kube: KubeClient, representation: Representation = 'objects'): WatchFunction<T> {
+  const headers = representation === 'metadata' ? { accept: METADATA_ACCEPT.watch } : undefined;
   return async (request, onEvent, signal) => {
     const response = await kube.open(
       request.path,
@@ -72,6 +91,7 @@ export function httpWatch<T>(kube: KubeClient): WatchFunction<T> {
         labelSelector: request.labelSelector,
       },
       signal,
+      headers,
     );
     response.setEncoding('utf8');
     await new Promise<void>((resolve, reject) => {

@@ -50,7 +50,7 @@ export interface KubeClient {
   /** One call; resolves with the parsed JSON body of a 2xx answer, rejects with a KubeApiError otherwise. */
   request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, options?: RequestOptions): Promise<T>;
   /** A GET whose body the caller reads as it arrives (lists and watches); rejects with a KubeApiError unless 200. */
-  open(path: string, query: Record<string, string | undefined>, signal: AbortSignal): Promise<http.IncomingMessage>;
+  open(path: string, query: Record<string, string | undefined>, signal: AbortSignal, headers?: Record<string, string>): Promise<http.IncomingMessage>;
 }
 
 /** What a request needs from the kubeconfig: where to, TLS material, and the Authorization header. */
@@ -220,8 +220,13 @@ class HttpsKubeClient implements KubeClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  async open(path: string, query: Record<string, string | undefined>, signal: AbortSignal): Promise<http.IncomingMessage> {
-    const response = await this.send('GET', path, query, {}, undefined, signal);
+  async open(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal: AbortSignal,
+    headers: Record<string, string> = {},
+  ): Promise<http.IncomingMessage> {
+    const response = await this.send('GET', path, query, headers, undefined, signal);
     if (response.statusCode !== 200) throw apiError(response.statusCode ?? 0, await readBody(response).catch(() => ''));
     return response;
   }

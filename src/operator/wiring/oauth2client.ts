@@ -6,13 +6,14 @@ import { countingEvents, countingResources, countingSecrets, countingServers, ty
 import { OAuth2ClientReconciler, RetryableError } from '../controller/reconciler.js';
 import { resourcesToQueue, type ResyncScope } from '../controller/resync.js';
 import { KubeResourcePort, KubeSecretPort } from '../k8s/kube-ports.js';
+import { MANAGED_BY, MANAGED_BY_LABEL } from '../controller/secret.js';
 import { GatehouseServerPort, type ServerConnection } from '../k8s/server-port.js';
 import type { InformerObject } from '../runtime/informer.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import { KubeEventRecorder } from '../runtime/events.js';
 import type { ControllerDefinition, Manager, WatchHandlers } from '../manager/manager.js';
 import { governingPolicy, withPolicyTemplate, type KeyPolicyResource } from '../keypolicy/decide.js';
-import { KEY_POLICIES, MANAGED_SECRETS, OAUTH2_CLIENTS } from './watches.js';
+import { ALL_SECRETS_METADATA, KEY_POLICIES, MANAGED_SECRETS, OAUTH2_CLIENTS } from './watches.js';
 
 export const CONTROLLER_NAME = 'oauth2client';
 
@@ -38,6 +39,7 @@ export function oauth2ClientController(manager: Manager, options: OAuth2ClientCo
   const resources = manager.informers<OAuth2ClientResource>({ ...OAUTH2_CLIENTS, ...(options.selector ? { labelSelector: options.selector } : {}) });
   const secrets = manager.informers<V1Secret & InformerObject>(MANAGED_SECRETS);
   const policies = manager.informers<KeyPolicyResource>(KEY_POLICIES);
+  const userSecrets = manager.informers<V1Secret & InformerObject>(ALL_SECRETS_METADATA);
   const secretPort = new KubeSecretPort(kube, secrets);
   // A client a KeyPolicy governs is seen with the policy's Secret template laid over its own, so both controllers
   // write the Secret with the same keys.
@@ -109,6 +111,20 @@ export function oauth2ClientController(manager: Manager, options: OAuth2ClientCo
     watches: [
       { informers: resources, handlers: resourceHandlers },
       { informers: secrets, handlers: secretHandlers },
+      // A user's Secret (no managed-by label) changed: the resources naming it read their credentials again.
+      {
+        informers: userSecrets,
+        handlers: {
+          keys: (secret: V1Secret) => {
+            const { namespace, name, labels } = secret.metadata ?? {};
+            if (labels?.[MANAGED_BY_LABEL] === MANAGED_BY) return [];
+            return resources
+              .list()
+              .filter((resource) => resource.metadata.namespace === namespace && resource.spec.secretName === name)
+              .map(keyOf);
+          },
+        },
+      },
       // A policy's template, or which clients it governs, changed: the clients of its namespace may need other keys.
       {
         informers: policies,

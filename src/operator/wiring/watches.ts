@@ -22,3 +22,14 @@ export const MANAGED_SECRETS: Watch = {
   path: (namespace) => (namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets'),
   labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
 };
+
+/**
+ * Every Secret, as metadata only: the user's Secrets a resource reads credentials from (existingSecret, or one
+ * created before the resource, as hydra-maester users do) are not labelled, and a change to one must reach the
+ * resource at once rather than at the next resync.
+ */
+export const ALL_SECRETS_METADATA: Watch = {
+  name: 'secrets-metadata',
+  path: MANAGED_SECRETS.path,
+  metadataOnly: true,
+};

@@ -74,6 +74,7 @@ export class AuthorizeService {
       state: request.state,
       nonce: request.nonce,
       codeChallenge: request.codeChallenge,
+      skip: request.client.skip_consent,
     });
     // Only the id goes to the consent app: nothing the requester wrote can change where the browser is sent.
     const consentUrl = new URL(this.settings.consentUrl);
@@ -124,6 +125,8 @@ export class AuthorizeService {
       idTokenExtra: consent.idTokenExtra,
       authTime: consent.authTime ?? consent.decidedAt ?? Date.now(),
     };
+    // What this endpoint issues itself lives as the client's implicit-grant lifespans say (Hydra's, hybrid flows too).
+    const lifespans = this.issuer.lifespansFor(request.client, 'implicit');
     const values: Record<string, string | undefined> = {};
     if (parts.includes('code')) {
       values.code = await this.issuer.code(authorization, {
@@ -135,7 +138,7 @@ export class AuthorizeService {
       });
     }
     if (parts.includes('token')) {
-      const token = await this.issuer.accessToken(authorization);
+      const token = await this.issuer.accessToken(authorization, Date.now(), { lifespanMs: lifespans.accessTokenMs });
       Object.assign(values, { access_token: token.access_token, token_type: token.token_type, expires_in: String(token.expires_in), scope: token.scope });
     }
     if (parts.includes('id_token')) {
@@ -144,6 +147,7 @@ export class AuthorizeService {
         requestedAt: consent.requestedAt,
         accessToken: values.access_token,
         code: values.code,
+        lifespanMs: lifespans.idTokenMs,
       });
     }
     return values;

@@ -112,7 +112,10 @@ function rules(clients: ClientService) {
 export function clientRoutes(deps: { clients: ClientService } & Partial<ClientInputOptions>) {
   const { clients } = deps;
   const authorized = rules(clients);
-  const inputOptions: ClientInputOptions = { allowHttpRedirectUris: deps.allowHttpRedirectUris ?? false };
+  const inputOptions: ClientInputOptions = {
+    allowHttpRedirectUris: deps.allowHttpRedirectUris ?? false,
+    ...(deps.maxIdTokenLifespanMs === undefined ? {} : { maxIdTokenLifespanMs: deps.maxIdTokenLifespanMs }),
+  };
   const clientInputSchema = clientInputSchemaFor(inputOptions);
 
   return async function plugin(app: FastifyInstance): Promise<void> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { KEYED_SCHEME } from '../../crypto/keyed-secret-hash.js';
 import { ApiError, TooManyFailedAuthentications, badRequest, conflict, notFound } from '../errors.js';
 import type { AuthFailureLimiter, Refusal } from './auth-failure-limiter.js';
+import type { ClientChanges } from './cors-origins.js';
 import { CLIENTS_SCOPE, type CanManageClients, type ClientManagers } from './managers.js';
 import { CLIENT_ID, OAUTH2_CLIENT_FIELDS, type ClientInput, type OAuth2Client, type OAuth2ClientWithSecret } from '../../contract/client.js';
 import type { ClientSecrets } from './secrets.js';
@@ -18,6 +19,8 @@ export class ClientService {
     private readonly managers?: ClientManagers,
     /** Without it, failed authentications are not limited. */
     private readonly failures?: AuthFailureLimiter,
+    /** Told of each stored change (the CORS origins clients allow keep up with it). */
+    private readonly changes?: ClientChanges,
   ) {}
 
   /** A secret minted by this server, stored nowhere: for callers that must hold the secret before the client exists. */
@@ -41,6 +44,7 @@ export class ClientService {
       previousSecret: grace && previous ? await this.previousSecret(previous, grace) : null,
     };
     if ((await this.store.create(client)) === 'duplicate') throw conflict(`a client with id "${client.id}" already exists`);
+    this.changes?.saved(client);
     return withSecret(client, secret);
   }
 
@@ -85,6 +89,7 @@ export class ClientService {
     const secretsChanged = secretHash !== existing.secretHash || !samePrevious(previousSecret, existing.previousSecret);
     const saved = await this.keepingAManager(id, updated, (store) => store.update(updated, secretsChanged));
     if (!saved) throw notFound(`client "${id}"`);
+    this.changes?.saved(updated);
     if (secretHash !== existing.secretHash) this.secrets.forget(id);
     return withSecret(updated, secret);
   }
@@ -123,6 +128,7 @@ export class ClientService {
 
   async delete(id: string): Promise<void> {
     if (!(await this.keepingAManager(id, undefined, (store) => store.delete(id)))) throw notFound(`client "${id}"`);
+    this.changes?.deleted(id);
     this.secrets.forget(id);
   }
 

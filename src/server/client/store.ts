@@ -3,6 +3,7 @@ import type { DatabaseKind } from '../../db/database.js';
 import { PrecompiledQuery } from '../../db/precompiled.js';
 import type { ClientTable, Database } from '../../db/tables.js';
 import type { OAuth2Client } from '../../contract/client.js';
+import { LIFESPAN_FIELDS, type LifespanField } from '../../contract/client-settings.js';
 
 export interface StoredClient extends Omit<OAuth2Client, 'previous_client_secret_expires_at'> {
   secretHash: string | null;
@@ -35,6 +36,8 @@ export interface ClientStore {
    */
   listMayHoldScope(scope: string, after: string | undefined, limit: number): Promise<StoredClient[]>;
   count(): Promise<number>;
+  /** The allowed CORS origins of every client that lists any. */
+  listCorsOrigins(): Promise<{ id: string; origins: string[] }[]>;
   /** Secrets stored in the form `scheme` (a prefix such as "$hmac-sha256$") but not beginning with `current`. */
   countSecretHashesOutside(scheme: string, current: string): Promise<number>;
 }
@@ -173,6 +176,11 @@ export class SqlClientStore implements ClientStore {
     return Number(row.n);
   }
 
+  async listCorsOrigins(): Promise<{ id: string; origins: string[] }[]> {
+    const rows = await this.db.selectFrom('clients').select(['id', 'allowed_cors_origins']).where('allowed_cors_origins', '!=', '[]').execute();
+    return rows.map((row) => ({ id: row.id, origins: JSON.parse(row.allowed_cors_origins) as string[] }));
+  }
+
   async count(): Promise<number> {
     const row = await this.db
       .selectFrom('clients')
@@ -200,6 +208,11 @@ function toRow(client: StoredClient): Omit<ClientTable, 'created_at' | 'updated_
     public: client.public ? 1 : 0,
     previous_secret_hash: client.previousSecret?.hash ?? null,
     previous_secret_expires_at: client.previousSecret?.expiresAt ?? null,
+    audience: JSON.stringify(client.audience),
+    allowed_cors_origins: JSON.stringify(client.allowed_cors_origins),
+    post_logout_redirect_uris: JSON.stringify(client.post_logout_redirect_uris),
+    skip_consent: client.skip_consent ? 1 : 0,
+    token_lifespans: JSON.stringify(Object.fromEntries(LIFESPAN_FIELDS.filter((field) => client[field] !== null).map((field) => [field, client[field]]))),
   };
 }
 
@@ -223,5 +236,15 @@ function fromRow(row: Selectable<ClientTable>): StoredClient {
       row.previous_secret_hash === null || row.previous_secret_expires_at === null
         ? null
         : { hash: row.previous_secret_hash, expiresAt: row.previous_secret_expires_at },
+    audience: JSON.parse(row.audience) as string[],
+    allowed_cors_origins: JSON.parse(row.allowed_cors_origins) as string[],
+    post_logout_redirect_uris: JSON.parse(row.post_logout_redirect_uris) as string[],
+    skip_consent: Boolean(row.skip_consent),
+    ...lifespansFromRow(row.token_lifespans),
   };
+}
+
+function lifespansFromRow(text: string): Record<LifespanField, string | null> {
+  const stored = JSON.parse(text) as Partial<Record<LifespanField, string>>;
+  return Object.fromEntries(LIFESPAN_FIELDS.map((field) => [field, stored[field] ?? null])) as Record<LifespanField, string | null>;
 }

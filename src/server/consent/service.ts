@@ -72,6 +72,7 @@ export class ConsentService {
       clientId: usable.clientId,
       expiresAt: new Date(usable.expiresAt).toISOString(),
       redirectUrl: this.redirectUrlOf(usable),
+      skip: usable.skip,
     };
   }
 

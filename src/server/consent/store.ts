@@ -31,6 +31,8 @@ export interface ConsentRecord {
   /** When the user authenticated, if the consent app said so (epoch ms). */
   authTime: number | undefined;
   usedAt: number | undefined;
+  /** The client's skip_consent when the request was made: the consent app may accept without asking. */
+  skip: boolean;
 }
 
 export type ConsentDecision = Pick<
@@ -145,6 +147,7 @@ const CONSENT_COLUMNS: readonly (keyof ConsentRequestTable)[] = [
   'decided_at',
   'auth_time',
   'used_at',
+  'skip',
 ];
 
 function toRow(record: ConsentRecord): ConsentRequestTable {
@@ -170,6 +173,7 @@ function toRow(record: ConsentRecord): ConsentRequestTable {
     decided_at: record.decidedAt ?? null,
     auth_time: record.authTime ?? null,
     used_at: record.usedAt ?? null,
+    skip: record.skip ? 1 : 0,
   };
 }
 
@@ -198,5 +202,6 @@ function fromRow(row: Selectable<ConsentRequestTable>): ConsentRecord {
     decidedAt: row.decided_at ?? undefined,
     authTime: row.auth_time ?? undefined,
     usedAt: row.used_at ?? undefined,
+    skip: row.skip === 1,
   };
 }

@@ -7,6 +7,7 @@ import { consentAcceptanceSchema } from '../../contract/consent.js';
 import { parseOrThrow } from '../validation.js';
 
 export const DEV_CONSENT_PATH = '/dev/consent';
+const DEV_USER = 'dev-user';
 
 /**
  * `gatehouse serve --dev`: a login-and-consent page inside the server, so a browser flow works from the first
@@ -29,7 +30,15 @@ export function devConsentRoutes(deps: { consent: ConsentService; clients: Clien
 
     app.get(DEV_CONSENT_PATH, async (request, reply) => {
       const id = (request.query as Record<string, string | undefined>).consent ?? '';
-      const view = consent.view(id, await consent.find(id));
+      const record = await consent.find(id);
+      const view = consent.view(id, record);
+      // The client skips consent: what a consent app does then, accept at once, here as the page's default user.
+      if (view.skip) {
+        // Decided already (the page visited again): carried out as decided.
+        if (record?.status === 'pending')
+          await consent.accept(id, record, parseOrThrow(consentAcceptanceSchema, { subject: DEV_USER, grantScopes: view.requestedScopes }, 'consent'));
+        return reply.code(303).header('Location', view.redirectUrl).send();
+      }
       const client = await clients.findById(view.clientId);
       const name = client?.client_name || view.clientId;
       const scopes = view.requestedScopes
@@ -41,7 +50,7 @@ export function devConsentRoutes(deps: { consent: ConsentService; clients: Clien
         `Sign in to ${name}`,
         `<form method="post" action="${DEV_CONSENT_PATH}">
 <input type="hidden" name="consent" value="${escapeHtml(id)}">
-<p><label>User name (any) <input name="subject" id="subject" value="dev-user" required></label></p>
+<p><label>User name (any) <input name="subject" id="subject" value="${DEV_USER}" required></label></p>
 <p><b>${escapeHtml(name)}</b> asks for:</p><ul>${scopes || '<li>no scopes</li>'}</ul>
 <button name="action" value="accept" id="accept">Allow</button> <button name="action" value="deny" id="deny">Deny</button>
 </form>`,

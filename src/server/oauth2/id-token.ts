@@ -18,6 +18,8 @@ export interface IdTokenClaims {
   /** Issued beside it in a hybrid response: its c_hash (§3.3.2.11). */
   code?: string;
   extra: Record<string, unknown>;
+  /** How long it lives (the client's own lifespan); the server's setting when left out. */
+  lifespanMs?: number;
 }
 
 /** The left half of the SHA-256 of an ASCII value, base64url: at_hash and c_hash for RS256. */
@@ -56,7 +58,7 @@ export class IdTokenSigner {
       .setSubject(claims.subject)
       .setAudience(claims.clientId)
       .setIssuedAt(seconds(now))
-      .setExpirationTime(seconds(now + this.settings.lifespanMs))
+      .setExpirationTime(seconds(now + (claims.lifespanMs ?? this.settings.lifespanMs)))
       .sign(key);
   }
 

@@ -3,21 +3,25 @@ import type { OpaqueTokens } from '../../crypto/opaque-token.js';
 import type { TokenResponse } from '../../contract/oauth2.js';
 import type { Authorization, CodeRecord, GrantStore } from './grant-store.js';
 import type { IdTokenSigner } from './id-token.js';
+import { lifespansOf, longestLifespanOf, type ClientLifespans, type IssuingGrant, type ServerLifespans, type TokenLifespans } from './lifespans.js';
 import type { TokenStore } from './token-store.js';
 
-export interface Lifespans {
-  accessTokenMs: number;
-  authorizationCodeMs: number;
-  refreshTokenMs: number;
+export interface AccessTokenOptions {
+  /** Which secret the client authenticated with, recorded with the access token (introspection tells). */
+  clientSecretUsed?: 'current' | 'previous';
+  /** The audiences granted (introspection's aud). */
+  audience?: string[];
+  /** How long it lives; the server's setting when left out. */
+  lifespanMs?: number;
 }
 
-export interface IssueOptions {
+export interface IssueOptions extends Omit<AccessTokenOptions, 'lifespanMs'> {
   /** Also a refresh token (the caller has checked offline access and the client's grant). */
   refresh: boolean;
   /** Also an ID token, with this nonce (empty for none) and request time. */
   idToken?: { nonce: string; requestedAt: number };
-  /** Which secret the client authenticated with, recorded with the access token (introspection tells). */
-  clientSecretUsed?: 'current' | 'previous';
+  /** How long each token lives (lifespansFor). */
+  lifespans: TokenLifespans;
 }
 
 export const OFFLINE_SCOPES = ['offline', 'offline_access'];
@@ -32,15 +36,21 @@ export class TokenIssuer {
     private readonly accessTokens: TokenStore,
     private readonly grants: GrantStore,
     private readonly idTokens: IdTokenSigner,
-    private readonly lifespans: Lifespans,
+    private readonly lifespans: ServerLifespans,
   ) {}
+
+  /** How long what the grant issues to the client lives: its own lifespans where it has them. */
+  lifespansFor(client: ClientLifespans, grant: IssuingGrant): TokenLifespans {
+    return lifespansOf(client, grant, this.lifespans);
+  }
 
   /** A fresh grant id: one per authorization, shared by everything issued from it. */
   newGrantId(): string {
     return uuidv7();
   }
 
-  async accessToken(authorization: Authorization, now = Date.now(), clientSecretUsed?: 'current' | 'previous'): Promise<TokenResponse> {
+  async accessToken(authorization: Authorization, now = Date.now(), options: AccessTokenOptions = {}): Promise<TokenResponse> {
+    const { clientSecretUsed, audience = [], lifespanMs = this.lifespans.accessTokenMs } = options;
     const { token, storageKey } = this.opaque.accessToken.issue(now);
     await this.accessTokens.saveAccessToken({
       storageKey,
@@ -51,23 +61,26 @@ export class TokenIssuer {
       extra: authorization.accessTokenExtra,
       idTokenExtra: authorization.idTokenExtra,
       issuedAt: now,
-      expiresAt: now + this.lifespans.accessTokenMs,
+      expiresAt: now + lifespanMs,
       clientSecretUsed,
+      audience,
     });
-    return { access_token: token, token_type: 'bearer', expires_in: Math.floor(this.lifespans.accessTokenMs / 1000), scope: authorization.scopes.join(' ') };
+    return { access_token: token, token_type: 'bearer', expires_in: Math.floor(lifespanMs / 1000), scope: authorization.scopes.join(' ') };
   }
 
   /** The token endpoint's answer for a user's authorization: an access token, and what the options ask for. */
   async tokenResponse(authorization: Authorization, options: IssueOptions, now = Date.now()): Promise<TokenResponse> {
-    const response = await this.accessToken(authorization, now, options.clientSecretUsed);
-    if (options.refresh) response.refresh_token = await this.refreshToken(authorization, now);
-    if (options.idToken) response.id_token = await this.idToken(authorization, { ...options.idToken, accessToken: response.access_token }, now);
+    const { lifespans } = options;
+    const response = await this.accessToken(authorization, now, { ...options, lifespanMs: lifespans.accessTokenMs });
+    if (options.refresh) response.refresh_token = await this.refreshToken(authorization, now, lifespans.refreshTokenMs);
+    if (options.idToken)
+      response.id_token = await this.idToken(authorization, { ...options.idToken, accessToken: response.access_token, lifespanMs: lifespans.idTokenMs }, now);
     return response;
   }
 
-  async refreshToken(authorization: Authorization, now = Date.now()): Promise<string> {
+  async refreshToken(authorization: Authorization, now = Date.now(), lifespanMs = this.lifespans.refreshTokenMs): Promise<string> {
     const { token, storageKey } = this.opaque.refreshToken.issue(now);
-    await this.grants.saveRefreshToken({ ...authorization, storageKey, issuedAt: now, expiresAt: now + this.lifespans.refreshTokenMs, usedAt: undefined });
+    await this.grants.saveRefreshToken({ ...authorization, storageKey, issuedAt: now, expiresAt: now + lifespanMs, usedAt: undefined });
     return token;
   }
 
@@ -90,8 +103,11 @@ export class TokenIssuer {
 
   idToken(
     authorization: Authorization,
-    /** requestedAt: when the authorization was requested (rat); unknown after a refresh, so left out there. */
-    context: { nonce: string; requestedAt?: number; accessToken?: string; code?: string },
+    /**
+     * requestedAt: when the authorization was requested (rat); unknown after a refresh, so left out there. lifespanMs:
+     * the server's setting when left out.
+     */
+    context: { nonce: string; requestedAt?: number; accessToken?: string; code?: string; lifespanMs?: number },
     now = Date.now(),
   ): Promise<string> {
     return this.idTokens.sign(
@@ -104,24 +120,27 @@ export class TokenIssuer {
         accessToken: context.accessToken,
         code: context.code,
         extra: authorization.idTokenExtra,
+        lifespanMs: context.lifespanMs,
       },
       now,
     );
   }
 
-  /** Revokes every token of the grant, and whatever an exchange under way writes for it after this (withdrawnIfRevoked). */
-  revokeGrant(grantId: string, now = Date.now()): Promise<void> {
-    const { accessTokenMs, authorizationCodeMs, refreshTokenMs } = this.lifespans;
-    return this.grants.revokeGrant(grantId, now + Math.max(accessTokenMs, authorizationCodeMs, refreshTokenMs));
+  /**
+   * Revokes every token of the grant, and whatever an exchange under way writes for it after this (withdrawnIfRevoked),
+   * for as long as anything issued to `client` (whose lifespans may be its own) can live.
+   */
+  revokeGrant(grantId: string, client?: ClientLifespans): Promise<void> {
+    return this.grants.revokeGrant(grantId, Date.now() + longestLifespanOf(client, this.lifespans));
   }
 
   /**
    * For an exchange that has written its tokens: when the grant was revoked meanwhile (a replay or a revocation racing
    * it, while its group-committed writes waited), deletes them again; whether it did.
    */
-  async withdrawnIfRevoked(grantId: string): Promise<boolean> {
+  async withdrawnIfRevoked(grantId: string, client: ClientLifespans): Promise<boolean> {
     if (!(await this.grants.isRevoked(grantId))) return false;
-    await this.revokeGrant(grantId);
+    await this.revokeGrant(grantId, client);
     return true;
   }
 

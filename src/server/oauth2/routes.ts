@@ -36,9 +36,19 @@ const operations = {
     security: basic,
     requestBody: {
       required: true,
-      content: form({ grant_type: { type: 'string' }, scope: { type: 'string' }, client_id: { type: 'string' }, client_secret: { type: 'string' } }, [
-        'grant_type',
-      ]),
+      content: form(
+        {
+          grant_type: { type: 'string' },
+          scope: { type: 'string' },
+          audience: {
+            type: 'string',
+            description: "Space-separated audiences for the access token, each in the client's audience list (introspection's aud)",
+          },
+          client_id: { type: 'string' },
+          client_secret: { type: 'string' },
+        },
+        ['grant_type'],
+      ),
     },
     responses: { 200: { description: 'a token' }, ...formBodyErrors, 401: oauthError, 429: throttled },
   },

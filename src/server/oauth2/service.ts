@@ -115,7 +115,8 @@ export class OAuth2Service {
       exp: Math.floor(record.expiresAt / 1000),
       iat,
       nbf: iat,
-      aud: record.clientId,
+      // The audiences granted, as Hydra lists them; a token granted none keeps naming its client, as before.
+      aud: record.audience.length ? record.audience : record.clientId,
       iss: this.settings.issuer,
       ext: record.extra,
       ...(record.clientSecretUsed ? { client_secret_used: record.clientSecretUsed } : {}),
@@ -132,7 +133,7 @@ export class OAuth2Service {
     const grant = await this.grantOf(form.token);
     if (!grant) return;
     if (grant.clientId !== client.id) throw new OAuthError(400, 'unauthorized_client', 'The token was not issued to this client');
-    await this.issuer.revokeGrant(grant.grantId);
+    await this.issuer.revokeGrant(grant.grantId, client);
   }
 
   /** OpenID Connect userinfo: the subject and the claims the consent app gave the ID token. */

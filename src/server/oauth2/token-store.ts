@@ -16,6 +16,8 @@ export interface AccessTokenRecord {
   expiresAt: number;
   /** Which secret the client authenticated with when it was issued; undefined when none was presented. */
   clientSecretUsed?: 'current' | 'previous';
+  /** The audiences granted with it (the token request's audience parameter). */
+  audience: string[];
 }
 
 export interface TokenStore {
@@ -42,7 +44,7 @@ export class SqlTokenStore implements TokenStore {
 
   private readonly insert = new PrecompiledInsert(
     (rows: Insertable<AccessTokenTable>[]) => this.db.insertInto('access_tokens').values(rows),
-    ['signature_hash', 'grant_id', 'client_id', 'subject', 'scope', 'extra', 'id_token_extra', 'issued_at', 'expires_at', 'client_secret_used'],
+    ['signature_hash', 'grant_id', 'client_id', 'subject', 'scope', 'extra', 'id_token_extra', 'issued_at', 'expires_at', 'client_secret_used', 'audience'],
   );
 
   private readonly inserts = new BatchWriter<AccessTokenRecord>(async (records) => {
@@ -59,6 +61,7 @@ export class SqlTokenStore implements TokenStore {
         issued_at: record.issuedAt,
         expires_at: record.expiresAt,
         client_secret_used: record.clientSecretUsed ?? null,
+        audience: JSON.stringify(record.audience),
       })),
     );
   });
@@ -81,6 +84,8 @@ export class SqlTokenStore implements TokenStore {
       issuedAt: row.issued_at,
       expiresAt: row.expires_at,
       ...(row.client_secret_used ? { clientSecretUsed: row.client_secret_used } : {}),
+      // Most tokens have none: introspection is the hot path, and this skips a parse there.
+      audience: row.audience === '[]' ? [] : (JSON.parse(row.audience) as string[]),
     };
   }
 }

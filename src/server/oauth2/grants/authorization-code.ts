@@ -1,4 +1,6 @@
 import { invalidGrant, invalidRequest } from '../../errors.js';
+import { grantedAudience } from '../audience.js';
+import type { ClientLifespans } from '../lifespans.js';
 import type { CodeRecord, GrantStore } from '../grant-store.js';
 import type { Form } from '../form.js';
 import { OFFLINE_SCOPES, type TokenIssuer } from '../issuer.js';
@@ -27,30 +29,34 @@ export class AuthorizationCodeGrant implements Grant {
 
   async issue({ client, form }: GrantRequest): Promise<TokenResponse> {
     if (!form.code) throw invalidRequest('The code parameter is missing');
+    // Checked before the code is spent: a refused request leaves it for a corrected one.
+    const audience = grantedAudience(form, client.audience);
     const storageKey = this.issuer.verify('authorizationCode', form.code);
     const verifierChallenge = form.code_verifier === undefined ? '' : s256ChallengeOf(form.code_verifier);
     const redeemed =
       storageKey === undefined || verifierChallenge === undefined
         ? undefined
         : await this.grants.redeemCode(storageKey, { clientId: client.id, now: Date.now(), redirectUri: form.redirect_uri, verifierChallenge });
-    const code = redeemed ?? (await this.redeemExplaining(storageKey, client.id, form));
+    const code = redeemed ?? (await this.redeemExplaining(storageKey, client, form));
     const response = await this.issuer.tokenResponse(code, {
       clientSecretUsed: client.secretUsed,
+      audience,
+      lifespans: this.issuer.lifespansFor(client, 'authorization_code'),
       refresh: mayRefresh(code.scopes, client.grant_types),
       idToken: code.scopes.includes('openid') ? { nonce: code.nonce, requestedAt: code.requestedAt } : undefined,
     });
-    if (await this.issuer.withdrawnIfRevoked(code.grantId))
+    if (await this.issuer.withdrawnIfRevoked(code.grantId, client))
       throw invalidGrant('The authorization code was used again while it was exchanged; its tokens are revoked');
     return response;
   }
 
   /** The slow path, when the one-statement redemption refused: finds out why, revoking the grant of a replayed code. */
-  private async redeemExplaining(storageKey: string | undefined, clientId: string, form: Form): Promise<CodeRecord> {
+  private async redeemExplaining(storageKey: string | undefined, client: ClientLifespans & { id: string }, form: Form): Promise<CodeRecord> {
     const code = storageKey === undefined ? undefined : await this.grants.findCode(storageKey);
     // Another client's code is refused without spending it, so a client cannot burn codes it was not given.
-    if (!code || code.clientId !== clientId) throw invalidGrant(UNUSABLE);
+    if (!code || code.clientId !== client.id) throw invalidGrant(UNUSABLE);
     const now = Date.now();
-    if (code.usedAt !== undefined) return this.replayed(code.grantId);
+    if (code.usedAt !== undefined) return this.replayed(code.grantId, client);
     if (code.expiresAt <= now) throw invalidGrant(UNUSABLE);
     // Checked before the code is spent: someone holding a stolen code but not the verifier cannot burn it.
     if ((code.redirectUriGiven || form.redirect_uri !== undefined) && form.redirect_uri !== code.redirectUri) {
@@ -64,12 +70,12 @@ export class AuthorizationCodeGrant implements Grant {
       throw invalidGrant('A code_verifier was sent, but the authorization request sent no code_challenge');
     }
     // Two exchanges racing: the one that marks it first wins, the other counts as a replay.
-    if (!(await this.grants.markCodeUsed(code.storageKey, now))) return this.replayed(code.grantId);
+    if (!(await this.grants.markCodeUsed(code.storageKey, now))) return this.replayed(code.grantId, client);
     return code;
   }
 
-  private async replayed(grantId: string): Promise<never> {
-    await this.issuer.revokeGrant(grantId);
+  private async replayed(grantId: string, client: ClientLifespans): Promise<never> {
+    await this.issuer.revokeGrant(grantId, client);
     throw invalidGrant('The authorization code was already used; the tokens issued for it have been revoked');
   }
 }

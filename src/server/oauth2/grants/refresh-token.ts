@@ -1,4 +1,5 @@
 import { OAuthError, invalidGrant, invalidRequest } from '../../errors.js';
+import { grantedAudience } from '../audience.js';
 import type { GrantStore } from '../grant-store.js';
 import type { TokenIssuer } from '../issuer.js';
 import { splitScope } from '../scope.js';
@@ -23,12 +24,14 @@ export class RefreshTokenGrant implements Grant {
 
   async issue({ client, form }: GrantRequest): Promise<TokenResponse> {
     if (!form.refresh_token) throw invalidRequest('The refresh_token parameter is missing');
+    // Checked before the token is spent; the audience is the new access token's (a refresh token carries none).
+    const audience = grantedAudience(form, client.audience);
     const storageKey = this.issuer.verify('refreshToken', form.refresh_token);
     const token = storageKey === undefined ? undefined : await this.grants.findRefreshToken(storageKey);
     if (!token || token.clientId !== client.id) throw invalidGrant(UNUSABLE);
     const now = Date.now();
     if (token.usedAt !== undefined) {
-      await this.issuer.revokeGrant(token.grantId);
+      await this.issuer.revokeGrant(token.grantId, client);
       throw invalidGrant('The refresh token was already used; every token of its grant has been revoked');
     }
     if (token.expiresAt <= now) throw invalidGrant(UNUSABLE);
@@ -37,14 +40,20 @@ export class RefreshTokenGrant implements Grant {
     const beyond = requested.filter((scope) => !token.scopes.includes(scope));
     if (beyond.length) throw new OAuthError(400, 'invalid_scope', `The refresh token was not granted the scope(s): ${beyond.join(' ')}`);
     if (!(await this.grants.markRefreshTokenUsed(token.storageKey, now))) {
-      await this.issuer.revokeGrant(token.grantId);
+      await this.issuer.revokeGrant(token.grantId, client);
       throw invalidGrant('The refresh token was already used; every token of its grant has been revoked');
     }
     await this.grants.revokeAccessTokens(token.grantId);
-    const response = await this.issuer.accessToken({ ...token, scopes: requested }, now, client.secretUsed);
-    response.refresh_token = await this.issuer.refreshToken(token, now);
-    if (requested.includes('openid')) response.id_token = await this.issuer.idToken(token, { nonce: '', accessToken: response.access_token }, now);
-    if (await this.issuer.withdrawnIfRevoked(token.grantId))
+    const lifespans = this.issuer.lifespansFor(client, 'refresh_token');
+    const response = await this.issuer.accessToken({ ...token, scopes: requested }, now, {
+      clientSecretUsed: client.secretUsed,
+      audience,
+      lifespanMs: lifespans.accessTokenMs,
+    });
+    response.refresh_token = await this.issuer.refreshToken(token, now, lifespans.refreshTokenMs);
+    if (requested.includes('openid'))
+      response.id_token = await this.issuer.idToken(token, { nonce: '', accessToken: response.access_token, lifespanMs: lifespans.idTokenMs }, now);
+    if (await this.issuer.withdrawnIfRevoked(token.grantId, client))
       throw invalidGrant('The refresh token was used again while it was exchanged; every token of its grant is revoked');
     return response;
   }
