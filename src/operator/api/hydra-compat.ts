@@ -1,13 +1,14 @@
 import { z } from 'zod';
+import { DURATION } from '../../contract/duration.js';
 import { patterned } from './common.js';
 
 // hydra-maester's OAuth2Client fields that Gatehouse's own spec does not name the same way. A hydra-maester manifest
 // moves over by changing its apiVersion: every field is accepted; those the server can carry take effect
 // (HYDRA_CARRIED), the others are named in the SpecWarnings condition (ignoredHydraFields).
 
-const lifespan = patterned(/^([0-9]+(ns|us|ms|s|m|h))+$/, 'must be a duration such as 1h, 30m or 90s')
-  .max(64)
-  .optional();
+// The server's own reading of a duration (hydra-maester's pattern also lets ns and us through, which no token lifespan
+// needs and the server refuses; it refuses 1.5h, which both read).
+const lifespan = patterned(DURATION, 'must be a duration such as 1h, 30m, 90s or 1.5h').max(64).optional();
 
 /** hydra-maester's tokenLifespans: Hydra's per-grant lifespans, in Hydra's own (snake_case) names. */
 export const tokenLifespans = z
