@@ -40,6 +40,20 @@ describe('KeyPolicy rotation', () => {
     await server?.stop();
   });
 
+  /** The documented on-demand rotation: a new value of the rotate annotation on the OAuth2Client. */
+  const requestRotation = (name: string, value: string) =>
+    resources.custom.patchNamespacedCustomObject(
+      {
+        group: 'gatehouse.dev',
+        version: 'v1alpha1',
+        plural: 'oauth2clients',
+        namespace,
+        name,
+        body: { metadata: { annotations: { 'gatehouse.dev/rotate': value } } },
+      },
+      mergePatch,
+    );
+
   const createPolicy = (name: string, spec: object) =>
     custom.createNamespacedCustomObject({ ...POLICY, namespace, body: { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'KeyPolicy', metadata: { name }, spec } });
   const policyStatus = async (name: string) => ((await custom.getNamespacedCustomObject({ ...POLICY, namespace, name })) as { status?: PolicyStatus }).status;
@@ -98,17 +112,7 @@ describe('KeyPolicy rotation', () => {
     await sleep(2_000);
     expect(credentialsOf(await resources.secret('on-demand-credentials')).clientSecret).toBe(before.clientSecret);
 
-    await resources.custom.patchNamespacedCustomObject(
-      {
-        group: 'gatehouse.dev',
-        version: 'v1alpha1',
-        plural: 'oauth2clients',
-        namespace,
-        name: 'on-demand',
-        body: { metadata: { annotations: { 'gatehouse.dev/rotate': 'first' } } },
-      },
-      mergePatch,
-    );
+    await requestRotation('on-demand', 'first');
     const after = await eventually('the on-demand rotation', async () => {
       const now = credentialsOf(await resources.secret('on-demand-credentials'));
       if (now.clientSecret === before.clientSecret) throw new Error('not rotated yet');
@@ -147,17 +151,7 @@ describe('KeyPolicy rotation', () => {
     expect(before).toEqual(original);
     expect(await tokenStatus(server.url, before)).toBe(200);
 
-    await resources.custom.patchNamespacedCustomObject(
-      {
-        group: 'gatehouse.dev',
-        version: 'v1alpha1',
-        plural: 'oauth2clients',
-        namespace,
-        name: 'templated',
-        body: { metadata: { annotations: { 'gatehouse.dev/rotate': 'now' } } },
-      },
-      mergePatch,
-    );
+    await requestRotation('templated', 'now');
     const after = await eventually('a rotation under the policy’s keys', async () => {
       const now = credentialsOf(await resources.secret('templated-credentials'), 'APP_ID', 'APP_SECRET');
       if (now.clientSecret === before.clientSecret) throw new Error('not rotated yet');
