@@ -726,6 +726,13 @@ describe('a Secret created before the resource (hydra-maester users’ pattern)'
     expect(w.secrets.current(NS, SECRET)).toBeUndefined();
     expect(w.server.writes.length).toBe(writesBefore);
     expect(w.server.stored('pre-made')?.client_secret).toBe(USER_SECRET);
+
+    // As the message says: adoptSecret lets the operator make its own Secret for the same client.
+    w.resources.editSpec(KEY, (spec) => (spec.adoptSecret = true));
+    await w.reconciler.reconcile(KEY);
+    expect(ready(w)).toMatchObject({ status: 'True', reason: 'Reconciled' });
+    expect(secretData(w).CLIENT_ID).toBe('pre-made');
+    expect(statusOf(w)?.userSecret).toBe(false);
   });
 
   it('is found under CLIENT_ID/CLIENT_SECRET even when a KeyPolicy names other keys for the operator’s Secrets', async () => {

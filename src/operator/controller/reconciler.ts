@@ -100,8 +100,9 @@ export class OAuth2ClientReconciler {
       Boolean(userCredentialsIn(resource, existing).clientSecret);
     // Once the user's, the Secret stays the user's while it is gone (deleted to be re-created, say): making one of our
     // own would mint a new secret and lock out whoever holds theirs.
-    const userProvided = Boolean(resource.spec.existingSecret || preCreated || (status.userSecret && !existing));
-    status.userSecret = userProvided || undefined;
+    const userProvided = Boolean(resource.spec.existingSecret || preCreated || (status.userSecret && !existing && !resource.spec.adoptSecret));
+    // false, not absent, once it was true: a merge patch leaves out what is undefined, so true would stay.
+    status.userSecret = userProvided ? true : status.userSecret ? false : undefined;
     const renamedFrom = await this.renamedSecret(resource, existing, status);
     status.secretName = secretName;
 
