@@ -91,7 +91,7 @@ const schemeOf = (uri: string) => uri.slice(0, uri.indexOf(':')).toLowerCase();
 const isPrivateUseScheme = (scheme: string) => scheme !== 'http' && scheme !== 'https' && scheme.includes('.');
 
 // The URL parser has already normalised the host: 127.1 and 0x7f.1 arrive as 127.0.0.1, IPv6 in brackets.
-const isLoopback = (hostname: string) => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+export const isLoopback = (hostname: string) => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 
 function isAbsoluteUrl(value: string): boolean {
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value)) return false;

@@ -22,6 +22,11 @@ export const objectName = patterned(
   .min(1)
   .max(253);
 
+/** A redirect-style URI: a scheme, no spaces, no fragment. */
+export const absoluteUri = patterned(/^[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+$/, 'must be an absolute URI (scheme:…) without spaces or a fragment (#)').max(2048);
+/** A page on the web. */
+export const webUrl = patterned(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL without spaces').max(2048);
+
 /** A key of a Secret's data. */
 export const secretKey = patterned(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key: letters, digits, -, _ and . only')
   .min(1)

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { LIFESPAN_FIELDS, type LifespanField } from '../../contract/client-settings.js';
 import { DURATION } from '../../contract/duration.js';
-import { patterned } from './common.js';
+import { absoluteUri, patterned } from './common.js';
 
 // hydra-maester's OAuth2Client fields that Gatehouse's own spec does not name the same way. A hydra-maester manifest
 // moves over by changing its apiVersion: every field is accepted; those the server can carry take effect
@@ -10,19 +11,18 @@ import { patterned } from './common.js';
 // needs and the server refuses; it refuses 1.5h, which both read).
 const lifespan = patterned(DURATION, 'must be a duration such as 1h, 30m, 90s or 1.5h').max(64).optional();
 
+/** "Access tokens of the authorization_code grant", from the field's name. */
+function lifespanDescription(field: LifespanField): string {
+  const [, grant, token] = /^(.+)_grant_(.+)_token_lifespan$/.exec(field)!;
+  const kind = { access: 'Access', id: 'ID', refresh: 'Refresh' }[token!]!;
+  return `${kind} tokens of the ${grant!} grant`;
+}
+
 /** hydra-maester's tokenLifespans: Hydra's per-grant lifespans, in Hydra's own (snake_case) names. */
 export const tokenLifespans = z
   .object({
-    authorization_code_grant_access_token_lifespan: lifespan.describe('Access tokens of the authorization_code grant'),
-    authorization_code_grant_id_token_lifespan: lifespan.describe('ID tokens of the authorization_code grant'),
-    authorization_code_grant_refresh_token_lifespan: lifespan.describe('Refresh tokens of the authorization_code grant'),
-    client_credentials_grant_access_token_lifespan: lifespan.describe('Access tokens of the client_credentials grant'),
-    implicit_grant_access_token_lifespan: lifespan.describe('Access tokens of the implicit grant'),
-    implicit_grant_id_token_lifespan: lifespan.describe('ID tokens of the implicit grant'),
+    ...(Object.fromEntries(LIFESPAN_FIELDS.map((field) => [field, lifespan.describe(lifespanDescription(field))])) as Record<LifespanField, typeof lifespan>),
     jwt_bearer_grant_access_token_lifespan: lifespan.describe('Accepted for hydra-maester manifests; Gatehouse has no jwt-bearer grant, so it has no effect'),
-    refresh_token_grant_access_token_lifespan: lifespan.describe('Access tokens of the refresh_token grant'),
-    refresh_token_grant_id_token_lifespan: lifespan.describe('ID tokens of the refresh_token grant'),
-    refresh_token_grant_refresh_token_lifespan: lifespan.describe('Refresh tokens of the refresh_token grant'),
   })
   .strict()
   .describe('How long tokens issued to this client live, per grant; the server settings where omitted');
@@ -45,7 +45,7 @@ export const hydraCarriedFields = {
       'Browser origins allowed to call the server’s public endpoints (token, revocation, userinfo, discovery, keys) when the server enables CORS; the server allows each listed origin for every client, not only this one',
     ),
   postLogoutRedirectUris: z
-    .array(patterned(/^[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+$/, 'must be an absolute URI (scheme:…) without spaces or a fragment (#)').max(2048))
+    .array(absoluteUri)
     .max(100)
     .optional()
     .describe('Where the client may send the user after logout (stored on the server for OpenID Connect logout)'),

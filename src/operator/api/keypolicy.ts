@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../../config/duration.js';
+import { DURATION, parseDuration } from '../../contract/duration.js';
 import { annotationMap, cel, condition, labelMap, secretKey } from './common.js';
 import { EXTRA_VALUES, GROUP, VERSION } from './oauth2client.js';
 
@@ -9,16 +9,16 @@ export const KEY_POLICY_PLURAL = 'keypolicies';
 /** On an OAuth2Client a KeyPolicy governs: any new value rotates its secret now. */
 export const ROTATE_ANNOTATION = 'gatehouse.dev/rotate';
 
-// Go's duration syntax (what kubectl users write elsewhere), restricted to what CEL's duration() and the operator
-// (config/duration.ts) both read: "720h", "1h30m", "90s". [.] rather than an escaped dot: CEL string literals refuse \.
-const DURATION_PATTERN = '^([0-9]+([.][0-9]+)?(ms|s|m|h))+$';
+// Go's duration syntax (what kubectl users write elsewhere), as the operator reads it (contract/duration.ts) and CEL's
+// duration() accepts: "720h", "1h30m", "90s". In a raw CEL string, which leaves the pattern's escapes alone.
+const wellFormed = (field: string) => `${field}.matches(r'${DURATION.source}')`;
 const DURATION_EXAMPLE = 'a duration such as 30m, 12h or 720h';
 const MIN_INTERVAL = '10s';
 const MAX_INTERVAL = '8760h';
 
 /** A duration field: checked as text and as a length at apply time, with a sentence for each rule. */
 function duration(description: string, bounds: { min: string; max: string }) {
-  const well = `self.matches('${DURATION_PATTERN}')`;
+  const well = wellFormed('self');
   return z
     .string()
     .max(64)
@@ -122,7 +122,7 @@ export const keyPolicySpec = z
   .meta({
     'x-kubernetes-validations': [
       cel(
-        `!self.gracePeriod.matches('${DURATION_PATTERN}') || !self.rotationInterval.matches('${DURATION_PATTERN}') || duration(self.gracePeriod) < duration(self.rotationInterval)`,
+        `!${wellFormed('self.gracePeriod')} || !${wellFormed('self.rotationInterval')} || duration(self.gracePeriod) < duration(self.rotationInterval)`,
         'gracePeriod must be shorter than rotationInterval: otherwise a rotation would begin while the secret before the last one still works',
       ),
     ],

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CLIENT_ID, CLIENT_ID_RULE, GRANT_TYPES, MIN_SECRET_LENGTH, RESPONSE_TYPES } from '../../contract/client.js';
-import { annotationMap, cel, condition, labelMap, objectName, patterned, secretKey } from './common.js';
+import { absoluteUri, annotationMap, cel, condition, labelMap, objectName, patterned, secretKey, webUrl } from './common.js';
 import { hydraCarriedFields, hydraIgnoredFields } from './hydra-compat.js';
 
 export const GROUP = 'gatehouse.dev';
@@ -11,8 +11,6 @@ export const PLURAL = 'oauth2clients';
 // The server's own lists (src/contract/client.ts): a value the CRD accepts is one the server accepts.
 const grantType = z.enum(GRANT_TYPES);
 const responseType = z.enum(RESPONSE_TYPES);
-const absoluteUri = patterned(/^[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+$/, 'must be an absolute URI (scheme:…) without spaces or a fragment (#)').max(2048);
-const webUrl = patterned(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL without spaces').max(2048);
 
 /** Values the operator can write into the Secret beside the credentials. */
 export const EXTRA_VALUES = ['issuerUrl', 'tokenEndpoint', 'authorizationEndpoint', 'introspectionEndpoint', 'jwksUri', 'clientName', 'scope'] as const;

@@ -22,10 +22,14 @@ export interface Credentials {
   clientSecret?: string;
 }
 
+const DEFAULT_KEYS = { idKey: 'CLIENT_ID', secretKey: 'CLIENT_SECRET' };
+/** hydra-maester's key names in its samples, which Secrets its users created by hand often still carry. */
+const HYDRA_MAESTER_KEYS = { idKey: 'client_id', secretKey: 'client_secret' };
+
 export function keysOf(resource: OAuth2ClientResource): { idKey: string; secretKey: string } {
   return {
-    idKey: resource.spec.secretTemplate?.clientIdKey ?? 'CLIENT_ID',
-    secretKey: resource.spec.secretTemplate?.clientSecretKey ?? 'CLIENT_SECRET',
+    idKey: resource.spec.secretTemplate?.clientIdKey ?? DEFAULT_KEYS.idKey,
+    secretKey: resource.spec.secretTemplate?.clientSecretKey ?? DEFAULT_KEYS.secretKey,
   };
 }
 
@@ -39,22 +43,13 @@ export function credentialsIn(resource: OAuth2ClientResource, secret: V1Secret |
   return read(secret, keysOf(resource));
 }
 
-/** hydra-maester's key names in its samples, which Secrets its users created by hand often still carry. */
-const HYDRA_MAESTER_KEYS = { idKey: 'client_id', secretKey: 'client_secret' };
-const DEFAULT_KEYS = { idKey: 'CLIENT_ID', secretKey: 'CLIENT_SECRET' };
-
 /**
- * Credentials in a user's Secret: under the resource's key names, or, when the template names none and those are
- * empty, under hydra-maester's lowercase client_id/client_secret.
+ * Credentials in a user's Secret: under the resource's key names, else the defaults, else hydra-maester's lowercase
+ * client_id/client_secret. A KeyPolicy's key names are laid over the resource's, but a user's Secret keeps the names
+ * its user gave it.
  */
 export function userCredentialsIn(resource: OAuth2ClientResource, secret: V1Secret | undefined): Partial<Credentials> {
-  // A KeyPolicy's key names are laid over the resource's, but a user's Secret keeps the names its user gave it: the
-  // defaults and hydra-maester's are looked at too, after the resource's own.
-  for (const keys of [keysOf(resource), DEFAULT_KEYS, HYDRA_MAESTER_KEYS]) {
-    const found = read(secret, keys);
-    if (found.clientSecret) return found;
-  }
-  return credentialsIn(resource, secret);
+  return firstHolding(secret, [keysOf(resource), DEFAULT_KEYS, HYDRA_MAESTER_KEYS]) ?? credentialsIn(resource, secret);
 }
 
 /**
@@ -70,12 +65,20 @@ export function heldKeysOf(resource: OAuth2ClientResource, secret: V1Secret | un
 
 /** Credentials in a Secret the operator wrote, wherever it put them (heldKeysOf). */
 export function heldCredentialsIn(resource: OAuth2ClientResource, secret: V1Secret | undefined): Partial<Credentials> {
-  const held = read(secret, heldKeysOf(resource, secret));
+  const held = heldKeysOf(resource, secret);
+  if (secret?.metadata?.annotations?.[CREDENTIAL_KEYS]) return read(secret, held);
   // A Secret written before the key names were recorded, whose resource names new keys in the same change: its
   // credentials are still under the defaults, and must not be taken for missing (a new secret would be minted).
-  if (held.clientSecret || secret?.metadata?.annotations?.[CREDENTIAL_KEYS]) return held;
-  const underDefaults = read(secret, DEFAULT_KEYS);
-  return underDefaults.clientSecret ? underDefaults : held;
+  return firstHolding(secret, [held, DEFAULT_KEYS]) ?? read(secret, held);
+}
+
+/** The credentials under the first of `candidates` that holds a secret; undefined when none does. */
+function firstHolding(secret: V1Secret | undefined, candidates: { idKey: string; secretKey: string }[]): Partial<Credentials> | undefined {
+  for (const keys of candidates) {
+    const found = read(secret, keys);
+    if (found.clientSecret) return found;
+  }
+  return undefined;
 }
 
 function read(secret: V1Secret | undefined, keys: { idKey: string; secretKey: string }): Partial<Credentials> {

@@ -1,3 +1,4 @@
+import { isLoopback } from '../../contract/client.js';
 import { ignoredHydraFields } from '../api/hydra-compat.js';
 import type { OAuth2ClientSpec } from '../api/oauth2client.js';
 
@@ -9,10 +10,7 @@ export interface SpecWarning {
   message: string;
 }
 
-// As the server judges it (src/contract/client.ts): plain http only to a loopback host. The URL parser has already
-// normalised the host, so 127.1 arrives as 127.0.0.1 and IPv6 in brackets.
-const isLoopback = (hostname: string) => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-
+/** As the server judges it: plain http only to a loopback host (the URL parser has normalised 127.1 and [::1]). */
 function insecureRedirectUris(spec: OAuth2ClientSpec): string[] {
   return (spec.redirectUris ?? []).filter((uri) => {
     if (!/^http:/i.test(uri)) return false;

@@ -2,6 +2,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { parseDuration } from '../../config/duration.js';
 import type { KeyPolicySpec, KeyPolicyStatus } from '../api/keypolicy.js';
 import type { OAuth2ClientResource } from '../api/oauth2client.js';
+import { keysOf } from '../controller/secret.js';
 
 /** On a client's Secret: when its secret was last replaced by a policy (RFC 3339). */
 export const ROTATED_AT = 'gatehouse.dev/rotated-at';
@@ -97,12 +98,10 @@ export function withPolicyTemplate(client: OAuth2ClientResource, policy: KeyPoli
   // An existingSecret is the user's: its key names are theirs, and a policy does not rotate it.
   if (!layer || client.spec.existingSecret) return client;
   const own = client.spec.secretTemplate;
-  const clientIdKey = layer.clientIdKey ?? own?.clientIdKey ?? 'CLIENT_ID';
-  const clientSecretKey = layer.clientSecretKey ?? own?.clientSecretKey ?? 'CLIENT_SECRET';
-  const keys =
-    clientIdKey === clientSecretKey
-      ? { clientIdKey: own?.clientIdKey ?? 'CLIENT_ID', clientSecretKey: own?.clientSecretKey ?? 'CLIENT_SECRET' }
-      : { clientIdKey, clientSecretKey };
+  const ownKeys = keysOf(client);
+  const clientIdKey = layer.clientIdKey ?? ownKeys.idKey;
+  const clientSecretKey = layer.clientSecretKey ?? ownKeys.secretKey;
+  const keys = clientIdKey === clientSecretKey ? { clientIdKey: ownKeys.idKey, clientSecretKey: ownKeys.secretKey } : { clientIdKey, clientSecretKey };
   const secretTemplate = {
     ...own,
     ...keys,

@@ -1,4 +1,4 @@
-import type { LifespanField } from '../../contract/client-settings.js';
+import { LIFESPAN_FIELDS, type LifespanField } from '../../contract/client-settings.js';
 import { parseDuration } from '../../contract/duration.js';
 
 /** What issues a token, as Hydra's per-client lifespans name it (the authorization endpoint's tokens are "implicit"). */
@@ -35,8 +35,6 @@ const FIELDS: Record<IssuingGrant, Partial<Record<keyof TokenLifespans, Lifespan
   },
 };
 
-const ALL_FIELDS = Object.values(FIELDS).flatMap((fields) => Object.values(fields));
-
 /** The client's lifespan where it sets one for this grant, the server's elsewhere. */
 export function lifespansOf(client: ClientLifespans, grant: IssuingGrant, server: ServerLifespans): TokenLifespans {
   const fields = FIELDS[grant];
@@ -51,6 +49,6 @@ export function lifespansOf(client: ClientLifespans, grant: IssuingGrant, server
 
 /** The longest anything issued to the client can live: how long a revoked grant of it must be remembered. */
 export function longestLifespanOf(client: ClientLifespans | undefined, server: ServerLifespans): number {
-  const own = client ? ALL_FIELDS.map((field) => (client[field] && parseDuration(client[field])) || 0) : [];
+  const own = client ? LIFESPAN_FIELDS.map((field) => (client[field] && parseDuration(client[field])) || 0) : [];
   return Math.max(server.accessTokenMs, server.authorizationCodeMs, server.refreshTokenMs, ...own);
 }
