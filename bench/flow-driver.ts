@@ -4,7 +4,7 @@
 // Usage: FLOW_DRIVER_INPUT='<FlowDriverInput as JSON>' node --import tsx bench/flow-driver.ts (in the environment, not
 // the arguments, where ps would show the client secret and the bearer).
 import { createHash, randomBytes } from 'node:crypto';
-import { Pool } from 'undici';
+import { Http1Connection, type Answer } from './http1-client.js';
 
 export interface FlowDriverInput {
   url: string;
@@ -30,27 +30,31 @@ export interface FlowDriverOutput {
 }
 
 const input = JSON.parse(process.env.FLOW_DRIVER_INPUT ?? '{}') as FlowDriverInput;
-const origin = new URL(input.url).origin;
-const pool = new Pool(origin, { connections: input.users, pipelining: 1 });
+const target = new URL(input.url);
 const basic = `Basic ${Buffer.from(`${encodeURIComponent(input.clientId)}:${encodeURIComponent(input.clientSecret)}`).toString('base64')}`;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', authorization: basic };
 
 let requests = 0;
-async function call(method: 'GET' | 'POST' | 'PATCH', path: string, headers: Record<string, string> = {}, body?: string) {
-  requests++;
-  const response = await pool.request({ method, path, headers, body });
-  const text = await response.body.text();
-  return { status: response.statusCode, headers: response.headers, text };
+/** One per virtual user: a browser, its consent app and its relying party, sharing one keep-alive connection. */
+class User {
+  private readonly connection = new Http1Connection(target.hostname, Number(target.port));
+
+  call(method: 'GET' | 'POST' | 'PATCH', path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+    requests++;
+    return this.connection.request(method, path, headers, body);
+  }
+
+  close(): void {
+    this.connection.close();
+  }
 }
 
 function expectStatus(step: string, response: { status: number; text: string }, status: number): void {
   if (response.status !== status) throw new Error(`${step}: HTTP ${response.status} ${response.text.slice(0, 200)}`);
 }
 
-const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0]! : (value ?? ''));
-
 /** One whole authorization-code flow; resolves with the token response. */
-async function flow(): Promise<{ refresh_token?: string }> {
+async function flow(user: User): Promise<{ refresh_token?: string }> {
   const verifier = randomBytes(32).toString('base64url');
   const query = new URLSearchParams({
     client_id: input.clientId,
@@ -61,15 +65,15 @@ async function flow(): Promise<{ refresh_token?: string }> {
     code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     code_challenge_method: 'S256',
   });
-  const first = await call('GET', `/oauth2/auth?${query}`);
+  const first = await user.call('GET', `/oauth2/auth?${query}`);
   expectStatus('first visit', first, 302);
-  const consent = new URL(header(first.headers.location)).searchParams.get('consent')!;
-  const cookie = header(first.headers['set-cookie']).split(';')[0]!;
+  const consent = new URL(first.headers.location ?? '').searchParams.get('consent')!;
+  const cookie = (first.headers['set-cookie'] ?? '').split(';')[0]!;
   const bearer = { authorization: `Bearer ${input.consentBearer}` };
-  const read = await call('GET', `/oauth2/consent/requests/${consent}`, bearer);
+  const read = await user.call('GET', `/oauth2/consent/requests/${consent}`, bearer);
   expectStatus('consent read', read, 200);
   const { redirectUrl } = JSON.parse(read.text) as { redirectUrl: string };
-  const accepted = await call(
+  const accepted = await user.call(
     'PATCH',
     `/oauth2/consent/requests/${consent}/accept`,
     { ...bearer, 'content-type': 'application/json' },
@@ -77,11 +81,11 @@ async function flow(): Promise<{ refresh_token?: string }> {
   );
   expectStatus('consent accept', accepted, 204);
   const back = new URL(redirectUrl);
-  const second = await call('GET', `${back.pathname}${back.search}`, { cookie });
+  const second = await user.call('GET', `${back.pathname}${back.search}`, { cookie });
   expectStatus('second visit', second, 302);
-  const code = new URL(header(second.headers.location)).searchParams.get('code');
-  if (!code) throw new Error(`second visit: no code in ${header(second.headers.location)}`);
-  const token = await call(
+  const code = new URL(second.headers.location ?? '').searchParams.get('code');
+  if (!code) throw new Error(`second visit: no code in ${second.headers.location ?? ''}`);
+  const token = await user.call(
     'POST',
     '/oauth2/token',
     FORM,
@@ -91,8 +95,8 @@ async function flow(): Promise<{ refresh_token?: string }> {
   return JSON.parse(token.text) as { refresh_token?: string };
 }
 
-async function refresh(refreshToken: string): Promise<string> {
-  const token = await call('POST', '/oauth2/token', FORM, new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString());
+async function refresh(user: User, refreshToken: string): Promise<string> {
+  const token = await user.call('POST', '/oauth2/token', FORM, new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString());
   expectStatus('refresh', token, 200);
   return (JSON.parse(token.text) as { refresh_token: string }).refresh_token;
 }
@@ -102,22 +106,23 @@ async function main(): Promise<void> {
   let failures = 0;
   let firstFailure = '';
   // Refresh mode: each user signs in once, outside the measured window.
-  const refreshTokens = input.mode === 'refresh' ? await Promise.all(Array.from({ length: input.users }, async () => (await flow()).refresh_token!)) : [];
+  const users = Array.from({ length: input.users }, () => new User());
+  const refreshTokens = input.mode === 'refresh' ? await Promise.all(users.map(async (user) => (await flow(user)).refresh_token!)) : [];
   requests = 0;
   const started = performance.now();
   const deadline = started + input.durationSeconds * 1000;
   await Promise.all(
-    Array.from({ length: input.users }, async (_, user) => {
+    users.map(async (user, index) => {
       while (performance.now() < deadline) {
         const begun = performance.now();
         try {
-          if (input.mode === 'flow') await flow();
-          else refreshTokens[user] = await refresh(refreshTokens[user]!);
+          if (input.mode === 'flow') await flow(user);
+          else refreshTokens[index] = await refresh(user, refreshTokens[index]!);
           latencies.push(performance.now() - begun);
         } catch (error) {
           failures++;
           firstFailure ||= (error as Error).message;
-          if (input.mode === 'refresh') refreshTokens[user] = (await flow()).refresh_token!;
+          if (input.mode === 'refresh') refreshTokens[index] = (await flow(user)).refresh_token!;
         }
       }
     }),
@@ -134,7 +139,7 @@ async function main(): Promise<void> {
     failures,
     firstFailure,
   };
-  await pool.close();
+  for (const user of users) user.close();
   console.log(JSON.stringify(output));
 }
 
