@@ -40,17 +40,21 @@ export class Http1Connection {
   close(): void {
     this.socket?.destroy();
     this.socket = undefined;
+    this.buffered = Buffer.alloc(0);
   }
 
   private open(): Socket {
     const socket = connect({ host: this.host, port: this.port, noDelay: true });
+    // A socket closed on purpose (after Connection: close, or an answer refused) may still report data or its close
+    // while the next request already runs on a new one: only the current socket's events count.
     socket.on('data', (chunk: Buffer) => {
+      if (this.socket !== socket) return;
       this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
       this.answerIfComplete();
     });
     const lost = (error?: Error) => {
-      if (this.socket === socket) this.socket = undefined;
-      this.buffered = Buffer.alloc(0);
+      if (this.socket !== socket) return;
+      this.close();
       this.fail(error ?? new Error('the server closed the connection'));
     };
     socket.on('error', lost);
