@@ -15,6 +15,8 @@ const FLAGS = {
   'drift-check': 'driftCheck',
   'health-port': 'healthPort',
   'health-host': 'healthHost',
+  'health-probe-bind-address': 'healthProbeBindAddress',
+  'metrics-bind-address': 'metricsBindAddress',
   'leader-elect': 'leaderElect',
   'lease-namespace': 'leaseNamespace',
   'lease-name': 'leaseName',
@@ -23,7 +25,15 @@ const FLAGS = {
   'log-level': 'logLevel',
 } as const satisfies Record<string, keyof OperatorConfig>;
 
+/** controller-runtime's --leader-elect is a boolean flag: bare, it means true. */
+function withBareBooleans(args: string[]): string[] {
+  return args.map((arg, index) =>
+    arg === '--leader-elect' && (args[index + 1] === undefined || args[index + 1]!.startsWith('--')) ? '--leader-elect=true' : arg,
+  );
+}
+
 export function operatorConfigFrom(args: string[], env: NodeJS.ProcessEnv): OperatorConfig {
+  args = withBareBooleans(args);
   const options = Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: 'string' as const }]));
   const { values } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } } });
   const raw: Record<string, unknown> = {};

@@ -95,7 +95,12 @@ Each option also reads an environment variable (in brackets); options win.
   --resync DURATION        how often every resource is reconciled again (5m) [RESYNC_PERIOD]
   --drift-check DURATION   how often the server's clients are listed to restore lost or changed ones; writes
                            nothing when nothing drifted (30s) [DRIFT_CHECK_PERIOD]
-  --health-port N          /healthz, /readyz, /metrics (8081) [HEALTH_PORT]
+  --health-probe-bind-address ADDR
+                           /healthz and /readyz, e.g. :8081 [HEALTH_PROBE_BIND_ADDRESS]
+  --metrics-bind-address ADDR
+                           /metrics on a listener of its own, e.g. :8080; 0 turns metrics off; unset, /metrics
+                           is served beside the probes [METRICS_BIND_ADDRESS]
+  --health-port N          the probes' port when no bind address is given (8081) [HEALTH_PORT]
   --health-host HOST       (0.0.0.0) [HEALTH_HOST]
   --leader-elect BOOL      elect a leader through a Lease (true) [LEADER_ELECT]
   --lease-namespace NS     namespace of the Lease (default) [POD_NAMESPACE]

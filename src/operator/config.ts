@@ -2,6 +2,25 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { durationSetting } from '../config/duration.js';
 
+const BIND_ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^\s:]*):(\d{1,5})$/;
+
+/** `host:port` or `:port` (every address), as controller-runtime's bind-address flags take them. */
+function parseBindAddress(text: string, context: z.RefinementCtx): { host: string; port: number } {
+  const match = BIND_ADDRESS.exec(text);
+  if (!match) {
+    context.addIssue({ code: 'custom', message: 'must be host:port or :port (e.g. :8080)' });
+    return z.NEVER;
+  }
+  const port = Number(match[2]);
+  if (port > 65535) {
+    context.addIssue({ code: 'custom', message: 'the port must be at most 65535' });
+    return z.NEVER;
+  }
+  return { host: match[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0', port };
+}
+
+const bindAddress = z.string().transform(parseBindAddress);
+
 /** Operator settings; each has a flag and an environment variable (flags win). */
 export const operatorConfigSchema = z
   .object({
@@ -23,6 +42,13 @@ export const operatorConfigSchema = z
     driftCheck: durationSetting('30s'),
     healthPort: z.coerce.number().int().min(0).max(65535).default(8081),
     healthHost: z.string().default('0.0.0.0'),
+    // controller-runtime's names, which manifests and charts written for other operators already use; they win over
+    // the port and host settings above.
+    healthProbeBindAddress: bindAddress.optional(),
+    metricsBindAddress: z
+      .string()
+      .transform((text, context) => (text === '0' ? ('off' as const) : parseBindAddress(text, context)))
+      .optional(),
     leaderElect: z
       .union([z.boolean(), z.enum(['true', 'false'])])
       .default(true)
@@ -49,6 +75,8 @@ export const OPERATOR_ENV: Record<keyof OperatorConfig, string> = {
   driftCheck: 'DRIFT_CHECK_PERIOD',
   healthPort: 'HEALTH_PORT',
   healthHost: 'HEALTH_HOST',
+  healthProbeBindAddress: 'HEALTH_PROBE_BIND_ADDRESS',
+  metricsBindAddress: 'METRICS_BIND_ADDRESS',
   leaderElect: 'LEADER_ELECT',
   leaseNamespace: 'POD_NAMESPACE',
   leaseName: 'LEASE_NAME',

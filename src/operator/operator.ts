@@ -12,6 +12,8 @@ import { startHealthServer } from './health.js';
 export interface RunningOperator {
   /** The port /healthz, /readyz and /metrics answer on. */
   healthPort: number;
+  /** The port of --metrics-bind-address, when metrics have a listener of their own. */
+  metricsPort: number | undefined;
   isLeader(): boolean;
   /** Graceful: finishes in-flight reconciles, releases the Lease, closes the health server. */
   stop(): Promise<void>;
@@ -52,17 +54,22 @@ export async function startOperator(config: OperatorConfig, logger: Logger): Pro
   manager.add(oauth2ClientController(manager, { ...shared, resyncMs: config.resync, driftCheckMs: config.driftCheck }));
   manager.add(keyPolicyController(manager, { ...shared, metrics: new PrometheusRotationMetrics(registry) }));
 
-  const health: Server = await startHealthServer({ port: config.healthPort, host: config.healthHost, registry, ready: () => manager.ready() });
+  const probes = config.healthProbeBindAddress ?? { host: config.healthHost, port: config.healthPort };
+  const separateMetrics = config.metricsBindAddress !== undefined;
+  const health: Server = await startHealthServer({ ...probes, ...(separateMetrics ? {} : { registry }), ready: () => manager.ready() });
+  const metrics: Server | undefined =
+    config.metricsBindAddress && config.metricsBindAddress !== 'off' ? await startHealthServer({ ...config.metricsBindAddress, registry }) : undefined;
   const healthPort = (health.address() as { port: number }).port;
   await manager.start();
 
   return {
     healthPort,
+    metricsPort: metrics ? (metrics.address() as { port: number }).port : undefined,
     isLeader: () => manager.isLeader(),
     lostLeadership: manager.lostLeadership,
     async stop() {
       await manager.stop();
-      await new Promise<void>((resolve) => health.close(() => resolve()));
+      await Promise.all([health, metrics].flatMap((server) => (server ? [new Promise<void>((resolve) => server.close(() => resolve()))] : [])));
     },
   };
 }

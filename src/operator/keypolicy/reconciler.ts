@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { MAX_SECRET_GRACE_SECONDS } from '../../contract/client.js';
 import { rfc3339 } from '../api/common.js';
-import { withCondition } from '../api/conditions.js';
+import { withCondition, withProgressConditions } from '../api/conditions.js';
 import { ROTATE_ANNOTATION, type KeyPolicyStatus } from '../api/keypolicy.js';
 import type { OAuth2ClientResource } from '../api/oauth2client.js';
 import { desiredClient, isPublic, ownerOf } from '../controller/desired.js';
@@ -315,6 +315,14 @@ export class KeyPolicyReconciler {
             observedGeneration: policy.metadata.generation,
           },
     );
+    conditions = withProgressConditions(conditions, {
+      ready: failures.length === 0,
+      // Failed rotations are retried by the operator itself.
+      stalled: false,
+      reason: 'RotationFailed',
+      message: `retrying: ${failures.join('; ')}`,
+      observedGeneration: generation,
+    });
     const status: KeyPolicyStatus = {
       observedGeneration: policy.metadata.generation,
       clientsGoverned: clients.length,
