@@ -1,3 +1,4 @@
+import { chartFiles } from './chart-files.js';
 import { crdManifests } from './crd-manifests.js';
 import { loadConfig } from '../src/config/load.js';
 import { createServer } from '../src/server/app.js';
@@ -8,6 +9,7 @@ export async function generatedFiles(): Promise<Record<string, string>> {
   return {
     'docs/openapi.json': `${JSON.stringify(await servedDocument(), null, 2)}\n`,
     ...crdManifests(),
+    ...chartFiles(),
   };
 }
 

@@ -19,6 +19,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   server: ['contract', 'config', 'crypto', 'db', 'observability', 'sdk'],
   operator: ['contract', 'config', 'crypto', 'observability', 'sdk'],
   cli: ['contract', 'config', 'crypto', 'db', 'observability', 'sdk', 'server', 'operator'],
+  // The Helm chart's values schema: it names the server's settings, and nothing imports it but the generators.
+  deploy: ['contract', 'config'],
 };
 
 function sourceFiles(dir: string): string[] {
