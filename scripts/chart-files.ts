@@ -25,7 +25,8 @@ function chartYaml(version: string): string {
     // The chart and the image are released together, from one package.json version.
     version,
     appVersion: version,
-    kubeVersion: '>=1.28.0-0',
+    // 1.30: the preStop sleep action of the server's pods (no shell in the image to run `sleep`).
+    kubeVersion: '>=1.30.0-0',
     keywords: ['oauth2', 'openid-connect', 'operator', 'hydra'],
   };
   return `# Generated from package.json by \`npm run generate\`; do not edit.\n${stringify(chart, { lineWidth: 0 })}`;

@@ -113,6 +113,8 @@ export function deployManifests(appVersion: string): Record<string, string> {
                   secretEnv('ROOT_CLIENT_SECRET', 'ROOT_CLIENT_SECRET'),
                   { name: 'FORCE_ROOT_CLIENT_CREDENTIALS', value: '$(ROOT_CLIENT_ID):$(ROOT_CLIENT_SECRET)' },
                 ],
+                // As the chart: answer on while kube-proxy removes a deleted pod from the Service.
+                lifecycle: { preStop: { sleep: { seconds: 5 } } },
                 ports: [{ name: 'http', containerPort: SERVER_PORT, protocol: 'TCP' }],
                 startupProbe: probe('/health/alive', 'http', 2, { failureThreshold: 60 }),
                 livenessProbe: probe('/health/alive', 'http', 10, { timeoutSeconds: 5 }),

@@ -45,7 +45,7 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -69,22 +69,46 @@ function removeAbandonedWorkDirs(): void {
   }
 }
 
-function writeKubeconfig(path: string, server: string, pki: Pki): void {
+export interface KubeconfigCredentials {
+  caCert: string;
+  /** Client certificate and key files; the certificate's CN and O are the user and groups the API server sees. */
+  cert: string;
+  key: string;
+}
+
+/** A self-contained kubeconfig (certificates inlined); `name` names its cluster, user and context. */
+export function writeKubeconfig(path: string, server: string, { caCert, cert, key }: KubeconfigCredentials, name = 'envtest'): void {
   const base64 = (file: string): string => readFileSync(file).toString('base64');
   const kubeconfig = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'envtest', cluster: { server, 'certificate-authority-data': base64(pki.caCert) } }],
+    clusters: [{ name, cluster: { server, 'certificate-authority-data': base64(caCert) } }],
     users: [
       {
-        name: 'envtest-admin',
-        user: { 'client-certificate-data': base64(pki.adminCert), 'client-key-data': base64(pki.adminKey) },
+        name: `${name}-admin`,
+        user: { 'client-certificate-data': base64(cert), 'client-key-data': base64(key) },
       },
     ],
-    contexts: [{ name: 'envtest', context: { cluster: 'envtest', user: 'envtest-admin', namespace: 'default' } }],
-    'current-context': 'envtest',
+    contexts: [{ name, context: { cluster: name, user: `${name}-admin`, namespace: 'default' } }],
+    'current-context': name,
   };
   writeFileSync(path, stringify(kubeconfig), { mode: 0o600 });
+}
+
+/** etcd flags for a one-member, disposable cluster serving plain HTTP at clientUrl. */
+export function etcdArgs(o: { dataDir: string; clientUrl: string; peerUrl: string }): string[] {
+  return [
+    '--name=envtest',
+    `--data-dir=${o.dataDir}`,
+    `--listen-client-urls=${o.clientUrl}`,
+    `--advertise-client-urls=${o.clientUrl}`,
+    `--listen-peer-urls=${o.peerUrl}`,
+    `--initial-advertise-peer-urls=${o.peerUrl}`,
+    `--initial-cluster=envtest=${o.peerUrl}`,
+    // Test data is disposable; fsync on every write makes the API server several times slower.
+    '--unsafe-no-fsync=true',
+    '--log-level=warn',
+  ];
 }
 
 async function startEtcd(binary: string, workDir: string): Promise<{ proc: ManagedProcess; url: string }> {
@@ -94,23 +118,7 @@ async function startEtcd(binary: string, workDir: string): Promise<{ proc: Manag
     const peerUrl = `http://${HOST}:${peerPort}`;
     const dataDir = join(workDir, 'etcd');
     rmSync(dataDir, { recursive: true, force: true });
-    const proc = startProcess(
-      'etcd',
-      binary,
-      [
-        '--name=envtest',
-        `--data-dir=${dataDir}`,
-        `--listen-client-urls=${url}`,
-        `--advertise-client-urls=${url}`,
-        `--listen-peer-urls=${peerUrl}`,
-        `--initial-advertise-peer-urls=${peerUrl}`,
-        `--initial-cluster=envtest=${peerUrl}`,
-        // Test data is disposable; fsync on every write makes the API server several times slower.
-        '--unsafe-no-fsync=true',
-        '--log-level=warn',
-      ],
-      join(workDir, 'etcd.log'),
-    );
+    const proc = startProcess('etcd', binary, etcdArgs({ dataDir, clientUrl: url, peerUrl }), join(workDir, 'etcd.log'));
     try {
       await waitUntilReady(proc, async () => (await httpStatus(`${url}/health`)) === 200, READY_TIMEOUT_MS);
       return { proc, url };
@@ -121,25 +129,36 @@ async function startEtcd(binary: string, workDir: string): Promise<{ proc: Manag
   }
 }
 
-function apiServerArgs(o: { port: number; etcdUrl: string; pki: Pki; certDir: string }): string[] {
-  const server = `https://${HOST}:${o.port}`;
+export const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
+
+/**
+ * The kube-apiserver flags every control plane of ours shares: etcd, certificates, service accounts, Service range.
+ * Authorization and admission differ between the envtest control plane and the real cluster, so callers add them.
+ */
+export function commonApiServerArgs(o: { bindAddress: string; advertiseAddress: string; port: number; etcdUrl: string; pki: Pki; certDir: string }): string[] {
   return [
     `--etcd-servers=${o.etcdUrl}`,
-    `--bind-address=${HOST}`,
-    `--advertise-address=${HOST}`,
+    `--bind-address=${o.bindAddress}`,
+    `--advertise-address=${o.advertiseAddress}`,
     `--secure-port=${o.port}`,
     `--cert-dir=${o.certDir}`,
     `--tls-cert-file=${o.pki.servingCert}`,
     `--tls-private-key-file=${o.pki.servingKey}`,
     `--client-ca-file=${o.pki.caCert}`,
-    `--service-account-issuer=${server}`,
+    `--service-account-issuer=https://${o.advertiseAddress}:${o.port}`,
     `--service-account-key-file=${o.pki.serviceAccountPublicKey}`,
     `--service-account-signing-key-file=${o.pki.serviceAccountKey}`,
+    `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+    '--allow-privileged=true',
+  ];
+}
+
+function apiServerArgs(o: { port: number; etcdUrl: string; pki: Pki; certDir: string }): string[] {
+  return [
+    ...commonApiServerArgs({ ...o, bindAddress: HOST, advertiseAddress: HOST }),
     '--authorization-mode=RBAC',
-    '--service-cluster-ip-range=10.0.0.0/24',
     // No controller-manager runs to create the default ServiceAccount this plugin would demand.
     '--disable-admission-plugins=ServiceAccount',
-    '--allow-privileged=true',
   ];
 }
 
@@ -211,7 +230,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     const totalMs = performance.now() - started;
 
     const kubeconfigPath = join(workDir, 'kubeconfig');
-    writeKubeconfig(kubeconfigPath, server, pki);
+    writeKubeconfig(kubeconfigPath, server, { caCert: pki.caCert, cert: pki.adminCert, key: pki.adminKey });
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
 

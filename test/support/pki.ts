@@ -66,6 +66,31 @@ function signLeaf(dir: string, name: string, subject: string, extensions: readon
   return { cert, key };
 }
 
+/** A serving certificate signed by the CA that generatePki made in dir; files `<name>.crt` and `<name>.key`. */
+export function issueServingCert(dir: string, name: string, commonName: string, { dnsNames, ipAddresses }: PkiOptions): { cert: string; key: string } {
+  const altNames = [...dnsNames.map((dns) => `DNS:${dns}`), ...ipAddresses.map((ip) => `IP:${ip}`)].join(',');
+  return signLeaf(dir, name, `/CN=${commonName}`, [
+    'basicConstraints=critical,CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    'extendedKeyUsage=serverAuth',
+    `subjectAltName=${altNames}`,
+  ]);
+}
+
+/** A client certificate signed by the CA that generatePki made in dir: Kubernetes reads CN as the user, O as groups. */
+export function issueClientCert(
+  dir: string,
+  name: string,
+  { commonName, groups = [] }: { commonName: string; groups?: readonly string[] },
+): { cert: string; key: string } {
+  const subject = [...groups.map((group) => `/O=${group}`), `/CN=${commonName}`].join('');
+  return signLeaf(dir, name, subject, [
+    'basicConstraints=critical,CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    'extendedKeyUsage=clientAuth',
+  ]);
+}
+
 export function generatePki(dir: string, { dnsNames, ipAddresses }: PkiOptions): Pki {
   const caKey = ecKey(join(dir, 'ca.key'));
   const caCert = join(dir, 'ca.crt');
@@ -87,18 +112,8 @@ export function generatePki(dir: string, { dnsNames, ipAddresses }: PkiOptions):
     '-out',
     caCert,
   ]);
-  const altNames = [...dnsNames.map((name) => `DNS:${name}`), ...ipAddresses.map((ip) => `IP:${ip}`)].join(',');
-  const serving = signLeaf(dir, 'apiserver', '/CN=kube-apiserver', [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=serverAuth',
-    `subjectAltName=${altNames}`,
-  ]);
-  const admin = signLeaf(dir, 'admin', '/O=system:masters/CN=gatehouse-envtest-admin', [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=clientAuth',
-  ]);
+  const serving = issueServingCert(dir, 'apiserver', 'kube-apiserver', { dnsNames, ipAddresses });
+  const admin = issueClientCert(dir, 'admin', { commonName: 'gatehouse-envtest-admin', groups: ['system:masters'] });
   const serviceAccountKey = ecKey(join(dir, 'service-account.key'));
   const serviceAccountPublicKey = join(dir, 'service-account.pub');
   openssl(['pkey', '-in', serviceAccountKey, '-pubout', '-out', serviceAccountPublicKey]);

@@ -36,7 +36,7 @@ export async function httpStatus(url: string): Promise<number | undefined> {
   }
 }
 
-function logTail(path: string, lines = 20): string {
+export function logTail(path: string, lines = 20): string {
   try {
     return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
