@@ -81,14 +81,21 @@ export class Http1Connection {
       return;
     }
     const bodyStart = end + HEADER_END.length;
-    const bodyEnd = bodyStart + (bodiless ? 0 : Number(headers['content-length']));
+    const length = bodiless ? '0' : headers['content-length']!;
+    if (!/^\d+$/.test(length)) {
+      this.fail(new Error(`HTTP ${status}: Content-Length ${length} is not a number`));
+      this.close();
+      return;
+    }
+    const bodyEnd = bodyStart + Number(length);
     if (this.buffered.length < bodyEnd) return;
     const text = this.buffered.toString('utf8', bodyStart, bodyEnd);
     this.buffered = this.buffered.subarray(bodyEnd);
     const waiting = this.waiting;
     this.waiting = undefined;
-    if (headers.connection === 'close') this.close();
-    if (!waiting) throw new Error(`HTTP ${status}: an answer nobody asked for`);
+    if (/\bclose\b/i.test(headers.connection ?? '')) this.close();
+    // An answer nobody asked for means the framing went wrong: nothing read on this connection can be trusted.
+    if (!waiting) return void this.close();
     waiting.resolve({ status, headers, text });
   }
 

@@ -5,7 +5,7 @@ import { durationSetting } from '../config/duration.js';
 const BIND_ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^\s:]*):(\d{1,5})$/;
 
 /** `host:port` or `:port` (every address), as controller-runtime's bind-address flags take them. */
-function parseBindAddress(text: string, context: z.RefinementCtx): { host: string; port: number } {
+function parseBindAddress(text: string, context: z.RefinementCtx): { host: string | undefined; port: number } {
   const match = BIND_ADDRESS.exec(text);
   if (!match) {
     context.addIssue({ code: 'custom', message: 'must be host:port or :port (e.g. :8080)' });
@@ -16,7 +16,8 @@ function parseBindAddress(text: string, context: z.RefinementCtx): { host: strin
     context.addIssue({ code: 'custom', message: 'the port must be at most 65535' });
     return z.NEVER;
   }
-  return { host: match[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0', port };
+  // ":port" is every address of both families, as in controller-runtime: Node listens on "::" when given no host.
+  return { host: match[1]!.replace(/^\[|\]$/g, '') || undefined, port };
 }
 
 const bindAddress = z.string().transform(parseBindAddress);

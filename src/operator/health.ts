@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
  * /healthz (the process answers), /readyz (the given check) and, when given a registry, /metrics, on their own port as
  * controller-runtime does. Called with only a registry, it is the metrics listener of --metrics-bind-address.
  */
-export function startHealthServer(options: { port: number; host: string; registry?: Registry; ready?: () => boolean }): Promise<Server> {
+export function startHealthServer(options: { port: number; host: string | undefined; registry?: Registry; ready?: () => boolean }): Promise<Server> {
   const { registry, ready } = options;
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];

@@ -10,7 +10,7 @@ import type { OperatorConfig } from './config.js';
 import { startHealthServer } from './health.js';
 
 export interface RunningOperator {
-  /** The port /healthz, /readyz and /metrics answer on. */
+  /** The port /healthz and /readyz answer on (and /metrics, unless it has a listener of its own). */
   healthPort: number;
   /** The port of --metrics-bind-address, when metrics have a listener of their own. */
   metricsPort: number | undefined;

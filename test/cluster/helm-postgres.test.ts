@@ -137,9 +137,17 @@ describe('helm install on a real cluster (PostgreSQL, three server replicas)', (
     await eventually('the load pod to run', async () =>
       (await kit.must(['get', 'pod', 'load', '-n', NS, '-o', 'jsonpath={.status.phase}'])) === 'Running' ? true : undefined,
     );
+    const loadRunning = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 5000));
     const [victim] = await serverPods();
     await kit.must(['delete', 'pod', victim!.name, '-n', NS, '--wait=false']);
+    // Gone (its 5 s of grace over, its process ended) while the load still ran: the deletion fell inside the window.
+    await eventually(
+      `pod ${victim!.name} to be gone`,
+      async () => ((await kit.kubectl(['get', 'pod', victim!.name, '-n', NS])).code !== 0 ? true : undefined),
+      15_000,
+    );
+    expect(Date.now() - loadRunning).toBeLessThan(20_000);
     const counts = JSON.parse((await load).trim().split('\n').pop()!) as { ok: number; retried: number; lost: number; errors: string[] };
     expect(counts.lost, counts.errors.join('; ')).toBe(0);
     expect(counts.ok).toBeGreaterThan(100);

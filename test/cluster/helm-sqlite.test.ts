@@ -25,16 +25,19 @@ describe('helm install on a real cluster (SQLite)', () => {
 
   const installArgs = () => ['--namespace', NS, ...imageValues(image), '--wait', '--timeout', '5m'];
 
-  async function applicationRun(name: string): Promise<{ clientId: string; tokenUrl: string; active: boolean; introspectedClient: string }> {
+  type ApplicationResult = { clientId: string; tokenUrl: string; active: boolean; introspectedClient: string; accessToken: string; previousActive?: boolean };
+
+  async function applicationRun(name: string, previousToken?: string): Promise<ApplicationResult> {
     const output = await kit.runNode({
       namespace: 'default',
       name,
       image: image.reference,
       script: APPLICATION,
+      env: previousToken ? [{ name: 'PREVIOUS_TOKEN', value: previousToken }] : [],
       volumes: [{ name: 'credentials', secret: { secretName: 'billing-credentials' } }],
       volumeMounts: [{ name: 'credentials', mountPath: '/etc/credentials', readOnly: true }],
     });
-    return JSON.parse(output.trim().split('\n').pop()!) as { clientId: string; tokenUrl: string; active: boolean; introspectedClient: string };
+    return JSON.parse(output.trim().split('\n').pop()!) as ApplicationResult;
   }
 
   async function leaseHolder(): Promise<string | undefined> {
@@ -158,6 +161,8 @@ describe('helm install on a real cluster (SQLite)', () => {
 
   it('helm upgrade keeps the generated secrets and every client', async () => {
     const secretBefore = await kit.json<{ data: Record<string, string> }>(['get', 'secret', RELEASE, '-n', NS]);
+    const serverPodBefore = await kit.must(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=server', '-o', 'jsonpath={.items[*].metadata.uid}']);
+    const tokenBefore = (await applicationRun('billing-app-before-upgrade')).accessToken;
     const credentialsBefore = await kit.json<{ data: Record<string, string> }>(['get', 'secret', 'billing-credentials', '-n', 'default']);
     const upgraded = await kit.helm(['upgrade', RELEASE, CHART, ...installArgs(), '--set', 'operator.workers=2', '--set', 'server.logLevel=debug']);
     expect(upgraded.code, upgraded.stderr).toBe(0);
@@ -165,7 +170,11 @@ describe('helm install on a real cluster (SQLite)', () => {
     expect(secretAfter.data).toEqual(secretBefore.data);
     // The server pod was replaced (new settings) and kept its database: the same client, the same secret, still good.
     expect((await kit.json<{ data: Record<string, string> }>(['get', 'secret', 'billing-credentials', '-n', 'default'])).data).toEqual(credentialsBefore.data);
-    expect((await applicationRun('billing-app-after-upgrade')).active).toBe(true);
+    const serverPodAfter = await kit.must(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=server', '-o', 'jsonpath={.items[*].metadata.uid}']);
+    expect(serverPodAfter).not.toBe(serverPodBefore);
+    // Neither the operator nor FORCE_ROOT_CLIENT_CREDENTIALS can bring back an issued token: it outlives the new pod
+    // only on the same database.
+    expect(await applicationRun('billing-app-after-upgrade', tokenBefore)).toMatchObject({ active: true, previousActive: true });
   });
 
   it('helm uninstall leaves the CRDs and removes the rest (the generated Secret is kept on purpose)', async () => {

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Http1Connection } from '../../bench/http1-client.js';
 
@@ -58,6 +58,32 @@ describe('bench Http1Connection against node:http', () => {
     await expect(connection.request('GET', '/a')).rejects.toThrow('one request at a time');
     expect((await first).status).toBe(302);
     connection.close();
+  });
+
+  it('reads an answer that arrives a byte at a time, and refuses a Content-Length that is not a number', async () => {
+    const answers = ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello', 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n'];
+    const raw = createNetServer((socket) => {
+      socket.once('data', () => {
+        const bytes = [...answers.shift()!];
+        const trickle = () => {
+          const byte = bytes.shift();
+          if (byte === undefined) return;
+          socket.write(byte);
+          setTimeout(trickle, 1);
+        };
+        trickle();
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const rawPort = (raw.address() as AddressInfo).port;
+      const trickled = new Http1Connection('127.0.0.1', rawPort);
+      expect(await trickled.request('GET', '/')).toMatchObject({ status: 200, text: 'hello' });
+      trickled.close();
+      await expect(new Http1Connection('127.0.0.1', rawPort).request('GET', '/')).rejects.toThrow('Content-Length x is not a number');
+    } finally {
+      raw.close();
+    }
   });
 
   it('rejects the request under way when the server cannot be reached', async () => {

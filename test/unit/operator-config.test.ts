@@ -7,9 +7,9 @@ import { startHealthServer } from '../../src/operator/health.js';
 const REQUIRED = ['--server-url', 'http://gatehouse:4444', '--client-id', 'operator', '--client-secret', 's'];
 
 describe('operator settings: controller-runtime flag names', () => {
-  it('reads --health-probe-bind-address and --metrics-bind-address as host and port, ":port" meaning every address', () => {
+  it('reads --health-probe-bind-address and --metrics-bind-address as host and port, ":port" meaning every address (no host: both families)', () => {
     const config = operatorConfigFrom([...REQUIRED, '--health-probe-bind-address', ':8081', '--metrics-bind-address=127.0.0.1:8080'], {});
-    expect(config.healthProbeBindAddress).toEqual({ host: '0.0.0.0', port: 8081 });
+    expect(config.healthProbeBindAddress).toEqual({ host: undefined, port: 8081 });
     expect(config.metricsBindAddress).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(operatorConfigFrom([...REQUIRED, '--metrics-bind-address', '[::1]:9090'], {}).metricsBindAddress).toEqual({ host: '::1', port: 9090 });
   });
@@ -25,7 +25,7 @@ describe('operator settings: controller-runtime flag names', () => {
   it('takes the bind addresses from the environment too; flags win', () => {
     const env = { METRICS_BIND_ADDRESS: ':7000', HEALTH_PROBE_BIND_ADDRESS: ':7001' };
     expect(operatorConfigFrom(REQUIRED, env)).toMatchObject({ metricsBindAddress: { port: 7000 }, healthProbeBindAddress: { port: 7001 } });
-    expect(operatorConfigFrom([...REQUIRED, '--metrics-bind-address', ':7100'], env).metricsBindAddress).toEqual({ host: '0.0.0.0', port: 7100 });
+    expect(operatorConfigFrom([...REQUIRED, '--metrics-bind-address', ':7100'], env).metricsBindAddress).toEqual({ host: undefined, port: 7100 });
   });
 
   it('a bare --leader-elect means true, as controller-runtime reads it; =false turns it off', () => {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { withProgressConditions } from '../../src/operator/api/conditions.js';
+import { conditionsAfter } from '../../src/operator/controller/outcome.js';
 import { GatehouseApiError, GatehouseUnavailableError } from '../../src/sdk/errors.js';
 import { oauth2Client, world } from './support/operator-fakes.js';
 
@@ -67,6 +68,16 @@ describe('kstatus conditions on OAuth2Client', () => {
     await raced.reconciler.reconcile(KEY).catch(() => undefined);
     expect(progressOf(raced).reconciling).toMatchObject({ status: 'True', reason: 'ClientConflict' });
     expect(progressOf(raced).stalled).toBeUndefined();
+  });
+});
+
+describe('conditionsAfter: Stalled only for what waits on a person', () => {
+  it('InvalidSpec that the operator requeues by itself (a credentials Secret not there yet) is Reconciling, not Stalled', () => {
+    const resource = oauth2Client();
+    const requeued = conditionsAfter(resource, { reason: 'InvalidSpec', message: 'Secret creds does not exist', ready: false, requeueAfterMs: 30_000 });
+    expect(requeued.conditions!.map((c) => `${c.type}=${c.status}`)).toEqual(['Ready=False', 'Reconciling=True']);
+    const refused = conditionsAfter(resource, { reason: 'InvalidSpec', message: 'the server refused the client', ready: false });
+    expect(refused.conditions!.map((c) => `${c.type}=${c.status}`)).toEqual(['Ready=False', 'Stalled=True']);
   });
 });
 

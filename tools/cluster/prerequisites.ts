@@ -23,6 +23,12 @@ const PREREQUISITES: readonly Prerequisite[] = [
   { needs: 'nsenter', debianPackage: 'util-linux', why: 'starts each component in the network namespace' },
   { needs: 'gcc', debianPackage: 'gcc', why: 'builds the static pause program' },
   { needs: '/usr/include/stdio.h', debianPackage: 'libc6-dev', why: 'the C library to link the pause program statically' },
+  // Not the cluster's, but what the rest of `npm test` needs from Debian: installed here too, so that the README's
+  // `npm ci && npm test` sets up a fresh machine by itself (pretest runs cluster:setup).
+  { needs: 'buildah', debianPackage: 'buildah', why: 'builds the container images the cluster tests install' },
+  { needs: 'debootstrap', debianPackage: 'debootstrap', why: 'the Debian base of those images' },
+  { needs: 'strace', debianPackage: 'strace', why: 'the durability test watches the server sync its database' },
+  { needs: 'chromium', debianPackage: 'chromium', why: 'the real-browser sign-in test' },
 ];
 
 function isPresent(needs: string): boolean {

@@ -89,11 +89,11 @@ function cniCacheEntries(sandboxIds: readonly string[]): string[] {
  * folder removed. Synchronous, so that it can also run in a process exit handler. Returns what is left, one line
  * each: empty when teardown was complete.
  */
-export function removeRunResources(state: RunState): string[] {
+export function removeRunResources(state: RunState, options: { keepNetworkNamespace?: boolean } = {}): string[] {
   const sandboxes = sandboxIds(containerdLayout(state.runDir));
   killAndWait(strayProcesses(state));
   unmountAll(state.runDir);
-  deleteNetworkNamespace(state.netns);
+  if (!options.keepNetworkNamespace) deleteNetworkNamespace(state.netns);
   // A cgroup empties a moment after its last process is reaped.
   for (let attempt = 0; attempt < 40 && removeCgroupRoot(state.cgroupRoot).length > 0; attempt++) sleepSync(50);
   for (const entry of cniCacheEntries(sandboxes)) rmSync(entry, { force: true });
@@ -122,17 +122,22 @@ function readCmdline(pid: number): string {
 
 /** Cleans up runs whose owning process is gone; their components' watchdogs have already killed the components. */
 export function removeAbandonedRuns(log: (line: string) => void): void {
+  const runs: RunState[] = [];
   for (const entry of readdirSync(tmpdir())) {
     if (!entry.startsWith(RUN_DIR_PREFIX)) continue;
-    let state: RunState;
     try {
-      state = JSON.parse(readFileSync(join(tmpdir(), entry, STATE_FILE), 'utf8')) as RunState;
+      runs.push(JSON.parse(readFileSync(join(tmpdir(), entry, STATE_FILE), 'utf8')) as RunState);
     } catch {
       continue;
     }
-    if (state.ownerPid > 0 && isAlive(state.ownerPid)) continue;
+  }
+  const alive = (state: RunState) => state.ownerPid > 0 && isAlive(state.ownerPid);
+  // Namespace names are reused once free: a dead run's stale record may name the namespace a live run owns now.
+  const liveNamespaces = new Set(runs.filter(alive).map((state) => state.netns));
+  for (const state of runs) {
+    if (alive(state)) continue;
     log(`removing the remains of cluster run ${state.runDir} (owner ${state.ownerPid} is gone)`);
-    const left = removeRunResources(state);
+    const left = removeRunResources(state, { keepNetworkNamespace: liveNamespaces.has(state.netns) });
     if (left.length > 0) log(`could not remove:\n  ${left.join('\n  ')}`);
   }
 }

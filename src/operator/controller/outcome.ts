@@ -15,7 +15,8 @@ export function describeFailure(error: unknown): Outcome {
   if (error instanceof GatehouseApiError) {
     if (error.status === 400) return { reason: 'InvalidSpec', message: `the server refused the client: ${message}`, ready: false };
     if (error.status === 409) return { reason: 'ClientConflict', message: `the server already has this client id: ${message}`, ready: false, retry: true };
-    // 429 and 5xx pass; other 4xx mean the operator's own client is refused, which needs a person.
+    // 429 and 5xx pass; other 4xx mean the operator's own client is refused: retried (a rotated operator secret comes
+    // back through its Secret), and reported as Reconciling with the reason until then.
     if (error.status < 500 && error.status !== 429)
       return { reason: 'ServerRejected', message: `the server refused the operator's request: ${message}`, ready: false, retry: true };
     return { reason: 'ServerUnavailable', message: `the authorization server is unavailable: ${message}`, ready: false, retry: true };
@@ -39,8 +40,10 @@ export function conditionsAfter(resource: OAuth2ClientResource, outcome: Outcome
   const detail = { reason: outcome.reason, message: outcome.message, observedGeneration: generation };
   const ready = withProgressConditions(withCondition(resource.status?.conditions, { type: 'Ready', status: outcome.ready ? 'True' : 'False', ...detail }), {
     ready: outcome.ready,
-    // A 409 on create may be a race the next attempt wins; one found on the server belonging to someone else is not.
-    stalled: NEEDS_A_PERSON.has(outcome.reason) && !outcome.retry,
+    // A 409 on create may be a race the next attempt wins, and a credentials Secret not there yet (requeued) may be
+    // applied a moment after the resource by the same GitOps sync; a client found on the server belonging to someone
+    // else, or a spec the server refuses, waits for a person.
+    stalled: NEEDS_A_PERSON.has(outcome.reason) && !outcome.retry && outcome.requeueAfterMs === undefined,
     ...detail,
   });
   const warnings = specWarnings(resource.spec);
