@@ -311,6 +311,9 @@ describe('KeyPolicyReconciler', () => {
     await expect(t.reconciler.reconcile('team/rotator')).rejects.toThrow('rotation failed for app: crash before the Secret was written');
     expect(t.metrics.failed).toBe(1);
     expect(t.statuses.get('rotator')?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'RotationFailed' });
+    // The operator retries by itself: kstatus must read the policy as in progress, not failed and not done.
+    expect(t.statuses.get('rotator')?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ status: 'True', reason: 'RotationFailed' });
+    expect(t.statuses.get('rotator')?.conditions?.find((c) => c.type === 'Stalled')).toBeUndefined();
     // The server's new secret is lost with the crash; the application still holds the original, which still works,
     // however long the operator stays away (here twice the grace period).
     expect(t.held().secret).toBe(original.secret);
@@ -326,6 +329,7 @@ describe('KeyPolicyReconciler', () => {
     expect(t.server.authenticates(original.id, original.secret)).toBe(true);
     expect(t.server.authenticates(original.id, lost)).toBe(false);
     expect(t.statuses.get('rotator')?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Reconciled' });
+    expect(t.statuses.get('rotator')?.conditions?.map((c) => c.type)).not.toContain('Reconciling');
   });
 
   it('recovers from a crash after the Secret was written but before the old secret’s life was shortened', async () => {
