@@ -12,20 +12,11 @@ import { startRealCluster } from '../../tools/cluster/cluster.js';
 import { kubectl } from '../../tools/cluster/kubectl.js';
 import { clusterAccess, freshPodNamespace, importImage } from '../support/cluster.js';
 import { kubeConfig } from '../support/e2e.js';
+import { eventually } from '../e2e/helpers.js';
 
 const PROBE_IMAGE = 'gatehouse.local/probe:1';
 const PROBE_SOURCE = new URL('./fixtures/probe.c', import.meta.url).pathname;
 const REQUESTS = 20;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 const isReady = (pod: V1Pod): boolean => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
@@ -94,16 +85,20 @@ describe('the real one-node cluster', () => {
       );
       return pods.length === count ? pods.map((pod) => pod.metadata!.name!) : undefined;
     };
-    await until('1 web pod Ready', () => readyPods(1));
+    await eventually('1 web pod Ready', () => readyPods(1), 60_000);
 
     await run(['scale', 'deployment/web', '--replicas=2', '-n', namespace]);
-    const webPods = await until('2 web pods Ready after scaling', () => readyPods(2));
+    const webPods = await eventually('2 web pods Ready after scaling', () => readyPods(2), 60_000);
     // kube-proxy routes to what the Service's EndpointSlices list, which follows the pods' readiness a moment later.
-    await until('2 ready endpoints of Service web', async () => {
-      const slices = (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: 'kubernetes.io/service-name=web' })).items;
-      const ready = slices.flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready);
-      return ready.length === 2 ? true : undefined;
-    });
+    await eventually(
+      '2 ready endpoints of Service web',
+      async () => {
+        const slices = (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: 'kubernetes.io/service-name=web' })).items;
+        const ready = slices.flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready);
+        return ready.length === 2 ? true : undefined;
+      },
+      60_000,
+    );
 
     const name = `web.${namespace}.svc.cluster.local`;
     await core.createNamespacedPod({
@@ -116,7 +111,7 @@ describe('the real one-node cluster', () => {
         },
       },
     });
-    const phase = await until(
+    const phase = await eventually(
       'the client pod to finish',
       async () => {
         const pod = await core.readNamespacedPod({ name: 'client', namespace });
