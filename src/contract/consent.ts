@@ -34,10 +34,15 @@ export const RESERVED_ID_TOKEN_CLAIMS = [
 
 const extraClaims = z.record(z.string(), z.unknown()).default({});
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+// PostgreSQL refuses a NUL byte in text; a subject becomes the tokens' sub, where no control character belongs either.
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const NO_CONTROL_CHARACTERS = /^[^\x00-\x1F\x7F]*$/;
+// eslint-disable-next-line no-control-regex -- the NUL byte is what it refuses
+const NO_NUL = /^[^\x00]*$/;
 
 export const consentAcceptanceSchema = z
   .object({
-    subject: z.string().min(1, 'must name the user who consented').max(255),
+    subject: z.string().min(1, 'must name the user who consented').max(255).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters'),
     // Ours: when the user signed in, for the ID token's auth_time (without it, the time of this acceptance).
     authTime: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional(),
     grantScopes: z.array(z.string().regex(SCOPE_TOKEN, 'must be a scope token')).max(100).default([]),
@@ -51,6 +56,6 @@ export const consentAcceptanceSchema = z
 export type ConsentAcceptance = z.output<typeof consentAcceptanceSchema>;
 export type ConsentAcceptanceInput = z.input<typeof consentAcceptanceSchema>;
 
-export const consentRejectionSchema = z.object({ reason: z.string().max(1000).default('') }).strict();
+export const consentRejectionSchema = z.object({ reason: z.string().max(1000).regex(NO_NUL, 'must not contain a NUL character').default('') }).strict();
 export type ConsentRejection = z.output<typeof consentRejectionSchema>;
 export type ConsentRejectionInput = z.input<typeof consentRejectionSchema>;

@@ -1,7 +1,8 @@
 /**
  * Group commit: writes requested within one turn of the event loop go to the database as one multi-row statement,
  * so under load each commit (and each SQLite WAL append) carries many rows instead of one. A caller's promise
- * settles when its batch is durable; if the batch fails, every caller in it sees the error.
+ * settles when its row is durable. When a batch fails, its rows are retried one by one, so each caller sees only its own
+ * row's error.
  */
 export class BatchWriter<T> {
   private pending: { item: T; resolve: () => void; reject: (error: unknown) => void }[] = [];
@@ -30,7 +31,9 @@ export class BatchWriter<T> {
         await this.writeAll(batch.map((entry) => entry.item));
         for (const entry of batch) entry.resolve();
       } catch (error) {
-        for (const entry of batch) entry.reject(error);
+        if (batch.length === 1) batch[0]!.reject(error);
+        // One row the database refuses must not fail the strangers grouped with it: each is written on its own.
+        else for (const entry of batch) await this.writeAll([entry.item]).then(entry.resolve, entry.reject);
       }
     }
   }

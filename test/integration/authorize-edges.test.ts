@@ -1,6 +1,6 @@
 // Edges of the authorization endpoint and the grants found in review: a changed second visit spends nothing, a
-// revocation racing an exchange leaves no live token, HEAD stores nothing, empty parameters count as omitted, and the
-// stored parameters are bounded.
+// revocation racing an exchange leaves no live token, HEAD stores nothing, empty parameters count as omitted, the
+// stored parameters are bounded, and a NUL byte (which PostgreSQL refuses in text) gets a 4xx naming it, never a 500.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, type TestServer } from '../support/server.js';
@@ -142,5 +142,52 @@ describe.each(DATABASES)('authorization endpoint edges on %s', (kind) => {
     expect(refused.origin + refused.pathname).toBe(CALLBACK);
     expect(refused.searchParams.get('error')).toBe('invalid_request');
     expect(refused.searchParams.get('error_description')).toMatch(/longer than 8192/);
+  });
+
+  it('refuses a control character in an authorization parameter at the redirect URI, storing nothing', async () => {
+    const before = (await allRows(t, 'consent_requests')).length;
+    const refused = locationOf(await visit(authorizeUrl({ state: 'state-of-8+\u0000' }), new CookieJar()));
+    expect(refused.origin + refused.pathname).toBe(CALLBACK);
+    expect(refused.searchParams.get('error')).toBe('invalid_request');
+    expect(refused.searchParams.get('error_description')).toBe('The state parameter contains a control character');
+    expect((await allRows(t, 'consent_requests')).length).toBe(before);
+  });
+
+  it('answers a client_id with a NUL byte as an unknown client: an error page at the authorization endpoint, 401 at the token endpoint', async () => {
+    const page = await fetch(`${t.url}/oauth2/auth?client_id=%00&response_type=code&state=state-of-8%2B`, { redirect: 'manual' });
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain('invalid_client');
+    const token = await fetch(`${t.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=authorization_code&code=x&client_id=%00',
+    });
+    expect(token.status).toBe(401);
+    expect(((await token.json()) as { error: string }).error).toBe('invalid_client');
+  });
+
+  it('refuses a consent decision whose subject or reason holds a NUL byte with 400 naming the field', async () => {
+    const consentOf = async () => locationOf(await visit(authorizeUrl({}), new CookieJar())).searchParams.get('consent')!;
+    const cases = [
+      { action: 'accept', body: { subject: 'ada\u0000', grantScopes: ['offline'] }, field: 'subject' },
+      { action: 'reject', body: { reason: 'no\u0000' }, field: 'reason' },
+    ];
+    for (const { action, body, field } of cases) {
+      const answer = await fetch(`${t.url}/oauth2/consent/requests/${await consentOf()}/${action}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(answer.status).toBe(400);
+      expect(await answer.text()).toContain(field);
+    }
+  });
+
+  it('refuses a userinfo POST whose body is not a form with 400 invalid_request, not a 500', async () => {
+    const answer = await fetch(`${t.url}/userinfo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"access_token":1}' });
+    expect(answer.status).toBe(400);
+    const body = (await answer.json()) as { error: string; error_description: string };
+    expect(body.error).toBe('invalid_request');
+    expect(body.error_description).toContain('application/x-www-form-urlencoded');
   });
 });

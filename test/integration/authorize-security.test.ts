@@ -272,6 +272,18 @@ describe.each(DATABASES)('authorization security on %s', (kind) => {
     await expectOAuthError(await refresh(client, first.refresh_token!), 400, 'invalid_grant');
   });
 
+  it('refuses a used code replayed without its code_verifier and revokes nothing: only PKCE proves the replayer is the client', async () => {
+    const client = await webClient();
+    const { code, verifier } = await authorizedCode(client);
+    const first = await tokensOf(await exchange(client, code, { code_verifier: verifier }));
+    for (const proof of [{}, { code_verifier: pkce().verifier }] as Record<string, string>[]) {
+      const refused = await expectOAuthError(await exchange(client, code, proof), 400, 'invalid_grant');
+      expect(refused.error_description).toMatch(/code_verifier/);
+    }
+    expect(await introspectAs(client, first.access_token)).toMatchObject({ active: true, sub: 'alice' });
+    expect(await tokensOf(await refresh(client, first.refresh_token!))).toHaveProperty('access_token');
+  });
+
   it("refuses another client's code with invalid_grant without burning it for its own client", async () => {
     const owner = await webClient();
     const thief = await webClient();

@@ -1,4 +1,5 @@
 import { RESPONSE_TYPES } from '../../contract/client.js';
+import { CONTROL_CHARACTER } from '../../contract/oauth2.js';
 import type { StoredClient } from '../client/store.js';
 import { isS256Challenge } from '../oauth2/pkce.js';
 import { scopeCovers, splitScope } from '../oauth2/scope.js';
@@ -81,6 +82,16 @@ export function validateAuthorizationRequest(parameters: AuthorizationParameters
     throw new AuthorizationError(error, description, { uri: redirectUri, mode: responseMode, state });
   };
 
+  // Before anything is stored: PostgreSQL refuses a NUL byte in text, and one in a grouped insert would fail every
+  // request of its group. RFC 6749 allows none of these characters in its parameters.
+  const controlled = Object.entries(parameters).find(([name, value]) => CONTROL_CHARACTER.test(name) || CONTROL_CHARACTER.test(value));
+  if (controlled) {
+    const [name] = controlled;
+    fail(
+      'invalid_request',
+      CONTROL_CHARACTER.test(name) ? 'A parameter name contains a control character' : `The ${name} parameter contains a control character`,
+    );
+  }
   if (modeGiven !== undefined && modeGiven !== 'query' && modeGiven !== 'fragment')
     fail('invalid_request', `The response_mode "${modeGiven}" is not supported; use query or fragment`);
   // Tokens in a query end up in logs and Referer headers (OAuth 2.0 Multiple Response Type Encoding Practices §5).

@@ -200,6 +200,9 @@ export class ClientService {
   }
 
   async findById(id: string): Promise<StoredClient | undefined> {
+    // Ids come straight from requests here (authorization endpoint, public clients): one no client can have is not
+    // looked up, so a NUL byte, which PostgreSQL refuses in text, answers "no such client" instead of a 500.
+    if (!CLIENT_ID.test(id)) return undefined;
     return this.store.get(id);
   }
 

@@ -154,6 +154,8 @@ export function oauth2Routes(deps: { oauth2: OAuth2Service; guard: ManagementGua
     const answerUserinfo = async (request: FastifyRequest, reply: FastifyReply) => {
       const header = request.headers.authorization;
       const bearer = header && /^bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+      // A POST may carry no body at all (the token in the header); a body must be a form, like every OAuth 2.0 body.
+      if (request.method === 'POST' && request.body !== undefined) requireForm(request.headers['content-type']);
       const inForm = request.method === 'POST' ? formOf(request.body).access_token : undefined;
       if (bearer && inForm) throw invalidRequest('The access token was sent both in the Authorization header and in the body; use one');
       return reply.headers(NO_STORE).send(await oauth2.userinfo(bearer || inForm));

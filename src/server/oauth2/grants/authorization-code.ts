@@ -56,9 +56,8 @@ export class AuthorizationCodeGrant implements Grant {
     // Another client's code is refused without spending it, so a client cannot burn codes it was not given.
     if (!code || code.clientId !== client.id) throw invalidGrant(UNUSABLE);
     const now = Date.now();
-    if (code.usedAt !== undefined) return this.replayed(code.grantId, client);
-    if (code.expiresAt <= now) throw invalidGrant(UNUSABLE);
-    // Checked before the code is spent: someone holding a stolen code but not the verifier cannot burn it.
+    // Checked before the code is spent, and before a replay revokes its grant: someone holding a stolen code but not
+    // the verifier can neither burn it nor, once it was used, revoke the tokens the client got for it.
     if ((code.redirectUriGiven || form.redirect_uri !== undefined) && form.redirect_uri !== code.redirectUri) {
       throw invalidGrant('The redirect_uri differs from the one of the authorization request');
     }
@@ -69,6 +68,8 @@ export class AuthorizationCodeGrant implements Grant {
     } else if (form.code_verifier !== undefined) {
       throw invalidGrant('A code_verifier was sent, but the authorization request sent no code_challenge');
     }
+    if (code.usedAt !== undefined) return this.replayed(code.grantId, client);
+    if (code.expiresAt <= now) throw invalidGrant(UNUSABLE);
     // Two exchanges racing: the one that marks it first wins, the other counts as a replay.
     if (!(await this.grants.markCodeUsed(code.storageKey, now))) return this.replayed(code.grantId, client);
     return code;
