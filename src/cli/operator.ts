@@ -66,8 +66,15 @@ export async function operatorCommand(args: string[], print: (text: string) => v
     process.once('SIGINT', () => resolve('SIGINT'));
     void operator.lostLeadership.then(() => resolve('lost leadership'));
   });
+  if (reason === 'lost leadership') {
+    // No drain: a reconcile begun as leader (a KeyPolicy rotating its clients) must not run on beside the new leader's.
+    // Stopping here is what a crash does, which every reconcile survives (the rotation is resumable from its Secret).
+    logger.error({ reason }, 'operator exiting at once');
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    process.exit(1);
+  }
   logger.info({ reason }, 'operator shutting down');
   await operator.stop();
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
-  return reason === 'lost leadership' ? 1 : 0;
+  return 0;
 }

@@ -18,6 +18,9 @@ import { LeaderElector, type LeaderElectorOptions } from '../../src/operator/run
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { freshNamespace, kubeClient, kubeConfig } from '../support/e2e.js';
 import { loadKubeClient, type KubeClient } from '../../src/operator/runtime/kube-client.js';
+import { Manager } from '../../src/operator/manager/manager.js';
+import pino from 'pino';
+import { Registry } from 'prom-client';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -338,6 +341,56 @@ describe('LeaderElector', () => {
     expect(after.spec?.holderIdentity).toBe('intruder');
     expect(after.spec?.leaseTransitions).toBe(7);
   });
+});
+
+describe('Manager', () => {
+  test('reports a lost Lease at once, while a reconcile begun as leader is still running, so the process can exit', async () => {
+    const kc = kubeConfig();
+    const namespace = await freshNamespace(kc);
+    const leases = kc.makeApiClient(CoordinationV1Api);
+    // A reconcile that runs until the test ends: a KeyPolicy rotating many clients, as the leader saw it.
+    let reconciling = false;
+    let finish: () => void = () => {};
+    const manager = new Manager({
+      kube: await kubeClient(),
+      namespaces: [namespace],
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+      leaderElection: { namespace, name: 'gatehouse-operator', identity: 'replica-a', leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
+    });
+    manager.add({
+      name: 'slow',
+      workers: 1,
+      watches: [],
+      initialKeys: () => [`${namespace}/rotation`],
+      reconcile: () => {
+        reconciling = true;
+        return new Promise((resolve) => (finish = () => resolve({})));
+      },
+      onError: () => {},
+      periodic: [],
+    });
+    let lost = false;
+    void manager.lostLeadership.then(() => (lost = true));
+    try {
+      await manager.start();
+      await vi.waitFor(() => expect(reconciling).toBe(true), { timeout: 15_000, interval: 50 });
+
+      const current = await leases.readNamespacedLease({ name: 'gatehouse-operator', namespace });
+      const now = new V1MicroTime();
+      await leases.replaceNamespacedLease({
+        name: 'gatehouse-operator',
+        namespace,
+        body: { ...current, spec: { holderIdentity: 'intruder', leaseDurationSeconds: 60, acquireTime: now, renewTime: now } },
+      });
+      // Within renewDeadline and a few retries; the reconcile has not finished and never will on its own.
+      await vi.waitFor(() => expect(lost, 'lostLeadership resolved while a reconcile was in flight').toBe(true), { timeout: 15_000, interval: 50 });
+      expect(manager.isLeader()).toBe(false);
+    } finally {
+      finish();
+      await manager.stop();
+    }
+  }, 45_000);
 });
 
 describe('KubeEventRecorder', () => {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { InformerObject } from '../runtime/informer.js';
-import { LeaderElector } from '../runtime/leader-election.js';
+import { LeaderElector, type LeaderElectorOptions } from '../runtime/leader-election.js';
 import { ControllerMetrics } from '../runtime/metrics.js';
 import { defaultControllerRateLimiter, OPERATOR_RATE_LIMITER_DEFAULTS } from '../runtime/rate-limiter.js';
 import { WorkQueue, runWorkers, type ReconcileResult, type Workers } from '../runtime/workqueue.js';
@@ -40,19 +40,19 @@ export interface ManagerOptions {
   /** Where the controllers' queue, reconcile and leader-election metrics are registered. */
   registry: Registry;
   /** The Lease that decides which replica runs the controllers; absent: this process always runs them. */
-  leaderElection?: { namespace: string; name: string; identity: string };
+  leaderElection?: Pick<LeaderElectorOptions, 'namespace' | 'name' | 'identity' | 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
 }
 
 /**
  * Runs controllers the way controller-runtime's manager does: one informer per watched kind and selector, shared by
  * every controller that watches it; a work queue and workers per controller; periodic jobs; their metrics; and
  * leader election, so that informers and controllers start only in the replica holding the Lease. A replica that
- * loses it stops them and reports it through lostLeadership, as controller-runtime exits, so a fresh process starts
- * from a clean cache.
+ * loses it reports it through lostLeadership at once, without waiting for in-flight reconciles, and its process exits
+ * as controller-runtime's does, so no reconcile outlives the leadership and a fresh process starts from a clean cache.
  */
 export class Manager {
   readonly metrics: ControllerMetrics;
-  /** Resolves when the controllers stopped on their own (the Lease was lost, or they could not start). */
+  /** Resolves when the Lease was lost or the controllers could not start: the process must exit without draining. */
   readonly lostLeadership: Promise<void>;
   private readonly informerSets = new Map<string, InformerSet<InformerObject>>();
   private readonly controllers: { definition: ControllerDefinition; queue: WorkQueue<string> }[] = [];
@@ -131,7 +131,11 @@ export class Manager {
       onStoppedLeading: () => {
         leading.leading(false);
         logger.warn({ identity: election.identity }, 'lost leadership; stopping');
-        void this.stopControllers().finally(this.signalLost);
+        // Reported at once, not after in-flight reconciles drain: one KeyPolicy reconcile may rotate hundreds of
+        // clients, and the new leader starts its own a few seconds after this replica stopped renewing. The process
+        // exits on this (as controller-runtime's does), so nothing started as leader runs beside the next leader.
+        this.signalLost();
+        void this.stopControllers();
       },
     });
     void this.elector.run();
