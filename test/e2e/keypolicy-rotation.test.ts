@@ -104,6 +104,27 @@ describe('KeyPolicy rotation', () => {
     expect(status?.conditions?.find((condition) => condition.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Reconciled' });
   });
 
+  it('governs a client created after its policy as soon as the client has its id on the server', async () => {
+    await createPolicy('first', { selector: { matchLabels: { rotation: 'first' } }, rotationInterval: '720h', gracePeriod: '1h' });
+    await eventually('the empty policy reconciled', async () => {
+      if ((await policyStatus('first'))?.clientsGoverned !== 0) throw new Error('not reconciled yet');
+      return true;
+    });
+    await resources.create('late', { grantTypes: ['client_credentials'], secretName: 'late-credentials' }, { rotation: 'first' });
+    await resources.waitReady('late');
+    const { clientId } = credentialsOf(await resources.secret('late-credentials'));
+    const status = await eventually(
+      'the policy governing the new client',
+      async () => {
+        const now = await policyStatus('first');
+        if (now?.clientsGoverned !== 1) throw new Error(`clientsGoverned ${now?.clientsGoverned}`);
+        return now;
+      },
+      15_000,
+    );
+    expect(status.clients?.[0]).toMatchObject({ name: 'late', clientId });
+  });
+
   it('rotates now when the rotate annotation gets a new value, and records an Event', async () => {
     await resources.create('on-demand', { grantTypes: ['client_credentials'], secretName: 'on-demand-credentials' }, { rotation: 'manual' });
     await resources.waitReady('on-demand');

@@ -72,10 +72,14 @@ export function keyPolicyController(manager: Manager, options: KeyPolicyControll
         informers: clients,
         handlers: {
           keys: (client: OAuth2ClientResource) => policiesIn(client.metadata.namespace),
+          // A client is rotatable only once its status names its id on the server: a new client's status lands after
+          // its Secret, whose event may have found it without one.
           relevant: (before: OAuth2ClientResource, after: OAuth2ClientResource) =>
             JSON.stringify(before.metadata.labels ?? {}) !== JSON.stringify(after.metadata.labels ?? {}) ||
             JSON.stringify(before.metadata.annotations ?? {}) !== JSON.stringify(after.metadata.annotations ?? {}) ||
-            before.metadata.generation !== after.metadata.generation,
+            before.metadata.generation !== after.metadata.generation ||
+            before.status?.clientId !== after.status?.clientId ||
+            before.status?.secretName !== after.status?.secretName,
         },
       },
       {
