@@ -682,6 +682,36 @@ describe('conflicts', () => {
     await expectQuiet(w);
   });
 
+  it('adoptSecret: true does not take over a Secret another OAuth2Client controls: SecretConflict, nothing written', async () => {
+    const w = applied({ adoptSecret: true });
+    const other = { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'OAuth2Client', name: 'other', uid: 'uid-other', controller: true };
+    const theirs = w.secrets.put(userSecret(SECRET, { CLIENT_ID: 'other-id', CLIENT_SECRET: USER_SECRET }, { ownerReferences: [other] }));
+    await w.reconciler.reconcile(KEY);
+    expect(ready(w)?.reason).toBe('SecretConflict');
+    expect(w.secrets.writes).toEqual([]);
+    expect(w.secrets.current(NS, SECRET)).toEqual(theirs);
+    expect(w.server.writes).toEqual([]);
+  });
+
+  it('a secretName changed to a conflicting Secret, then to a free name, still carries the credentials over', async () => {
+    const w = applied();
+    await w.reconciler.reconcile(KEY);
+    const original = secretData(w);
+    const taken = w.secrets.put(userSecret('taken', { password: 'hunter2' }));
+    w.resources.editSpec(KEY, (spec) => (spec.secretName = 'taken'));
+    await w.reconciler.reconcile(KEY);
+    expect(ready(w)?.reason).toBe('SecretConflict');
+    expect(statusOf(w)?.secretName).toBe(SECRET);
+
+    w.resources.editSpec(KEY, (spec) => (spec.secretName = 'third'));
+    await w.reconciler.reconcile(KEY);
+    expect(ready(w)).toMatchObject({ status: 'True', reason: 'Reconciled' });
+    expect(secretData(w, 'third')).toEqual(original);
+    expect(w.secrets.current(NS, SECRET)).toBeUndefined();
+    expect(w.secrets.current(NS, 'taken')).toEqual(taken);
+    expect(w.server.stored(original.CLIENT_ID!)?.client_secret).toBe(original.CLIENT_SECRET);
+  });
+
   it('adopting a Secret that already holds credentials keeps them', async () => {
     const w = applied({ adoptSecret: true });
     w.secrets.put(userSecret(SECRET, { CLIENT_ID: 'legacy-id', CLIENT_SECRET: USER_SECRET }));
@@ -733,6 +763,8 @@ describe('a Secret created before the resource (hydra-maester users’ pattern)'
     expect(ready(w)).toMatchObject({ status: 'True', reason: 'Reconciled' });
     expect(secretData(w).CLIENT_ID).toBe('pre-made');
     expect(statusOf(w)?.userSecret).toBe(false);
+    // false stays false: a status that flipped back to absent would be written on every reconcile.
+    await expectQuiet(w);
   });
 
   it('is found under CLIENT_ID/CLIENT_SECRET even when a KeyPolicy names other keys for the operator’s Secrets', async () => {

@@ -132,7 +132,7 @@ export const oauth2ClientSpec = z
       .describe(
         `Wait for a Secret named secretName with user-provided credentials (a client secret of at least ${MIN_SECRET_LENGTH} characters); never generate one`,
       ),
-    adoptSecret: z.boolean().optional().describe('Take over an existing Secret the operator did not create'),
+    adoptSecret: z.boolean().optional().describe('Take over an existing Secret the operator did not create (never one another OAuth2Client controls)'),
     ...hydraCarriedFields,
     ...hydraIgnoredFields,
   })

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { randomToken } from '../../crypto/random.js';
 import { GatehouseApiError } from '../../sdk/errors.js';
-import { oauth2ClientSpec, type OAuth2ClientResource, type OAuth2ClientStatus } from '../api/oauth2client.js';
+import { KIND, oauth2ClientSpec, type OAuth2ClientResource, type OAuth2ClientStatus } from '../api/oauth2client.js';
 import { desiredClient, driftedFields, isPublic, ownerOf } from './desired.js';
 import type { OAuth2Client } from '../../sdk/types.js';
 import type { EventPort, ResourcePort, SecretPort, ServerApi, ServerPort } from './ports.js';
@@ -96,14 +96,17 @@ export class OAuth2ClientReconciler {
       !controls(resource, existing) &&
       !this.mayAdopt(resource, existing) &&
       existing.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY &&
+      !controlledByAnother(resource, existing) &&
       !existing.metadata?.annotations?.[ORPHANED_FROM] &&
       Boolean(userCredentialsIn(resource, existing).clientSecret);
     // Once the user's, the Secret stays the user's while it is gone (deleted to be re-created, say): making one of our
     // own would mint a new secret and lock out whoever holds theirs.
     const userProvided = Boolean(resource.spec.existingSecret || preCreated || (status.userSecret && !existing && !resource.spec.adoptSecret));
     // false, not absent, once it was true: a merge patch leaves out what is undefined, so true would stay.
-    status.userSecret = userProvided ? true : status.userSecret ? false : undefined;
+    // And false stays false: turning it back into undefined would differ from the stored false on every reconcile.
+    status.userSecret = userProvided ? true : status.userSecret !== undefined ? false : undefined;
     const renamedFrom = await this.renamedSecret(resource, existing, status);
+    const previousSecretName = status.secretName;
     status.secretName = secretName;
 
     let clientId: string;
@@ -132,6 +135,8 @@ export class OAuth2ClientReconciler {
       secret = existing;
     } else {
       if (existing && !controls(resource, existing) && !this.mayAdopt(resource, existing)) {
+        // The credentials stay where they are: a later rename must carry them over from there, not from this name.
+        status.secretName = previousSecretName;
         return {
           reason: 'SecretConflict',
           message: `Secret ${secretName} exists and was not created for this resource; set adoptSecret: true to take it over, or choose another secretName`,
@@ -208,8 +213,13 @@ export class OAuth2ClientReconciler {
     this.deps.events.record(resource, 'Normal', 'Deleted', `deleted client ${previousId} from the server: the resource now uses another client id`);
   }
 
+  /**
+   * adoptSecret takes over a Secret the operator did not make for any resource, never one another OAuth2Client
+   * controls: that would hand this client's credentials to the other's applications.
+   */
   private mayAdopt(resource: OAuth2ClientResource, secret: V1Secret): boolean {
-    return Boolean(resource.spec.adoptSecret) || secret.metadata?.annotations?.[ORPHANED_FROM] === ownerOf(resource);
+    if (secret.metadata?.annotations?.[ORPHANED_FROM] === ownerOf(resource)) return true;
+    return Boolean(resource.spec.adoptSecret) && !controlledByAnother(resource, secret);
   }
 
   private async ensureSecret(resource: OAuth2ClientResource, existing: V1Secret | undefined, desired: V1Secret): Promise<V1Secret> {
@@ -345,4 +355,9 @@ async function mintedOrLocal(api: ServerApi): Promise<string> {
 function withoutKey(map: Record<string, string>, key: string): Record<string, string> {
   const { [key]: _removed, ...rest } = map;
   return rest;
+}
+
+/** Whether another OAuth2Client controls the Secret: its credentials are that client's, never to be used or taken. */
+function controlledByAnother(resource: OAuth2ClientResource, secret: V1Secret): boolean {
+  return (secret.metadata?.ownerReferences ?? []).some((ref) => ref.controller && ref.kind === KIND && ref.uid !== resource.metadata.uid);
 }
