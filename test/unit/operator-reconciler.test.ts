@@ -1185,6 +1185,21 @@ describe('deletion', () => {
     expect(w.resources.current(KEY)).toBeUndefined();
   });
 
+  it('deletes the client whose id only its Secret holds, when the status write after creating it was lost', async () => {
+    const w = applied();
+    w.resources.statusPatchFailure = new Error('etcdserver: request timed out');
+    await expect(w.reconciler.reconcile(KEY)).rejects.toThrow('request timed out');
+    w.resources.statusPatchFailure = undefined;
+    expect(statusOf(w)?.clientId).toBeUndefined();
+    expect(w.server.stored('generated-id-1')).toBeDefined();
+
+    w.resources.markDeleted(KEY);
+    await expect(w.reconciler.reconcile(KEY)).resolves.toEqual({});
+    expect(w.server.count()).toBe(0);
+    expect(w.secrets.current(NS, SECRET)).toBeUndefined();
+    expect(w.resources.current(KEY)).toBeUndefined();
+  });
+
   it('a client already gone from the server is not an error', async () => {
     const w = await reconciled();
     w.server.wipe();

@@ -290,7 +290,9 @@ export class OAuth2ClientReconciler {
   private async finalize(resource: OAuth2ClientResource): Promise<void> {
     const finalizers = resource.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return;
-    const clientId = resource.status?.clientId;
+    // The status names the client once it was written; a resource deleted after its client was created but before
+    // that write still has the id in the Secret it controls (or in its spec). The owner check below keeps either safe.
+    const clientId = resource.status?.clientId ?? resource.spec.clientId ?? (await this.heldClientId(resource));
     const orphan = resource.spec.deletionPolicy === 'orphan';
     if (clientId && !orphan) {
       const { api } = await this.deps.servers.for(resource);
@@ -313,6 +315,11 @@ export class OAuth2ClientReconciler {
       resource,
       finalizers.filter((f) => f !== FINALIZER),
     );
+  }
+
+  private async heldClientId(resource: OAuth2ClientResource): Promise<string | undefined> {
+    const secret = await this.deps.secrets.get(resource.metadata.namespace, resource.spec.secretName);
+    return secret && controls(resource, secret) ? heldCredentialsIn(resource, secret).clientId : undefined;
   }
 
   /**

@@ -124,7 +124,11 @@ export class FakeResources implements ResourcePort {
     return found && clone(found);
   }
 
+  /** Thrown by patchStatus while set (an API server that refuses or loses the write). */
+  statusPatchFailure: unknown;
+
   async patchStatus(resource: OAuth2ClientResource, status: OAuth2ClientStatus): Promise<void> {
+    if (this.statusPatchFailure !== undefined) throw this.statusPatchFailure;
     const key = keyOf(resource);
     this.note({ op: 'patchStatus', target: key, body: clone(status) });
     const stored = this.mustGet(key);
