@@ -190,4 +190,40 @@ describe.each(DATABASES)('authorization endpoint edges on %s', (kind) => {
     expect(body.error).toBe('invalid_request');
     expect(body.error_description).toContain('application/x-www-form-urlencoded');
   });
+
+  it('answers prompt=none with login_required at the redirect URI, storing nothing, and refuses unknown or mixed prompt values', async () => {
+    const before = (await allRows(t, 'consent_requests')).length;
+    const silent = locationOf(await visit(authorizeUrl({ prompt: 'none' }), new CookieJar()));
+    expect(silent.origin + silent.pathname).toBe(CALLBACK);
+    expect(silent.searchParams.get('error')).toBe('login_required');
+    expect(silent.searchParams.get('state')).toBe('state-of-8+');
+    expect((await allRows(t, 'consent_requests')).length).toBe(before);
+    for (const prompt of ['none login', 'sometimes']) {
+      const refused = locationOf(await visit(authorizeUrl({ prompt }), new CookieJar()));
+      expect(refused.searchParams.get('error'), prompt).toBe('invalid_request');
+      expect(refused.searchParams.get('error_description'), prompt).toMatch(/prompt/);
+    }
+    // The values the consent app always meets go to it as usual.
+    const toConsent = locationOf(await visit(authorizeUrl({ prompt: 'login consent' }), new CookieJar()));
+    expect(toConsent.origin).toBe('http://consent.example');
+  });
+
+  it('enforces max_age against the sign-in time the consent app reports: login_required when older, a code when recent', async () => {
+    const outcome = async (maxAge: string, signedInSecondsAgo: number) => {
+      const jar = new CookieJar();
+      const toConsent = locationOf(await visit(authorizeUrl({ max_age: maxAge }), jar));
+      const authTime = new Date(Date.now() - signedInSecondsAgo * 1000).toISOString();
+      const request = await decide(t, bearer, toConsent.searchParams.get('consent')!, { accept: { subject: 'ada', grantScopes: ['offline'], authTime } });
+      return locationOf(await visit(new URL(request.redirectUrl), jar)).searchParams;
+    };
+    const stale = await outcome('60', 7200);
+    expect(stale.get('error')).toBe('login_required');
+    expect(stale.get('error_description')).toMatch(/max_age \(60 s\)/);
+    expect(stale.has('code')).toBe(false);
+    expect((await outcome('60', 5)).get('code')).toMatch(/^gatehouse_ac_/);
+
+    const malformed = locationOf(await visit(authorizeUrl({ max_age: 'soon' }), new CookieJar()));
+    expect(malformed.searchParams.get('error')).toBe('invalid_request');
+    expect(malformed.searchParams.get('error_description')).toMatch(/max_age/);
+  });
 });

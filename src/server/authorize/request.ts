@@ -11,6 +11,8 @@ export type AuthorizationParameters = Record<string, string>;
 export const MIN_STATE_LENGTH = 8;
 // Every request stores its parameters until the consent expires: bounded, so nobody can fill the database with them.
 export const MAX_STORED_PARAMETERS_LENGTH = 8192;
+// OpenID Connect Core §3.1.2.1; login, consent and select_account are met by the consent app, which always runs.
+const PROMPTS = ['none', 'login', 'consent', 'select_account'];
 // The consent round trip adds these to the original request.
 export const CONSENT_PARAMETERS = ['consent', 'consent_csrf'] as const;
 
@@ -27,6 +29,8 @@ export interface ValidAuthorizationRequest {
   state: string;
   nonce: string;
   codeChallenge: string;
+  /** OpenID Connect's max_age: how long ago, at most, the user may have signed in. */
+  maxAgeSeconds: number | undefined;
 }
 
 /**
@@ -125,6 +129,20 @@ export function validateAuthorizationRequest(parameters: AuthorizationParameters
     if (!nonce) fail('invalid_request', 'The nonce parameter is required when an id_token is returned from the authorization endpoint');
   }
 
+  const prompts = splitScope(parameters.prompt);
+  const unknownPrompts = prompts.filter((prompt) => !PROMPTS.includes(prompt));
+  if (unknownPrompts.length) fail('invalid_request', `The prompt value(s) ${unknownPrompts.join(' ')} are not supported; use ${PROMPTS.join(', ')}`);
+  if (prompts.includes('none') && prompts.length > 1) fail('invalid_request', 'prompt=none cannot be combined with other prompt values');
+  // OpenID Connect Core §3.1.2.1: no page may be shown. This server keeps no sign-in session of its own: every
+  // authorization goes through the consent app, so it cannot answer without one.
+  if (prompts.includes('none'))
+    fail(
+      'login_required',
+      'prompt=none: this server signs users in only through its consent app, which must not be shown; sign in interactively, or use a refresh token',
+    );
+  const maxAge = parameters.max_age;
+  if (maxAge !== undefined && !/^\d{1,10}$/.test(maxAge)) fail('invalid_request', 'max_age must be a whole number of seconds');
+
   const codeChallenge = parameters.code_challenge ?? '';
   const method = parameters.code_challenge_method;
   if (codeChallenge || method !== undefined) {
@@ -135,7 +153,8 @@ export function validateAuthorizationRequest(parameters: AuthorizationParameters
     fail('invalid_request', 'A public client must use PKCE: send code_challenge with code_challenge_method=S256');
   }
 
-  return { client, query, redirectUri, redirectUriGiven, responseType: responseType!, responseMode, scopes, state, nonce, codeChallenge };
+  const maxAgeSeconds = maxAge === undefined ? undefined : Number(maxAge);
+  return { client, query, redirectUri, redirectUriGiven, responseType: responseType!, responseMode, scopes, state, nonce, codeChallenge, maxAgeSeconds };
 }
 
 /** RFC 6749 §3.1.2.3: the given redirect URI must equal a registered one exactly; without one, the only one. */

@@ -108,6 +108,11 @@ export class AuthorizeService {
     if (consumed.status === 'rejected') {
       return reply({ error: 'rejected_consent_request', error_description: consumed.rejectReason || 'The user denied the request' });
     }
+    // OpenID Connect Core §3.1.2.1: the consent app vouched for a sign-in (authTime) older than the client accepts.
+    const signedInAt = consumed.authTime ?? consumed.decidedAt ?? Date.now();
+    if (request.maxAgeSeconds !== undefined && Date.now() - signedInAt > request.maxAgeSeconds * 1000) {
+      return reply({ error: 'login_required', error_description: `The user signed in longer ago than max_age (${request.maxAgeSeconds} s) allows` });
+    }
     return reply(await this.issue(request, consumed));
   }
 
