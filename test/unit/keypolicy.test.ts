@@ -511,4 +511,44 @@ describe('KeyPolicyReconciler', () => {
     await t.reconciler.reconcile('team/rotator');
     expect(t.held().secret).toBe(released);
   });
+
+  it('waits for the last rotation’s grace period before the release rotation of a client that left', async () => {
+    const client = governable('app', { secretName: 'app-credentials' });
+    const t = rig({ policies: [policy('rotator', { whenReleased: 'rotate' })], clients: [client] });
+    await t.reconciler.reconcile('team/rotator');
+    const governed = t.held();
+    client.metadata.labels = {};
+    t.clock.advance(10 * 60_000);
+    const waited = await t.reconciler.reconcile('team/rotator');
+    // The secret applications may still hold from before the last rotation keeps its hour.
+    expect(t.held().secret).toBe(governed.secret);
+    expect(waited.requeueAfterMs).toBe(50 * 60_000);
+    expect(t.statuses.get('rotator')?.clients?.map((entry) => entry.name)).toEqual(['app']);
+    t.clock.advance(50 * 60_000);
+    await t.reconciler.reconcile('team/rotator');
+    expect(t.held().secret).not.toBe(governed.secret);
+    expect(t.server.authenticates(governed.id, governed.secret)).toBe(true);
+    expect(t.metrics.rotated).toEqual(['rotator/scheduled', 'rotator/released']);
+  });
+
+  it('rotates a client moving between two policies reconciled at once only once, keeping the secret applications hold', async () => {
+    const client = governable('app', { secretName: 'app-credentials' }, { team: 'a' });
+    const leaving = policy('leaving', { selector: { matchLabels: { team: 'a' } }, whenReleased: 'rotate', gracePeriod: '10m' }, '2026-01-01T00:00:00Z');
+    const arriving = policy('arriving', { selector: { matchLabels: { team: 'b' } }, rotationInterval: '1h', gracePeriod: '10m' }, '2026-02-01T00:00:00Z');
+    const t = rig({ policies: [leaving, arriving], clients: [client] });
+    await t.reconciler.reconcile('team/leaving');
+    t.clock.advance(2 * HOUR);
+    const applications = t.held();
+    client.metadata.labels = { team: 'b' };
+    const updatesBefore = t.server.updates;
+
+    // One label change queues both; their workers run side by side.
+    await Promise.all([t.reconciler.reconcile('team/leaving'), t.reconciler.reconcile('team/arriving')]);
+
+    expect(t.server.updates - updatesBefore).toBe(2);
+    const now = t.held();
+    expect(now.secret).not.toBe(applications.secret);
+    expect(t.server.authenticates(now.id, now.secret)).toBe(true);
+    expect(t.server.authenticates(applications.id, applications.secret)).toBe(true);
+  });
 });

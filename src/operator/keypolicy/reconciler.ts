@@ -9,7 +9,17 @@ import { desiredClient, isPublic, ownerOf } from '../controller/desired.js';
 import type { EventPort, SecretPort, ServerPort } from '../controller/ports.js';
 import { controls, decode, heldKeysOf } from '../controller/secret.js';
 import type { RotationMetrics, RotationReason } from './metrics.js';
-import { byPrecedence, durationsOf, rotationDue, rotationStateOf, selects, ROTATED_AT, ROTATION_ANSWERED, type KeyPolicyResource } from './decide.js';
+import {
+  byPrecedence,
+  durationsOf,
+  rotationDue,
+  rotationStateOf,
+  selects,
+  ROTATED_AT,
+  ROTATION_ANSWERED,
+  type KeyPolicyResource,
+  type RotationState,
+} from './decide.js';
 
 export interface KeyPolicyPort {
   get(key: string): KeyPolicyResource | undefined;
@@ -65,6 +75,15 @@ export class KeyPolicyReconciler {
   private readonly now: () => number;
   /** Rotations whose old secret this process knows to have the right end (`<client uid>@<rotated at>`). */
   private readonly shortened = new Set<string>();
+  /**
+   * When this process last rotated each client (by uid). Two policies may reconcile at once (a client moving from one
+   * to another is both a release and a new selection), and the second reads the Secret from a cache that may not show
+   * the first's rotation yet: it would send a stale secret as the previous one, and the server would drop the secret
+   * applications hold. Rotations of one client are therefore run one at a time (clientTurns), and each decides from
+   * this record as well as from the Secret.
+   */
+  private readonly rotatedHere = new Map<string, number>();
+  private readonly clientTurns = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: KeyPolicyDeps) {
     this.now = deps.now ?? Date.now;
@@ -98,7 +117,7 @@ export class KeyPolicyReconciler {
     // hold up the others.
     const outcomes = await inParallel(mine, ROTATIONS_IN_FLIGHT, async (client) => {
       try {
-        return { entry: await this.keepRotated(policy, client, { intervalMs, graceMs }, now) };
+        return { entry: await this.inTurn(client, () => this.keepRotated(policy, client, { intervalMs, graceMs }, now)) };
       } catch (error) {
         return { failure: `${client.metadata.name}: ${(error as Error).message}` };
       }
@@ -117,9 +136,10 @@ export class KeyPolicyReconciler {
         }
       }
     }
-    const releasesPending = await this.releaseLeavers(policy, selected, graceMs, now, failures);
+    const releases = await this.releaseLeavers(policy, selected, graceMs, now, failures);
+    if (releases.wakeAt !== undefined) earliest = earliest === undefined ? releases.wakeAt : Math.min(earliest, releases.wakeAt);
     this.deps.metrics?.nextRotations(namespace, policy.metadata.name, nextRotations);
-    await this.writeStatus(policy, [...governed, ...releasesPending], earliest, conflicts, failures);
+    await this.writeStatus(policy, [...governed, ...releases.pending], earliest, conflicts, failures);
     if (failures.length) throw new RotationFailedError(`rotation failed for ${failures.join('; ')}`);
     const wait = earliest === undefined ? MAX_REQUEUE_MS : Math.min(MAX_REQUEUE_MS, Math.max(MIN_REQUEUE_MS, earliest - this.now()));
     return { requeueAfterMs: wait };
@@ -135,7 +155,7 @@ export class KeyPolicyReconciler {
     const found = await this.rotatable(client);
     if (!found) return undefined;
     const { secret, clientId, held, secretKey } = found;
-    const state = rotationStateOf(secret);
+    const state = this.rotationState(client, secret);
     const requested = client.metadata.annotations?.[ROTATE_ANNOTATION];
     let decision = rotationDue(state, requested, durations.intervalMs, now);
     // The server keeps one previous secret: a rotation inside the last one's grace period would cut that short for
@@ -152,6 +172,29 @@ export class KeyPolicyReconciler {
     this.deps.metrics?.rotated(client.metadata.namespace, policy.metadata.name, decision.reason);
     const nextAt = now + durations.intervalMs;
     return { status: { name: client.metadata.name, clientId, lastRotation: rfc3339(now), nextRotation: rfc3339(nextAt) }, nextAt };
+  }
+
+  /** Runs work for one client after any other policy's work for it in this process has finished. */
+  private async inTurn<T>(client: OAuth2ClientResource, work: () => Promise<T>): Promise<T> {
+    const key = client.metadata.uid ?? `${client.metadata.namespace}/${client.metadata.name}`;
+    const before = this.clientTurns.get(key) ?? Promise.resolve();
+    let finished: () => void = () => {};
+    const turn = before.then(() => new Promise<void>((resolve) => (finished = resolve)));
+    this.clientTurns.set(key, turn);
+    await before;
+    try {
+      return await work();
+    } finally {
+      finished();
+      if (this.clientTurns.get(key) === turn) this.clientTurns.delete(key);
+    }
+  }
+
+  /** The Secret's rotation state, or this process's own later rotation that the cache may not show yet. */
+  private rotationState(client: OAuth2ClientResource, secret: V1Secret): RotationState {
+    const state = rotationStateOf(secret);
+    const here = client.metadata.uid === undefined ? undefined : this.rotatedHere.get(client.metadata.uid);
+    return here !== undefined && (!state.rotated || here > state.rotatedAt) ? { ...state, rotated: true, rotatedAt: here } : state;
   }
 
   /**
@@ -213,6 +256,10 @@ export class KeyPolicyReconciler {
     // The secret sent is the one the client has now: only the old one's end moves, to the grace period from now.
     await api.updateClient(what.clientId, { ...desiredClient(client, what.clientId), client_secret: fresh, client_secret_grace_period: graceSeconds });
     this.noteShortened(client, Date.parse(rfc3339(now)));
+    if (client.metadata.uid !== undefined) {
+      if (this.rotatedHere.size >= 100_000) this.rotatedHere.clear();
+      this.rotatedHere.set(client.metadata.uid, Date.parse(rfc3339(now)));
+    }
     this.deps.events.record(
       client,
       'Normal',
@@ -259,27 +306,39 @@ export class KeyPolicyReconciler {
     graceMs: number,
     now: number,
     failures: string[],
-  ): Promise<NonNullable<KeyPolicyStatus['clients']>> {
-    if (policy.spec.whenReleased !== 'rotate') return [];
+  ): Promise<{ pending: NonNullable<KeyPolicyStatus['clients']>; wakeAt?: number }> {
+    if (policy.spec.whenReleased !== 'rotate') return { pending: [] };
     const still = new Set(selected.map((client) => client.metadata.name));
     const leavers = (policy.status?.clients ?? []).filter((entry) => !still.has(entry.name));
     const pending: NonNullable<KeyPolicyStatus['clients']> = [];
+    let wakeAt: number | undefined;
     for (const entry of leavers) {
       const client = this.deps.clients.list(policy.metadata.namespace).find((candidate) => candidate.metadata.name === entry.name);
       try {
-        const found = client && (await this.rotatable(client));
-        if (!client || !found) continue;
-        const state = rotationStateOf(found.secret);
-        if (state.rotated && state.rotatedAt > Date.parse(entry.lastRotation ?? '')) continue;
-        await this.rotate(policy, client, found.secret, { ...found, graceMs, answered: state.answered }, now);
-        this.deps.metrics?.rotated(client.metadata.namespace, policy.metadata.name, 'released' satisfies RotationReason);
+        if (!client) continue;
+        const outcome = await this.inTurn(client, async () => {
+          const found = await this.rotatable(client);
+          if (!found) return 'done';
+          const state = this.rotationState(client, found.secret);
+          if (state.rotated && state.rotatedAt > Date.parse(entry.lastRotation ?? '')) return 'done';
+          // As on the schedule: the previous rotation's grace period runs out first, or the secret it left applications
+          // would stop working early. Kept in the status until then.
+          if (state.rotated && now < state.rotatedAt + graceMs) return { until: state.rotatedAt + graceMs };
+          await this.rotate(policy, client, found.secret, { ...found, graceMs, answered: state.answered }, now);
+          this.deps.metrics?.rotated(client.metadata.namespace, policy.metadata.name, 'released' satisfies RotationReason);
+          return 'done';
+        });
+        if (outcome !== 'done') {
+          pending.push(entry);
+          wakeAt = wakeAt === undefined ? outcome.until : Math.min(wakeAt, outcome.until);
+        }
       } catch (error) {
         failures.push(`releasing ${entry.name}: ${(error as Error).message}`);
         this.deps.metrics?.failed(policy.metadata.namespace, policy.metadata.name);
         pending.push(entry);
       }
     }
-    return pending;
+    return { pending, wakeAt };
   }
 
   private async writeStatus(
