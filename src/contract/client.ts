@@ -3,6 +3,7 @@
 // server, the SDK or the operator; they all import this.
 import { z } from 'zod';
 import { clientSettingsInputShape, clientSettingsOutputShape } from './client-settings.js';
+import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_RULE } from './text.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit'] as const;
 // Every combination OpenID Connect registers, written in the canonical order clients send them.
@@ -28,9 +29,13 @@ export const MAX_SECRET_GRACE_SECONDS = 30 * 24 * 3600;
 
 const secretText = z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).max(512, 'must be at most 512 characters');
 
+/** A name, owner or contact: one line of text. */
+const plainText = (max: number) => z.string().max(max).regex(NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_RULE);
+
 const optionalUrl = z
   .string()
   .max(2048)
+  .regex(NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_RULE)
   .refine((value) => value === '' || isAbsoluteUrl(value), 'must be an absolute URL')
   .default('');
 
@@ -121,7 +126,7 @@ export function clientInputSchemaFor(options: ClientInputOptions) {
   return z
     .object({
       id: z.string().regex(CLIENT_ID, CLIENT_ID_RULE).optional(),
-      client_name: z.string().max(255).default(''),
+      client_name: plainText(255).default(''),
       client_secret: secretText.optional(),
       client_secret_grace_period: z
         .number({ error: 'must be a number of seconds' })
@@ -150,12 +155,12 @@ export function clientInputSchemaFor(options: ClientInputOptions) {
         .default([]),
       response_types: z.array(normalizedResponseType).max(10).default([]),
       scope: z.string().max(4096).regex(SCOPE_OR_NONE, 'must be scope tokens separated by single spaces').default(''),
-      owner: z.string().max(255).default(''),
+      owner: plainText(255).default(''),
       policy_uri: optionalUrl,
       tos_uri: optionalUrl,
       client_uri: optionalUrl,
       logo_uri: optionalUrl,
-      contacts: z.array(z.string().max(255)).max(50).default([]),
+      contacts: z.array(plainText(255)).max(50).default([]),
       public: z.boolean().default(false),
       post_logout_redirect_uris: z
         .array(redirectUri(options))

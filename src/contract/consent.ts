@@ -1,6 +1,7 @@
 // The wire contract of the consent API (Hydra v0.11's OAuth2ConsentRequest, ConsentRequestAcceptance and
 // ConsentRequestRejection): the server validates and answers these, the SDK and the consent apps use them.
 import { z } from 'zod';
+import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_RULE, NO_NUL } from './text.js';
 
 /** What the consent app reads: who asks for what, until when, and where to send the browser once decided. */
 export const consentRequestSchema = z.object({
@@ -34,15 +35,10 @@ export const RESERVED_ID_TOKEN_CLAIMS = [
 
 const extraClaims = z.record(z.string(), z.unknown()).default({});
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
-// PostgreSQL refuses a NUL byte in text; a subject becomes the tokens' sub, where no control character belongs either.
-// eslint-disable-next-line no-control-regex -- control characters are what it refuses
-const NO_CONTROL_CHARACTERS = /^[^\x00-\x1F\x7F]*$/;
-// eslint-disable-next-line no-control-regex -- the NUL byte is what it refuses
-const NO_NUL = /^[^\x00]*$/;
 
 export const consentAcceptanceSchema = z
   .object({
-    subject: z.string().min(1, 'must name the user who consented').max(255).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters'),
+    subject: z.string().min(1, 'must name the user who consented').max(255).regex(NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_RULE),
     // Ours: when the user signed in, for the ID token's auth_time (without it, the time of this acceptance).
     authTime: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional(),
     grantScopes: z.array(z.string().regex(SCOPE_TOKEN, 'must be a scope token')).max(100).default([]),

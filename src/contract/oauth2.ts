@@ -2,10 +2,6 @@
 // OpenAPI document is generated from them.
 import { z } from 'zod';
 
-/** A C0 control character or DEL: RFC 6749 allows none in its parameters, and PostgreSQL refuses a NUL byte in text. */
-// eslint-disable-next-line no-control-regex -- control characters are what it finds
-export const CONTROL_CHARACTER = /[\x00-\x1F\x7F]/;
-
 /** The body of POST /oauth2/flush (Hydra's flush request), for the route and the OpenAPI document. */
 export const flushSchema = z.object({ notAfter: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional() }).strict();
 export type FlushRequest = z.output<typeof flushSchema>;

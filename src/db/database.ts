@@ -1,7 +1,7 @@
 import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
@@ -56,7 +56,7 @@ export function openDatabase(url: string, options: { poolSize?: number; onCheckp
     // Checkpoints run on a worker thread (checkpointer.ts); the autocheckpoint is only the backstop should it fail or
     // fall behind.
     if (sqlitePath) connection.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
+    const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(connection) }) });
     // SQLite puts the WAL beside the file a symlink points to, not beside the link.
     const walPath = sqlitePath ? `${realpathSync(sqlitePath)}-wal` : undefined;
     const wal = walPath ? new WalFlusher(walPath) : undefined;
@@ -91,6 +91,24 @@ export function openDatabase(url: string, options: { poolSize?: number; onCheckp
     durabilityFailure: () => undefined,
     close: () => db.destroy(),
   };
+}
+
+/**
+ * SQLite runs DDL inside transactions, but Kysely's adapter says it does not, so its migrator would commit each
+ * statement of a migration on its own and record the migration only at the end: a crash between two ALTERs of one
+ * migration left a database every later start failed to migrate ("duplicate column name"). Saying so makes a
+ * migration run, with its record, all or nothing, as on PostgreSQL.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): SqliteAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
 }
 
 function migratorFor(db: Kysely<Database>): Migrator {

@@ -76,7 +76,9 @@ export function clientErrorHandler(this: FastifyInstance, error: ConnectionError
   // Nobody is left to answer after a reset; bytes behind the first parse error raise it again, already answered.
   if (error.code === 'ECONNRESET' || socket.destroyed || socket.writableEnded) return;
   const { status, reason } = describeClientError(error);
-  this.log.debug({ err: error, status }, 'refused a request the HTTP parser could not read');
+  // Not the error itself: Node attaches the raw request bytes (rawPacket), which may hold an Authorization header or a
+  // form with client_secret.
+  this.log.debug({ code: error.code, reason: error.message, status }, 'refused a request the HTTP parser could not read');
   // Bytes written while a response on this connection is under way would corrupt it.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (!socket.writable || inFlight?.headersSent) {

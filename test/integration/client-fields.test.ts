@@ -1,4 +1,5 @@
-// Hydra's client fields for audiences, CORS origins, logout URIs, consent skipping and per-client lifespans: stored,
+// Hydra's client fields for audiences, CORS origins, logout URIs, consent skipping and per-client lifespans (and the
+// free-text fields' refusal of control characters): stored,
 // returned and replaced on both databases, refused with a 400 naming the problem, and each taking effect where the
 // server can act on it (introspection's aud, a browser's CORS check, the consent request's skip, expires_in and exp).
 import { decodeJwt } from 'jose';
@@ -112,6 +113,11 @@ describe.each(DATABASES)('client fields on %s', (kind) => {
       ['a wildcard origin', { allowed_cors_origins: ['*'] }, 'allowed_cors_origins.0: a wildcard is not allowed here'],
       ['a javascript: logout URI', { post_logout_redirect_uris: ['javascript:alert(1)'] }, 'post_logout_redirect_uris.0: must not use the javascript: scheme'],
       ['an http logout URI to a public host', { post_logout_redirect_uris: ['http://app.example/bye'] }, 'post_logout_redirect_uris.0: must use https'],
+      // PostgreSQL refuses a NUL byte in text: without these rules it answered 500 there and 201 on SQLite.
+      ['a NUL byte in client_name', { client_name: 'shop\u0000' }, 'client_name: must not contain control characters'],
+      ['a NUL byte in owner', { owner: 'team\u0000' }, 'owner: must not contain control characters'],
+      ['a NUL byte in a contact', { contacts: ['ops@example.com\u0000'] }, 'contacts.0: must not contain control characters'],
+      ['a NUL byte in logo_uri', { logo_uri: 'https://shop.example/logo\u0000.png' }, 'logo_uri: must not contain control characters'],
       ['a skip_consent that is no boolean', { skip_consent: 'yes' as unknown as boolean }, 'skip_consent: Invalid input: expected boolean'],
       ['a lifespan that is no duration', { client_credentials_grant_access_token_lifespan: '5 minutes' }, 'must be a duration such as 1h'],
       ['a lifespan under a second', { refresh_token_grant_access_token_lifespan: '500ms' }, 'refresh_token_grant_access_token_lifespan: must be at least 1s'],

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -74,6 +75,38 @@ describe('access logs', () => {
     for (const secret of [created.client_secret!, ROOT.secret, access_token, access_token.split('.')[1]!, 'very-secret-cookie']) {
       expect(log).not.toContain(secret);
     }
+  });
+});
+
+describe('logs of requests the HTTP parser refuses', () => {
+  let t: TestServer;
+  const lines: string[] = [];
+  beforeAll(async () => {
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+    t = await startTestServer('sqlite', {}, undefined, { logger: createLogger({ level: 'debug', format: 'json', destination: sink }) });
+  });
+  afterAll(async () => t?.close());
+
+  it('say why at debug level without the raw request bytes, which carry the credentials', async () => {
+    const url = new URL(t.url);
+    const credentials = basic('some-client', 'a-secret-in-an-oversized-request-0123456789');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(`POST /oauth2/token HTTP/1.1\r\nhost: x\r\nauthorization: ${credentials}\r\nx-padding: ${'p'.repeat(20_000)}\r\n\r\n`);
+      });
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    const refused = await eventually(
+      () => lines.map((line) => JSON.parse(line) as Entry).find((entry) => entry.msg === 'refused a request the HTTP parser could not read'),
+      'the debug line',
+    );
+    expect(refused).toMatchObject({ status: 431, code: 'HPE_HEADER_OVERFLOW' });
+    expect(JSON.stringify(refused)).not.toMatch(/rawPacket|"data":\[/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { RESPONSE_TYPES } from '../../contract/client.js';
-import { CONTROL_CHARACTER } from '../../contract/oauth2.js';
+import { CONTROL_CHARACTER } from '../../contract/text.js';
 import type { StoredClient } from '../client/store.js';
 import { isS256Challenge } from '../oauth2/pkce.js';
 import { scopeCovers, splitScope } from '../oauth2/scope.js';
