@@ -49,7 +49,7 @@ describe('client writes wait until they are durable', () => {
     let releaseAgain: () => void = () => {};
     const secondGate = new Promise<void>((resolve) => (releaseAgain = resolve));
     const gated = new SqlClientStore(database.db, 'sqlite', () => secondGate);
-    const updated = gated.update({ ...client, client_name: 'renamed' }, false);
+    const updated = gated.update({ ...client, client_name: 'renamed' });
     const deleted = updated.then(() => gated.delete('durable'));
     expect(await settled(updated)).toBe(false);
     releaseAgain();

@@ -60,7 +60,7 @@ export class ClientService {
   }
 
   /** Replaces the client; the stored secret is kept unless a new one is supplied (or the client becomes public). */
-  async update(id: string, input: ClientInput): Promise<OAuth2ClientWithSecret> {
+  async update(id: string, input: ClientInput, attempt = 1): Promise<OAuth2ClientWithSecret> {
     if (input.id !== undefined && input.id !== id) {
       throw badRequest(`the body's id "${input.id}" differs from the id in the path "${id}"`, [{ field: 'id' }]);
     }
@@ -87,8 +87,20 @@ export class ClientService {
     }
     const updated: StoredClient = { ...fields, id, secretHash, previousSecret };
     const secretsChanged = secretHash !== existing.secretHash || !samePrevious(previousSecret, existing.previousSecret);
-    const saved = await this.keepingAManager(id, updated, (store) => store.update(updated, secretsChanged));
-    if (!saved) throw notFound(`client "${id}"`);
+    // The secrets are computed from the row read before the slow hashes: written only if that row's secrets are still
+    // stored, or a rotation sent meanwhile (whose caller got its 200) would be undone by this one.
+    const saved = await this.keepingAManager(id, updated, (store) => store.update(updated, secretsChanged ? existing : undefined));
+    if (!saved) {
+      const now = await this.store.get(id);
+      if (!now) throw notFound(`client "${id}"`);
+      // Once more from the new row: the race may have been a re-hash on authentication, which changes nothing.
+      if (attempt === 1) return this.update(id, input, 2);
+      throw new ApiError(
+        409,
+        `client "${id}" had its secret changed by another request while this one was made; send it again`,
+        'The client changed meanwhile',
+      );
+    }
     this.changes?.saved(updated);
     if (secretHash !== existing.secretHash) this.secrets.forget(id);
     return withSecret(updated, secret);

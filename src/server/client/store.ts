@@ -16,10 +16,11 @@ export interface ClientStore {
   get(id: string): Promise<StoredClient | undefined>;
   list(limit: number, offset: number): Promise<{ clients: StoredClient[]; total: number }>;
   /**
-   * Replaces the client's fields; its stored secret hash (and the previous one) only when `secretChanged` (a re-hash
-   * may be racing).
+   * Replaces the client's fields; its stored secret hash (and the previous one) only when `secretsFrom` is given, and
+   * then only while they still are what it says (another update or a re-hash may be racing). False when the client is
+   * gone or its secrets moved meanwhile.
    */
-  update(client: StoredClient, secretChanged: boolean): Promise<boolean>;
+  update(client: StoredClient, secretsFrom?: Pick<StoredClient, 'secretHash' | 'previousSecret'>): Promise<boolean>;
   /** Swaps the stored secret hash only while it is still `from`; whether it did. */
   replaceSecretHash(id: string, from: string, to: string): Promise<boolean>;
   /** Deletes the client and every token issued to it, in one transaction. */
@@ -102,14 +103,20 @@ export class SqlClientStore implements ClientStore {
     return { clients: rows.map(fromRow), total };
   }
 
-  async update(client: StoredClient, secretChanged: boolean): Promise<boolean> {
+  async update(client: StoredClient, secretsFrom?: Pick<StoredClient, 'secretHash' | 'previousSecret'>): Promise<boolean> {
     const { id, secret_hash, previous_secret_hash, previous_secret_expires_at, ...fields } = toRow(client);
-    const changes = secretChanged ? { ...fields, secret_hash, previous_secret_hash, previous_secret_expires_at } : fields;
-    const result = await this.db
+    const changes = secretsFrom ? { ...fields, secret_hash, previous_secret_hash, previous_secret_expires_at } : fields;
+    let query = this.db
       .updateTable('clients')
       .set({ ...changes, updated_at: Date.now() })
-      .where('id', '=', id)
-      .executeTakeFirst();
+      .where('id', '=', id);
+    if (secretsFrom) {
+      const { secretHash, previousSecret } = secretsFrom;
+      query = query
+        .where('secret_hash', secretHash === null ? 'is' : '=', secretHash)
+        .where('previous_secret_hash', previousSecret ? '=' : 'is', previousSecret?.hash ?? null);
+    }
+    const result = await query.executeTakeFirst();
     const updated = Number(result.numUpdatedRows) === 1;
     if (updated) await this.makeDurable();
     return updated;
