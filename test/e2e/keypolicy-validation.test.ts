@@ -76,6 +76,26 @@ describe('KeyPolicy validation at apply time', () => {
       spec: { ...valid, secretTemplate: { clientIdKey: 'CREDENTIAL', clientSecretKey: 'CREDENTIAL' } },
       message: 'clientIdKey and clientSecretKey must differ',
     },
+    {
+      what: 'a rotation annotation the operator keeps its records in',
+      spec: { ...valid, rotationAnnotations: { 'gatehouse.dev/rotated-at': '2099-01-01T00:00:00Z' } },
+      message: "must not set the operator's own annotations (gatehouse.dev/rotated-at, gatehouse.dev/rotation-answered",
+    },
+    {
+      what: 'a template annotation the operator keeps its records in',
+      spec: { ...valid, secretTemplate: { annotations: { 'gatehouse.dev/credential-keys': 'x' } } },
+      message: "must not set the operator's own annotations",
+    },
+    {
+      what: 'the operator’s own annotation as the hashAnnotation',
+      spec: { ...valid, secretTemplate: { hashAnnotation: 'gatehouse.dev/rotated-at' } },
+      message: 'spec.secretTemplate.hashAnnotation: Invalid value: "string": must not set the operator\'s own annotations',
+    },
+    {
+      what: 'a hashAnnotation that is no annotation key',
+      spec: { ...valid, secretTemplate: { hashAnnotation: 'not a key!' } },
+      message: 'must be annotation keys',
+    },
     { what: 'no gracePeriod', spec: { selector: valid.selector, rotationInterval: '720h' }, message: 'spec.gracePeriod: Required value' },
     {
       what: 'a whenReleased outside the enum',

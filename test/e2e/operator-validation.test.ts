@@ -65,6 +65,11 @@ describe('operator: invalid manifests', () => {
       message: 'clientIdKey and clientSecretKey must differ',
     },
     {
+      what: 'a Secret template annotation the operator keeps its records in',
+      spec: { ...base, secretTemplate: { annotations: { 'gatehouse.dev/rotated-at': '2099-01-01T00:00:00Z' } } },
+      message: "must not set the operator's own annotations (gatehouse.dev/rotated-at",
+    },
+    {
       what: 'a redirect URI with a fragment',
       spec: { ...base, grantTypes: ['authorization_code'], redirectUris: ['https://app.example/cb#frag'] },
       message: 'spec.redirectUris[0]: Invalid value: "string": must be an absolute URI (scheme:…) without spaces or a fragment (#)',

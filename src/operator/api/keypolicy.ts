@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DURATION, parseDuration } from '../../contract/duration.js';
-import { annotationMap, cel, condition, labelMap, secretKey } from './common.js';
+import { annotationKey, annotationMap, cel, condition, labelMap, secretKey } from './common.js';
 import { EXTRA_VALUES, GROUP, VERSION } from './oauth2client.js';
 
 export const KEY_POLICY_KIND = 'KeyPolicy';
@@ -87,9 +87,7 @@ export const keyPolicySpec = z
           .describe(`Further keys, added to the client's own: ${EXTRA_VALUES.join(', ')}`),
         labels: labelMap.optional(),
         annotations: annotationMap.optional(),
-        hashAnnotation: z
-          .string()
-          .max(317)
+        hashAnnotation: annotationKey
           .optional()
           .describe(
             'An annotation of the Secret that receives a hash of the credentials on every rotation (for a pod template, or a tool that restarts pods when it changes)',

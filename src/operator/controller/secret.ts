@@ -3,10 +3,8 @@ import { GROUP, KIND, VERSION, type OAuth2ClientResource } from '../api/oauth2cl
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'gatehouse-operator';
-/** On a Secret released by `deletionPolicy: orphan`: which resource may take it back. */
-export const ORPHANED_FROM = 'gatehouse.dev/orphaned-from';
-/** On a Secret the operator writes: the keys of the client id and secret, "idKey,secretKey" (heldKeysOf). */
-export const CREDENTIAL_KEYS = 'gatehouse.dev/credential-keys';
+export { CREDENTIAL_KEYS, ORPHANED_FROM } from '../api/common.js';
+import { CREDENTIAL_KEYS } from '../api/common.js';
 
 export interface ServerEndpoints {
   issuerUrl: string;

@@ -4,10 +4,8 @@ import type { KeyPolicySpec, KeyPolicyStatus } from '../api/keypolicy.js';
 import type { OAuth2ClientResource } from '../api/oauth2client.js';
 import { keysOf } from '../controller/secret.js';
 
-/** On a client's Secret: when its secret was last replaced by a policy (RFC 3339). */
-export const ROTATED_AT = 'gatehouse.dev/rotated-at';
-/** On a client's Secret: the value of the client's rotate annotation that the last on-demand rotation answered. */
-export const ROTATION_ANSWERED = 'gatehouse.dev/rotation-answered';
+export { ROTATED_AT, ROTATION_ANSWERED } from '../api/common.js';
+import { ROTATED_AT, ROTATION_ANSWERED } from '../api/common.js';
 
 export interface KeyPolicyResource {
   apiVersion: string;
