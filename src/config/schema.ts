@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { CLIENT_ID, CLIENT_ID_RULE } from '../contract/client.js';
 import { durationOrOffSetting, durationSetting } from './duration.js';
 import { policySchema } from './policy.js';
 
@@ -60,6 +62,7 @@ export const configSchema = z
     FORCE_ROOT_CLIENT_CREDENTIALS: z
       .string()
       .regex(/^[^:]+:.{32,}$/, 'must be <id>:<secret> with a secret of at least 32 characters')
+      .refine((value) => CLIENT_ID.test(value.slice(0, value.indexOf(':'))), `the id before the colon ${CLIENT_ID_RULE}`)
       .optional(),
     RESOURCE_NAME_PREFIX: z.string().min(1).default('rn:hydra'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -112,6 +115,15 @@ export const configSchema = z
           .split(',')
           .map((entry) => entry.trim())
           .filter(Boolean);
+      })
+      .superRefine((value, ctx) => {
+        if (!Array.isArray(value)) return;
+        const invalid = value.filter((entry) => !isProxyAddress(entry));
+        if (invalid.length)
+          ctx.addIssue({
+            code: 'custom',
+            message: `${invalid.join(', ')}: each entry must be an IP address, a CIDR range (10.0.0.0/8), loopback, linklocal or uniquelocal; or the whole value true, false or a number of hops`,
+          });
       }),
     // How many failures are forgiven per second, per client id and per address.
     AUTH_FAILURE_RATE: z.coerce.number().positive().default(1),
@@ -134,3 +146,15 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export const configKeys = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
+
+/** What proxy-addr (Fastify's trustProxy) accepts as one entry: an address, a CIDR range, or one of its names. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (bits === undefined) return true;
+  // A prefix length, or (IPv4) a netmask such as 255.0.0.0.
+  if (/^\d{1,3}$/.test(bits)) return Number(bits) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(bits) === 4;
+}

@@ -116,6 +116,9 @@ describe('loadConfig', () => {
     ['DATABASE_URL', { DATABASE_URL: 'mysql://db/gatehouse' }],
     ['FORCE_ROOT_CLIENT_CREDENTIALS', { FORCE_ROOT_CLIENT_CREDENTIALS: 'root:short' }],
     ['FORCE_ROOT_CLIENT_CREDENTIALS', { FORCE_ROOT_CLIENT_CREDENTIALS: 'no-colon-here-but-quite-long-enough-to-pass' }],
+    ['FORCE_ROOT_CLIENT_CREDENTIALS', { FORCE_ROOT_CLIENT_CREDENTIALS: 'root client:a-secret-of-at-least-32-characters-0123' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/8,foo' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['LOG_FORMAT', { LOG_FORMAT: 'xml' }],
     ['CORS_ENABLED', { CORS_ENABLED: 'yes' }],
@@ -130,6 +133,12 @@ describe('loadConfig', () => {
     const error = failure(env);
     expect(error.message).toContain(variable);
     expect(error.message).toMatch(/^invalid configuration: /);
+  });
+
+  it('takes TRUST_PROXY as proxy-addr does: addresses, CIDR ranges and netmasks of either family, and its names', () => {
+    const { TRUST_PROXY } = loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, ::1, fd00::/8, 192.168.0.0/255.255.0.0, uniquelocal' });
+    expect(TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8', '::1', 'fd00::/8', '192.168.0.0/255.255.0.0', 'uniquelocal']);
+    expect(failure({ TRUST_PROXY: '10.0.0.0/8,foo' }).message).toContain('foo: each entry must be an IP address');
   });
 
   it('says that an environment variable was the culprit and why', () => {
