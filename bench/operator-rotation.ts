@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../src/operator/api/oauth2client.js';
 import { KEY_POLICY_PLURAL } from '../src/operator/api/keypolicy.js';
-import { ROTATED_AT } from '../src/operator/keypolicy/decide.js';
+import { ROTATED_AT } from '../src/operator/api/common.js';
 import { GatehouseApiError } from '../src/sdk/errors.js';
 import { GatehouseClient } from '../src/sdk/index.js';
 

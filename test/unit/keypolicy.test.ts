@@ -12,10 +12,9 @@ import {
   rotationStateOf,
   selects,
   withPolicyTemplate,
-  ROTATED_AT,
-  ROTATION_ANSWERED,
   type KeyPolicyResource,
 } from '../../src/operator/keypolicy/decide.js';
+import { ROTATED_AT, ROTATION_ANSWERED } from '../../src/operator/api/common.js';
 import { KeyPolicyReconciler } from '../../src/operator/keypolicy/reconciler.js';
 import type { OAuth2Client, OAuth2ClientInput, SecretRotationInput } from '../../src/sdk/types.js';
 import { ENDPOINTS, b64, oauth2Client, unb64 } from './support/operator-fakes.js';

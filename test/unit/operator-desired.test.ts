@@ -1,11 +1,10 @@
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { withCondition } from '../../src/operator/api/conditions.js';
-import type { Condition } from '../../src/operator/api/common.js';
+import { CREDENTIAL_KEYS, type Condition } from '../../src/operator/api/common.js';
 import { desiredClient, driftedFields, isPublic, ownerOf } from '../../src/operator/controller/desired.js';
 import { LIFESPAN_FIELDS } from '../../src/contract/client-settings.js';
 import {
-  CREDENTIAL_KEYS,
   MANAGED_BY,
   MANAGED_BY_LABEL,
   controllerReference,

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Condition } from '../../src/operator/api/common.js';
 import { ServerSelectionError } from '../../src/operator/controller/ports.js';
 import { FINALIZER, RetryableError, WAIT_FOR_SECRET_MS } from '../../src/operator/controller/reconciler.js';
-import { CREDENTIAL_KEYS, MANAGED_BY, MANAGED_BY_LABEL, ORPHANED_FROM } from '../../src/operator/controller/secret.js';
+import { CREDENTIAL_KEYS, ORPHANED_FROM } from '../../src/operator/api/common.js';
+import { MANAGED_BY, MANAGED_BY_LABEL } from '../../src/operator/controller/secret.js';
 import { LIFESPAN_FIELDS } from '../../src/contract/client-settings.js';
 import { GatehouseApiError, GatehouseUnavailableError } from '../../src/sdk/errors.js';
 import {

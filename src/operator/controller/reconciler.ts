@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { randomToken } from '../../crypto/random.js';
 import { GatehouseApiError } from '../../sdk/errors.js';
-import { KIND, oauth2ClientSpec, type OAuth2ClientResource, type OAuth2ClientStatus } from '../api/oauth2client.js';
+import { oauth2ClientSpec, type OAuth2ClientResource, type OAuth2ClientStatus } from '../api/oauth2client.js';
 import { desiredClient, driftedFields, isPublic, ownerOf } from './desired.js';
 import type { OAuth2Client } from '../../sdk/types.js';
 import type { EventPort, ResourcePort, SecretPort, ServerApi, ServerPort } from './ports.js';
-import { controls, desiredSecret, heldCredentialsIn, secretUpToDate, userCredentialsIn, MANAGED_BY, MANAGED_BY_LABEL, ORPHANED_FROM } from './secret.js';
+import { ORPHANED_FROM } from '../api/common.js';
+import { controlledByAnother, controls, desiredSecret, heldCredentialsIn, secretUpToDate, userCredentialsIn, MANAGED_BY, MANAGED_BY_LABEL } from './secret.js';
 import { clientConflict, conditionsAfter, describeFailure, normalize, type Outcome } from './outcome.js';
 import { WARNINGS_CONDITION } from './warnings.js';
 
@@ -362,9 +363,4 @@ async function mintedOrLocal(api: ServerApi): Promise<string> {
 function withoutKey(map: Record<string, string>, key: string): Record<string, string> {
   const { [key]: _removed, ...rest } = map;
   return rest;
-}
-
-/** Whether another OAuth2Client controls the Secret: its credentials are that client's, never to be used or taken. */
-function controlledByAnother(resource: OAuth2ClientResource, secret: V1Secret): boolean {
-  return (secret.metadata?.ownerReferences ?? []).some((ref) => ref.controller && ref.kind === KIND && ref.uid !== resource.metadata.uid);
 }

@@ -3,7 +3,6 @@ import { GROUP, KIND, VERSION, type OAuth2ClientResource } from '../api/oauth2cl
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'gatehouse-operator';
-export { CREDENTIAL_KEYS, ORPHANED_FROM } from '../api/common.js';
 import { CREDENTIAL_KEYS } from '../api/common.js';
 
 export interface ServerEndpoints {
@@ -97,6 +96,11 @@ export function controllerReference(resource: OAuth2ClientResource): V1OwnerRefe
 /** Whether this resource created (controls) the Secret. */
 export function controls(resource: OAuth2ClientResource, secret: V1Secret): boolean {
   return (secret.metadata?.ownerReferences ?? []).some((ref) => ref.controller && ref.uid === resource.metadata.uid);
+}
+
+/** Whether another OAuth2Client controls the Secret: its credentials are that client's, never to be used or taken. */
+export function controlledByAnother(resource: OAuth2ClientResource, secret: V1Secret): boolean {
+  return (secret.metadata?.ownerReferences ?? []).some((ref) => ref.controller && ref.kind === KIND && ref.uid !== resource.metadata.uid);
 }
 
 /** The Secret this operator maintains for a resource: credentials, template keys, labels and annotations. */

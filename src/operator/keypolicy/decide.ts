@@ -4,7 +4,6 @@ import type { KeyPolicySpec, KeyPolicyStatus } from '../api/keypolicy.js';
 import type { OAuth2ClientResource } from '../api/oauth2client.js';
 import { keysOf } from '../controller/secret.js';
 
-export { ROTATED_AT, ROTATION_ANSWERED } from '../api/common.js';
 import { ROTATED_AT, ROTATION_ANSWERED } from '../api/common.js';
 
 export interface KeyPolicyResource {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { MAX_SECRET_GRACE_SECONDS } from '../../contract/client.js';
-import { rfc3339 } from '../api/common.js';
+import { rfc3339, ROTATED_AT, ROTATION_ANSWERED } from '../api/common.js';
 import { withCondition, withProgressConditions } from '../api/conditions.js';
 import { ROTATE_ANNOTATION, type KeyPolicyStatus } from '../api/keypolicy.js';
 import type { OAuth2ClientResource } from '../api/oauth2client.js';
@@ -9,17 +9,7 @@ import { desiredClient, isPublic, ownerOf } from '../controller/desired.js';
 import type { EventPort, SecretPort, ServerPort } from '../controller/ports.js';
 import { controls, decode, heldKeysOf } from '../controller/secret.js';
 import type { RotationMetrics, RotationReason } from './metrics.js';
-import {
-  byPrecedence,
-  durationsOf,
-  rotationDue,
-  rotationStateOf,
-  selects,
-  ROTATED_AT,
-  ROTATION_ANSWERED,
-  type KeyPolicyResource,
-  type RotationState,
-} from './decide.js';
+import { byPrecedence, durationsOf, rotationDue, rotationStateOf, selects, type KeyPolicyResource, type RotationState } from './decide.js';
 
 export interface KeyPolicyPort {
   get(key: string): KeyPolicyResource | undefined;
