@@ -32,8 +32,9 @@ export class BatchWriter<T> {
         for (const entry of batch) entry.resolve();
       } catch (error) {
         if (batch.length === 1) batch[0]!.reject(error);
-        // One row the database refuses must not fail the strangers grouped with it: each is written on its own.
-        else for (const entry of batch) await this.writeAll([entry.item]).then(entry.resolve, entry.reject);
+        // One row the database refuses must not fail the strangers grouped with it: each is written on its own (all at
+        // once, so that on SQLite they share one commit again).
+        else await Promise.all(batch.map((entry) => this.writeAll([entry.item]).then(entry.resolve, entry.reject)));
       }
     }
   }

@@ -1,7 +1,7 @@
 import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
@@ -9,6 +9,8 @@ import { migrationProvider } from './migrations/index.js';
 import type { Database } from './tables.js';
 import { BackgroundCheckpointer, type CheckpointEvent } from './checkpointer.js';
 import { WalFlusher, type NotDurableError } from './wal-flusher.js';
+import { GroupCommitSqliteDialect, type SqliteStatements } from './sqlite-group-commit.js';
+import { executePlainStatementsWith } from './precompiled.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -30,6 +32,9 @@ export interface DatabaseHandle {
 // 16,000 pages of 4 KiB: a WAL of at most about 64 MiB before a commit checkpoints on the event loop.
 const BACKSTOP_CHECKPOINT_PAGES = 16_000;
 
+// How long a statement waits for another connection's lock on the embedded database before it fails.
+const BUSY_TIMEOUT_MS = 5000;
+
 // PostgreSQL's int8 arrives as a string by default; our bigints are epoch milliseconds, well inside 2^53.
 const INT8_OID = 20;
 
@@ -47,7 +52,7 @@ export function openDatabase(url: string, options: { poolSize?: number; onCheckp
     // last transactions on power loss; the writes that must survive that too are flushed by makeDurable.
     connection.pragma('journal_mode = WAL');
     connection.pragma('synchronous = NORMAL');
-    connection.pragma('busy_timeout = 5000');
+    connection.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // better-sqlite3 builds SQLite with a 16 MB page cache; under token load it fills with pages of tokens written
     // once and rarely read again. SQLite's stock 2 MB holds the hot pages (clients, recent tokens, the indexes) and
     // cost no measurable throughput in `npm run bench`; misses are served from the OS page cache.
@@ -56,7 +61,9 @@ export function openDatabase(url: string, options: { poolSize?: number; onCheckp
     // Checkpoints run on a worker thread (checkpointer.ts); the autocheckpoint is only the backstop should it fail or
     // fall behind.
     if (sqlitePath) connection.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-    const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(connection) }) });
+    const dialect = new GroupCommitSqliteDialect(withStatementCache(connection), BUSY_TIMEOUT_MS);
+    const db = new Kysely<Database>({ dialect });
+    executePlainStatementsWith(db, dialect.driver);
     // SQLite puts the WAL beside the file a symlink points to, not beside the link.
     const walPath = sqlitePath ? `${realpathSync(sqlitePath)}-wal` : undefined;
     const wal = walPath ? new WalFlusher(walPath) : undefined;
@@ -70,6 +77,7 @@ export function openDatabase(url: string, options: { poolSize?: number; onCheckp
       close: async () => {
         await checkpointer?.close();
         await db.destroy();
+        await dialect.driver.destroy();
         await wal?.close();
       },
     };
@@ -93,24 +101,6 @@ export function openDatabase(url: string, options: { poolSize?: number; onCheckp
   };
 }
 
-/**
- * SQLite runs DDL inside transactions, but Kysely's adapter says it does not, so its migrator would commit each
- * statement of a migration on its own and record the migration only at the end: a crash between two ALTERs of one
- * migration left a database every later start failed to migrate ("duplicate column name"). Saying so makes a
- * migration run, with its record, all or nothing, as on PostgreSQL.
- */
-class TransactionalDdlSqliteAdapter extends SqliteAdapter {
-  override get supportsTransactionalDdl(): boolean {
-    return true;
-  }
-}
-
-class TransactionalDdlSqliteDialect extends SqliteDialect {
-  override createAdapter(): SqliteAdapter {
-    return new TransactionalDdlSqliteAdapter();
-  }
-}
-
 function migratorFor(db: Kysely<Database>): Migrator {
   return new Migrator({
     db,
@@ -125,10 +115,13 @@ function migratorFor(db: Kysely<Database>): Migrator {
  * texts are parametrised, so a small cache keyed by text reuses them. Safe because better-sqlite3 is synchronous:
  * a statement finishes before the next one starts.
  */
-function withStatementCache(connection: SQLite.Database, capacity = 512) {
+function withStatementCache(connection: SQLite.Database, capacity = 512): SqliteStatements {
   const statements = new Map<string, SQLite.Statement>();
   return {
     close: () => connection.close(),
+    get inTransaction() {
+      return connection.inTransaction;
+    },
     prepare(text: string) {
       let statement = statements.get(text);
       if (!statement) {

@@ -1,5 +1,20 @@
 import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
 
+/** Runs a compiled statement outside any transaction, without kysely's per-statement connection handling. */
+export interface PlainExecutor {
+  executePlain<R>(query: CompiledQuery): Promise<QueryResult<R>>;
+}
+
+const plainExecutors = new WeakMap<object, PlainExecutor>();
+
+/**
+ * Lets precompiled statements on `db` itself (not on a transaction of it) go straight to `executor`. On the embedded
+ * database kysely's acquire, provide and release of its one connection cost about as much as a primary-key lookup.
+ */
+export function executePlainStatementsWith<DB>(db: Kysely<DB>, executor: PlainExecutor): void {
+  plainExecutors.set(db, executor);
+}
+
 /**
  * A query built and compiled once, run many times with new parameter values. Building and compiling through
  * kysely cost about twice what SQLite itself takes for a primary-key lookup, on paths that run for every token
@@ -16,7 +31,7 @@ export class PrecompiledQuery<Row> {
     if (parameters.length !== this.compiled.parameters.length) {
       throw new Error(`precompiled query takes ${this.compiled.parameters.length} parameters, got ${parameters.length}`);
     }
-    return db.executeQuery({ ...this.compiled, parameters });
+    return run(db, { ...this.compiled, parameters });
   }
 }
 
@@ -48,6 +63,11 @@ export class PrecompiledInsert<Row extends object> {
       if (this.bySize.size >= this.maxCached) this.bySize.clear();
       this.bySize.set(rows.length, compiled);
     }
-    return db.executeQuery({ ...compiled, parameters });
+    return run(db, { ...compiled, parameters });
   }
+}
+
+function run<DB, Row>(db: Kysely<DB>, query: CompiledQuery<Row>): Promise<QueryResult<Row>> {
+  const executor = plainExecutors.get(db);
+  return executor ? executor.executePlain<Row>(query) : db.executeQuery(query);
 }
