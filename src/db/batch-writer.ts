@@ -1,3 +1,5 @@
+import { atTurnEnd } from './turn-end.js';
+
 /**
  * Group commit: writes requested within one turn of the event loop go to the database as one multi-row statement,
  * so under load each commit (and each SQLite WAL append) carries many rows instead of one. A caller's promise
@@ -18,7 +20,7 @@ export class BatchWriter<T> {
       this.pending.push({ item, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => void this.flush());
+        atTurnEnd('flush', () => void this.flush());
       }
     });
   }

@@ -1,6 +1,7 @@
 import type SQLite from 'better-sqlite3';
 import { SqliteAdapter, SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
 import type { PlainExecutor } from './precompiled.js';
+import { atTurnEnd } from './turn-end.js';
 
 /** What the driver needs of a better-sqlite3 connection: prepared statements (cached by the caller) and closing. */
 export interface SqliteStatements {
@@ -203,7 +204,7 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
   private startTurn(): void {
     const turn: Settlement[] = [];
     this.turn = turn;
-    setImmediate(() => {
+    atTurnEnd('commit', () => {
       if (this.turn === turn) this.commitTurn();
     });
   }

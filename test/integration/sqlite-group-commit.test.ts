@@ -8,6 +8,7 @@ import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import { BatchWriter } from '../../src/db/batch-writer.js';
 import { PrecompiledQuery } from '../../src/db/precompiled.js';
 import { GroupCommitSqliteDialect } from '../../src/db/sqlite-group-commit.js';
 import type { Database } from '../../src/db/tables.js';
@@ -70,6 +71,23 @@ describe('group commit on SQLite', () => {
       ['a', 'c'],
       ['a', 'c'],
       ['a', 'c'],
+    ]);
+  });
+
+  it('lets a batch writer flushing at the end of the turn join the turn’s commit', async () => {
+    const precompiled = new PrecompiledQuery({ compile: () => CompiledQuery.raw('insert into items (name) values (?)', ['']) });
+    const batch = new BatchWriter<string>(async (names) => {
+      for (const name of names) await precompiled.execute(db, [name]);
+    });
+    const settledAt: string[][] = [];
+    const update = insert('opened the turn').then(() => settledAt.push(namesSeenByOthers()));
+    await afterMicrotasks();
+    // Scheduled after the turn's transaction opened, so after its commit too, were both plain setImmediate callbacks.
+    const batched = batch.write('batched').then(() => settledAt.push(namesSeenByOthers()));
+    await Promise.all([update, batched]);
+    expect(settledAt).toEqual([
+      ['opened the turn', 'batched'],
+      ['opened the turn', 'batched'],
     ]);
   });
 
