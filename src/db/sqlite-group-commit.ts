@@ -67,6 +67,8 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
   private turn: Settlement[] | undefined;
   /** The handle running an explicit transaction, from its BEGIN on; statements of other handles wait for it to end. */
   private exclusive: Handle | undefined;
+  /** Whether the explicit transaction's BEGIN has run (it may wait for another connection's lock first). */
+  private exclusiveBegun = false;
   /** A turn's BEGIN waiting for another connection's write lock; other writers wait for it, not beside it. */
   private opening: Promise<void> | undefined;
   private waiting: (() => void)[] = [];
@@ -110,6 +112,7 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
       // IMMEDIATE: the write lock is taken here, where waiting for it cannot stall the event loop (beginWhenFree),
       // instead of at the transaction's first write, where SQLite's busy handler would sleep on it.
       await this.beginWhenFree();
+      this.exclusiveBegun = true;
     } catch (error) {
       this.endExclusive();
       throw error;
@@ -160,6 +163,11 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
         return run<R>(this.connection.prepare(query.sql), query.parameters);
       }
       if (this.exclusive) {
+        // Until its BEGIN has the lock, a transaction holds nothing: reads need not wait for it.
+        if (!this.exclusiveBegun) {
+          const statement = this.connection.prepare(query.sql);
+          if (statement.readonly) return run<R>(statement, query.parameters);
+        }
         await this.untilExclusiveEnds();
         continue;
       }
@@ -225,6 +233,9 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
 
   /** BEGIN IMMEDIATE without waiting; false while another connection holds the write lock. */
   private tryBegin(): boolean {
+    // Left open only by a COMMIT and a ROLLBACK that both failed: nothing in it was acknowledged, and no BEGIN could
+    // run after it.
+    this.rollbackIfOpen();
     this.connection.prepare('pragma busy_timeout = 0').run();
     try {
       this.connection.prepare('begin immediate').run();
@@ -278,6 +289,7 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
 
   private endExclusive(): void {
     this.exclusive = undefined;
+    this.exclusiveBegun = false;
     const waiting = this.waiting;
     this.waiting = [];
     for (const resume of waiting) resume();

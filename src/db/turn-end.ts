@@ -19,7 +19,19 @@ export function atTurnEnd(stage: Stage, work: () => void): void {
 
 function runTurnEnd(): void {
   scheduled = false;
+  let failure: { error: unknown } | undefined;
+  // Every callback runs even if one throws: a commit skipped would leave its turn's statements waiting forever.
+  const runAll = (work: (() => void)[]) => {
+    for (const callback of work) {
+      try {
+        callback();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
   // A flush may open the turn's transaction, and so queue its commit: commits are taken after every flush ran.
-  for (const flush of queued.flush.splice(0)) flush();
-  for (const commit of queued.commit.splice(0)) commit();
+  runAll(queued.flush.splice(0));
+  runAll(queued.commit.splice(0));
+  if (failure) throw failure.error;
 }

@@ -232,6 +232,18 @@ describe('group commit on SQLite', () => {
       expect(namesSeenByOthers()).toEqual(['after']);
     });
 
+    it('answers reads while a transaction waits for another connection’s lock', async () => {
+      const holder = new SQLite(path);
+      holder.prepare('begin immediate').run();
+      const transaction = own.transaction().execute((tx) => sql`insert into items (name) values ('in the transaction')`.execute(tx));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect((await sql<{ n: number }>`select count(*) as n from items`.execute(own)).rows).toEqual([{ n: 0 }]);
+      holder.prepare('rollback').run();
+      holder.close();
+      await transaction;
+      expect(namesSeenByOthers()).toEqual(['in the transaction']);
+    });
+
     it('commits what a turn holds when the database is closed, and refuses statements after', async () => {
       await sql`select 1`.execute(own);
       const write = sql`insert into items (name) values ('last')`.execute(own);
