@@ -1,10 +1,10 @@
 import { atTurnEnd } from './turn-end.js';
 
 /**
- * Group commit: writes requested within one turn of the event loop go to the database as one multi-row statement,
- * so under load each commit (and each SQLite WAL append) carries many rows instead of one. A caller's promise
- * settles when its row is durable. When a batch fails, its rows are retried one by one, so each caller sees only its own
- * row's error.
+ * Writes requested within one turn of the event loop go to the database as one multi-row statement, so under load
+ * each statement carries many rows instead of one. A caller's promise settles when its row is committed (not yet
+ * synced: see makeDurable). When a batch fails, each of its rows is retried in a statement of its own, so each caller
+ * sees only its own row's error.
  */
 export class BatchWriter<T> {
   private pending: { item: T; resolve: () => void; reject: (error: unknown) => void }[] = [];

@@ -1,6 +1,6 @@
 import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
 
-/** Runs a compiled statement outside any transaction, without kysely's per-statement connection handling. */
+/** Runs a compiled statement outside any explicit transaction, without kysely's per-statement connection handling. */
 export interface PlainExecutor {
   executePlain<R>(query: CompiledQuery): Promise<QueryResult<R>>;
 }

@@ -245,6 +245,8 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
       if (String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return false;
       throw error;
     } finally {
+      // Back for everything else: a read can still meet a lock (another connection recovering the WAL), briefly, and
+      // waits for it in SQLite's handler as before.
       this.connection.prepare(`pragma busy_timeout = ${this.busyTimeoutMs}`).run();
     }
   }
