@@ -90,13 +90,8 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    if (this.exclusive !== connection) return;
-    // Neither COMMIT nor ROLLBACK ended the transaction: end it here, or no later BEGIN could run.
-    try {
-      this.rollbackIfOpen();
-    } finally {
-      this.endExclusive();
-    }
+    // If neither COMMIT nor ROLLBACK ended its transaction, it ends here, or no later BEGIN could run.
+    this.rollbackAndEnd(connection);
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -130,13 +125,7 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    // Nothing to undo when SQLite already rolled back (an error that ends the transaction, a failed COMMIT).
-    if (this.exclusive !== connection) return;
-    try {
-      this.rollbackIfOpen();
-    } finally {
-      this.endExclusive();
-    }
+    this.rollbackAndEnd(connection);
   }
 
   // Idempotent: kysely destroys only a driver it initialised, and statements may all have come through executePlain.
@@ -275,6 +264,16 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
   private failTurn(turn: Settlement[], error: unknown): void {
     if (this.turn === turn) this.turn = undefined;
     for (const settlement of turn) settlement.reject(error);
+  }
+
+  /** Ends the connection's explicit transaction, if it has one; nothing to undo when SQLite already rolled it back. */
+  private rollbackAndEnd(connection: DatabaseConnection): void {
+    if (this.exclusive !== connection) return;
+    try {
+      this.rollbackIfOpen();
+    } finally {
+      this.endExclusive();
+    }
   }
 
   private rollbackIfOpen(): void {
