@@ -46,6 +46,15 @@ class GroupCommitSqliteAdapter extends SqliteAdapter {
   }
 }
 
+/** Another connection held the write lock past the busy timeout: a moment's condition, answered 503, not 500. */
+export class DatabaseLockedError extends Error {
+  readonly statusCode = 503;
+
+  constructor(busyTimeoutMs: number) {
+    super(`SQLite: the database stayed locked by another connection for ${busyTimeoutMs} ms`);
+  }
+}
+
 interface Settlement {
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -214,7 +223,7 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
   private async beginWhenFree(): Promise<void> {
     const deadline = Date.now() + this.busyTimeoutMs;
     for (let delay = 1; !this.tryBegin(); delay = Math.min(delay * 2, 25)) {
-      if (Date.now() >= deadline) throw new Error(`SQLite: the database stayed locked by another connection for ${this.busyTimeoutMs} ms`);
+      if (Date.now() >= deadline) throw new DatabaseLockedError(this.busyTimeoutMs);
       await new Promise((resolve) => setTimeout(resolve, delay));
       this.refuseIfClosed();
     }

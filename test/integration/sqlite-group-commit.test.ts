@@ -227,6 +227,8 @@ describe('group commit on SQLite', () => {
       holder.close();
       const reasons = results.map((result) => (result as PromiseRejectedResult).reason as Error);
       expect(reasons[0]!.message).toBe(`SQLite: the database stayed locked by another connection for ${BUSY_TIMEOUT_MS} ms`);
+      // The servers' error handlers answer 503 for it (temporarily_unavailable on the OAuth 2.0 endpoints), not 500.
+      expect(reasons[0]).toMatchObject({ statusCode: 503 });
       expect(new Set(reasons).size).toBe(1);
       await sql`insert into items (name) values ('after')`.execute(own);
       expect(namesSeenByOthers()).toEqual(['after']);
