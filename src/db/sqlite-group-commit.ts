@@ -64,8 +64,8 @@ interface Settlement {
  * Group commit for every write on the embedded database, updates included. Without it each UPDATE outside a
  * transaction is a transaction of its own: two lock round trips and a WAL append that rewrites the pages the statement
  * before it wrote a moment ago (an authorization-code flow runs three such updates). Here the first write of an
- * event-loop turn opens a transaction, every statement of that turn runs inside it, and one COMMIT at the end of the
- * turn (setImmediate) writes them all. A statement's promise settles only after that COMMIT, so nobody acts on, or
+ * event-loop turn opens a transaction, every statement issued after it in that turn runs inside it, and one COMMIT at
+ * the end of the turn (turn-end.ts) writes them all. A statement's promise settles only after that COMMIT, so nobody acts on, or
  * acknowledges, a write that is not committed; if the commit fails, every statement of the turn fails with it.
  *
  * Explicit transactions (kysely's db.transaction()) commit the open turn first and then run alone: statements of
@@ -76,8 +76,6 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
   private turn: Settlement[] | undefined;
   /** The handle running an explicit transaction, from its BEGIN on; statements of other handles wait for it to end. */
   private exclusive: Handle | undefined;
-  /** Whether the explicit transaction's BEGIN has run (it may wait for another connection's lock first). */
-  private exclusiveBegun = false;
   /** A turn's BEGIN waiting for another connection's write lock; other writers wait for it, not beside it. */
   private opening: Promise<void> | undefined;
   private waiting: (() => void)[] = [];
@@ -116,7 +114,6 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
       // IMMEDIATE: the write lock is taken here, where waiting for it cannot stall the event loop (beginWhenFree),
       // instead of at the transaction's first write, where SQLite's busy handler would sleep on it.
       await this.beginWhenFree();
-      this.exclusiveBegun = true;
     } catch (error) {
       this.endExclusive();
       throw error;
@@ -161,8 +158,9 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
         return run<R>(this.connection.prepare(query.sql), query.parameters);
       }
       if (this.exclusive) {
-        // Until its BEGIN has the lock, a transaction holds nothing: reads need not wait for it.
-        if (!this.exclusiveBegun) {
+        // While no transaction is open (its BEGIN waits for another connection's lock), it holds nothing: reads need
+        // not wait for it.
+        if (!this.connection.inTransaction) {
           const statement = this.connection.prepare(query.sql);
           if (statement.readonly) return run<R>(statement, query.parameters);
         }
@@ -299,7 +297,6 @@ export class GroupCommitSqliteDriver implements Driver, PlainExecutor {
 
   private endExclusive(): void {
     this.exclusive = undefined;
-    this.exclusiveBegun = false;
     const waiting = this.waiting;
     this.waiting = [];
     for (const resume of waiting) resume();
